@@ -1,0 +1,3 @@
+"""Mock Villa backend."""
+
+from __future__ import annotations

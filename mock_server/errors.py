@@ -1,0 +1,105 @@
+"""Errors the mock answers with, each carrying its HTTP status and a stable code.
+
+    MockError
+    ├── BadRequest          400  the request breaks the contract (details: one per violation)
+    ├── Unauthorized        401  no, or no valid, ID token
+    ├── Forbidden           403  the token is valid but the caller may not do this
+    ├── NotFound            404  no such record for this caller (someone else's looks the same)
+    ├── Conflict            409  the record's state forbids the change (a paid order)
+    ├── PayloadTooLarge     413  the body is over the size limit
+    ├── UnsupportedMedia    415  the body is not JSON
+    ├── Unprocessable       422  well-formed but refused by a business rule (amount mismatch)
+    └── GatewayUnavailable  503  the payment gateway is down (a test card says so)
+
+One exception handler renders them as ``{"error": message, "details": [...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MockError(Exception):
+    """An error the mock answers with; ``details`` carry JSON pointers where a field is at fault."""
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body of the contract."""
+        return {"error": self.message, "code": self.code, "details": self.details}
+
+
+class BadRequest(MockError):
+    """The request breaks the contract."""
+
+    status_code = 400
+    code = "invalid_request"
+
+
+class Unauthorized(MockError):
+    """No valid ID token."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(MockError):
+    """The caller may not do this."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(MockError):
+    """No such record for this caller."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(MockError):
+    """The path exists but not for this method."""
+
+    status_code = 405
+    code = "method_not_allowed"
+
+
+class Conflict(MockError):
+    """The record's state forbids the change."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(MockError):
+    """The body is over the size limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(MockError):
+    """The body is not JSON."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Unprocessable(MockError):
+    """Well-formed, but refused by a business rule."""
+
+    status_code = 422
+    code = "business_rule"
+
+
+class GatewayUnavailable(MockError):
+    """The payment gateway is down."""
+
+    status_code = 503
+    code = "gateway_unavailable"

@@ -1,0 +1,49 @@
+"""The storage interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class Storage(abc.ABC):
+    """Key-value records grouped by kind, with atomic groups of operations."""
+
+    @abc.abstractmethod
+    def get(self, kind: str, key: str) -> Record | None:
+        """Return a copy of the record, or None."""
+
+    @abc.abstractmethod
+    def put(self, kind: str, key: str, value: Record) -> None:
+        """Store ``value`` (a JSON-serialisable dict) under ``kind``/``key``."""
+
+    @abc.abstractmethod
+    def insert(self, kind: str, key: str, value: Record) -> bool:
+        """Store ``value`` only if the key is free; return whether it was stored."""
+
+    @abc.abstractmethod
+    def delete(self, kind: str, key: str) -> None:
+        """Remove the record if it exists."""
+
+    @abc.abstractmethod
+    def values(self, kind: str) -> Iterator[Record]:
+        """Iterate over copies of all records of a kind."""
+
+    @abc.abstractmethod
+    def next_sequence(self, name: str) -> int:
+        """Atomically increment and return the counter ``name`` (first value: 1)."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Hold the store for a group of operations that must happen together or not at all."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Drop every record and counter."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (files, connections)."""

@@ -1,0 +1,161 @@
+"""Validate requests, responses and documents against the contract, reporting every violation.
+
+Each schema is compiled once (jsonschema-rs by default, for speed on the mock's hot path; the pure
+Python ``jsonschema`` engine gives the same verdicts and is kept for cross-checking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import jsonschema
+import jsonschema_rs
+
+from villa_contracts.contract._bundle import resolve
+from villa_contracts.contract._loader import schema_root
+from villa_contracts.errors import ContractError
+
+if TYPE_CHECKING:
+    from villa_contracts.contract._loader import Contract, Operation
+
+Engine = Literal["rust", "python"]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One way a value breaks its schema.
+
+    Attributes:
+        pointer: JSON pointer to the offending value ("" for the whole value).
+        message: what is wrong.
+        keyword: the JSON Schema keyword that failed (``type``, ``required``, ...).
+    """
+
+    pointer: str
+    message: str
+    keyword: str
+
+    def as_detail(self) -> dict[str, str]:
+        """The contract's error-detail form."""
+        return {"pointer": self.pointer, "message": self.message}
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class _Compiled(Protocol):
+    def violations(self, instance: Any) -> list[Violation]: ...
+
+
+class _RustSchema:
+    __slots__ = ("_validator",)
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._validator = jsonschema_rs.Draft202012Validator(schema)
+
+    def violations(self, instance: Any) -> list[Violation]:
+        if self._validator.is_valid(instance):
+            return []
+        found = [
+            Violation(_pointer(e.instance_path), e.message, str(e.schema_path[-1]) if e.schema_path else "")
+            for e in self._validator.iter_errors(instance)
+        ]
+        return sorted(found, key=lambda v: (v.pointer, v.message))
+
+
+class _PythonSchema:
+    __slots__ = ("_validator",)
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._validator = jsonschema.Draft202012Validator(schema)
+
+    def violations(self, instance: Any) -> list[Violation]:
+        found = [
+            Violation(_pointer(e.absolute_path), e.message, str(e.validator))
+            for e in self._validator.iter_errors(instance)
+        ]
+        return sorted(found, key=lambda v: (v.pointer, v.message))
+
+
+def compile_schema(schema: dict[str, Any], engine: Engine = "rust") -> _Compiled:
+    """Compile a root schema with the chosen engine."""
+    return _RustSchema(schema) if engine == "rust" else _PythonSchema(schema)
+
+
+class OperationValidator:
+    """Request and response validators of one operation, compiled once."""
+
+    def __init__(self, contract: Contract, operation: Operation, engine: Engine = "rust") -> None:
+        self.operation = operation
+        doc = contract.openapi
+        body = resolve(doc, operation.spec.get("requestBody") or {})
+        self.body_required = bool(body.get("required"))
+        self.request_media = {
+            media: compile_schema(schema_root(doc, spec.get("schema") or {}), engine)
+            for media, spec in (body.get("content") or {}).items()
+        }
+        self.responses: dict[str, dict[str, _Compiled | None]] = {}
+        for status, response in operation.responses.items():
+            response = resolve(doc, response)
+            self.responses[str(status)] = {
+                media: (compile_schema(schema_root(doc, spec["schema"]), engine) if "schema" in spec else None)
+                for media, spec in (response.get("content") or {}).items()
+            }
+
+    def request(self, body: Any, media_type: str = "application/json") -> list[Violation]:
+        """Violations of a request body (already parsed)."""
+        schema = self.request_media.get(media_type)
+        if schema is None:
+            return [Violation("", f"media type {media_type!r} is not accepted", "content")]
+        return schema.violations(body)
+
+    def declared_status(self, status: int) -> str | None:
+        """The responses key that covers ``status`` (exact, ``4XX`` or ``default``)."""
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in self.responses:
+                return key
+        return None
+
+    def response(self, status: int, body: Any, media_type: str = "application/json") -> list[Violation]:
+        """Violations of a response: undeclared status, undeclared media type, or schema."""
+        key = self.declared_status(status)
+        if key is None:
+            declared = ", ".join(sorted(self.responses))
+            return [Violation("", f"status {status} is not declared (declared: {declared})", "status")]
+        media = self.responses[key]
+        if not media:
+            return []
+        if media_type not in media:
+            return [Violation("", f"media type {media_type!r} is not declared for status {key}", "content")]
+        schema = media[media_type]
+        return schema.violations(body) if schema is not None else []
+
+
+class ContractValidator:
+    """Validators of every operation and named schema of a contract, compiled on first use."""
+
+    def __init__(self, contract: Contract, engine: Engine = "rust") -> None:
+        self.contract = contract
+        self.engine: Engine = engine
+        self._operations: dict[str, OperationValidator] = {}
+        self._schemas: dict[str, _Compiled] = {}
+
+    def operation(self, operation_id: str) -> OperationValidator:
+        """The validator of ``operation_id``."""
+        validator = self._operations.get(operation_id)
+        if validator is None:
+            if operation_id not in self.contract.operations:
+                raise ContractError(f"no operation {operation_id!r} in the contract")
+            validator = OperationValidator(self.contract, self.contract.operations[operation_id], self.engine)
+            self._operations[operation_id] = validator
+        return validator
+
+    def document(self, schema_name: str, instance: Any) -> list[Violation]:
+        """Violations of ``instance`` against ``components.schemas[schema_name]`` (e.g. ``Order``)."""
+        compiled = self._schemas.get(schema_name)
+        if compiled is None:
+            compiled = compile_schema(self.contract.schema(schema_name), self.engine)
+            self._schemas[schema_name] = compiled
+        return compiled.violations(instance)

@@ -1,0 +1,3 @@
+"""The executable business rules of the Villa backend: pure Python, no I/O."""
+
+from __future__ import annotations
