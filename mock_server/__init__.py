@@ -1,3 +1,5 @@
-"""Mock Villa backend."""
+"""Mock Villa backend: an ASGI app that executes the contracts."""
 
 from __future__ import annotations
+
+__version__ = "0.1.0"

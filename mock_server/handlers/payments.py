@@ -1,0 +1,207 @@
+"""Card payments on the mock gateway: token → charge (→ 3-D Secure) → verify.
+
+Card numbers are never stored: a token keeps the masked number and the outcome its card leads to.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import HTMLResponse, Response
+
+from mock_server.errors import Conflict, Forbidden, GatewayUnavailable, NotFound
+from mock_server.handlers.orders import ORDERS, own_order
+from villa_contracts.domain import orders as order_rules
+from villa_contracts.domain import payments as rules
+from villa_contracts.domain.money import to_json
+
+if TYPE_CHECKING:
+    from mock_server.dispatch import Call
+    from mock_server.state import MockState
+
+TOKENS = "card_tokens"
+CHARGES = "charges"
+TOKEN_TTL = 15 * 60
+
+
+def _check_user(body: dict[str, Any], sub: str) -> None:
+    if "userId" in body and body["userId"] != sub:
+        raise Forbidden(
+            "userId must equal the sub of the caller's ID token",
+            [{"pointer": "/userId", "message": f"userId={body['userId']!r} is not the caller's sub"}],
+        )
+
+
+def _unpaid_order(state: MockState, body: dict[str, Any], sub: str) -> dict[str, Any]:
+    order = own_order(state, body["orderId"], sub)
+    if order_rules.is_paid(order):
+        raise Conflict(f"order {body['orderId']!r} is already paid")
+    rules.require_amount(body["grandTotal"], order_rules.grand_total(order))
+    return order
+
+
+def create_card_token(call: Call) -> tuple[int, Any]:
+    """``POST /api/payment3(devapi)/cardtoken``: a one-use token for one order."""
+    state, body = call.state, call.body
+    _check_user(body, call.sub)
+    _unpaid_order(state, body, call.sub)
+    number = (body.get("card") or {}).get("number") or state.data.default_card
+    outcome = rules.charge_outcome(state.data, number)
+    card = state.data.cards.get(number)
+    token = "tokn_test_" + secrets.token_hex(10)
+    record = {
+        "token": token,
+        "orderId": body["orderId"],
+        "owner": call.sub,
+        "masked": rules.mask(number),
+        "brand": card.brand if card else "UNKNOWN",
+        "gatewayDown": outcome is None,
+        "outcome": None
+        if outcome is None
+        else {
+            "transaction_state": outcome.transaction_state,
+            "status": outcome.status,
+            "needs_3ds": outcome.needs_3ds,
+            "failure_code": outcome.failure_code,
+            "failure_message": outcome.failure_message,
+        },
+        "expiresAt": state.clock.now() + TOKEN_TTL,
+        "used": False,
+    }
+    state.store.put(TOKENS, token, record)
+    return 200, {
+        "cardToken": token,
+        "orderId": body["orderId"],
+        "maskedCardNo": record["masked"],
+        "brand": record["brand"],
+        "expiresAt": record["expiresAt"],
+    }
+
+
+def _charge_json(charge: dict[str, Any]) -> dict[str, Any]:
+    return {key: charge[key] for key in (
+        "chargeId", "object", "orderId", "amount", "currency", "transaction_state", "status", "redirect_url",
+        "maskedCardNo", "failure_code", "failure_message", "created",
+    )}  # fmt: skip
+
+
+def create_charge(call: Call) -> tuple[int, Any]:
+    """``POST /api/payment3(devapi)/charge``: charge the order's grand total with a token."""
+    state, body = call.state, call.body
+    _check_user(body, call.sub)
+    with state.store.transaction():
+        order = _unpaid_order(state, body, call.sub)
+        token = state.store.get(TOKENS, body["token"])
+        if token is None or token["owner"] != call.sub or token["orderId"] != body["orderId"]:
+            raise NotFound(
+                "no such card token for this order; create one with cardtoken",
+                [{"pointer": "/token", "message": "unknown token"}],
+            )
+        if token["used"]:
+            raise Conflict("the card token was already used; create a new one", [{"pointer": "/token", "message": "used"}])
+        if token["expiresAt"] < state.clock.now():
+            raise Conflict("the card token has expired; create a new one", [{"pointer": "/token", "message": "expired"}])
+        if token["gatewayDown"]:
+            raise GatewayUnavailable("payment gateway unavailable; nothing was charged, try again later")
+        outcome = token["outcome"]
+        charge_id = "chrg_test_" + secrets.token_hex(10)
+        redirect = f"{state.base_url.rstrip('/')}/mock/3ds/{charge_id}" if outcome["needs_3ds"] else None
+        charge = {
+            "chargeId": charge_id,
+            "object": "charge",
+            "orderId": order["orderId"],
+            "owner": call.sub,
+            "amount": to_json(order_rules.grand_total(order)),
+            "currency": "THB",
+            "transaction_state": outcome["transaction_state"],
+            "status": outcome["status"],
+            "redirect_url": redirect,
+            "maskedCardNo": token["masked"],
+            "failure_code": outcome["failure_code"],
+            "failure_message": outcome["failure_message"],
+            "created": state.clock.now(),
+            "responseUrl": body.get("responseUrl"),
+        }
+        token["used"] = True
+        state.store.put(TOKENS, body["token"], token)
+        state.store.put(CHARGES, charge_id, charge)
+    return 200, _charge_json(charge)
+
+
+def verify_payment(call: Call) -> tuple[int, Any]:
+    """``POST /api/payment3(devapi)/verify``: settle an Authorized charge into the order; idempotent."""
+    state, body = call.state, call.body
+    with state.store.transaction():
+        charge = state.store.get(CHARGES, body["chargeId"])
+        if charge is None or charge["owner"] != call.sub or charge["orderId"] != body["orderId"]:
+            raise NotFound(
+                f"no charge {body['chargeId']!r} for order {body['orderId']!r}",
+                [{"pointer": "/chargeId", "message": "not found"}],
+            )
+        order = own_order(state, body["orderId"], call.sub)
+        if charge["transaction_state"] == rules.AUTHORIZED and not order_rules.is_paid(order):
+            order = order_rules.mark_paid(
+                order, charge_id=charge["chargeId"], masked_card=charge["maskedCardNo"], now=state.clock.now()
+            )
+            state.store.put(ORDERS, order["orderId"], order)
+        paid = order_rules.is_paid(order) and (order.get("payment") or {}).get("gbpReferenceNo") == charge["chargeId"]
+    return 200, {
+        "orderId": order["orderId"],
+        "chargeId": charge["chargeId"],
+        "transaction_state": charge["transaction_state"],
+        "paid": paid,
+        "order": order,
+    }
+
+
+def _charge(state: MockState, charge_id: str) -> dict[str, Any]:
+    charge = state.store.get(CHARGES, charge_id)
+    if charge is None:
+        raise NotFound(f"no charge {charge_id!r}", [{"pointer": "/chargeId", "message": "not found"}])
+    return charge
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Mock 3-D Secure</title></head>
+<body><h1>Mock bank: 3-D Secure</h1><p>Charge {charge} of {amount} THB, card {masked}: {state}.</p>
+<form method="post"><button name="action" value="complete">Complete</button>
+<button name="action" value="refuse">Refuse</button></form></body></html>"""
+
+
+def three_d_secure_page(call: Call) -> Response:
+    """``GET /mock/3ds/{chargeId}``: the page with Complete and Refuse buttons."""
+    charge = _charge(call.state, call.request.path_params["chargeId"])
+    return HTMLResponse(
+        _PAGE.format(
+            charge=html.escape(charge["chargeId"]),
+            amount=f"{charge['amount']:.2f}",
+            masked=html.escape(charge["maskedCardNo"]),
+            state=html.escape(charge["transaction_state"]),
+        )
+    )
+
+
+def three_d_secure_submit(call: Call) -> tuple[int, Any]:
+    """``POST /mock/3ds/{chargeId}``: complete (Authorized) or refuse (Declined) a Pre-Authorized charge."""
+    state = call.state
+    with state.store.transaction():
+        charge = _charge(state, call.request.path_params["chargeId"])
+        if charge["transaction_state"] != rules.PRE_AUTHORIZED:
+            raise Conflict(f"charge {charge['chargeId']!r} is {charge['transaction_state']}, not waiting for 3-D Secure")
+        if call.body["action"] == "complete":
+            charge.update(transaction_state=rules.AUTHORIZED, status="success")
+        else:
+            charge.update(
+                transaction_state=rules.DECLINED,
+                status="fail",
+                failure_code="3ds_refused",
+                failure_message="the card holder refused 3-D Secure",
+            )
+        state.store.put(CHARGES, charge["chargeId"], charge)
+    return 200, {
+        "chargeId": charge["chargeId"],
+        "orderId": charge["orderId"],
+        "transaction_state": charge["transaction_state"],
+        "returnUrl": charge.get("responseUrl"),
+    }
