@@ -90,7 +90,7 @@ def admin_routes(state: MockState, *, token: str | None = None) -> list[Route]:
             body = await _json_body(request)
             seconds = body.get("advanceSeconds")
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise BadRequest("clock needs {\"advanceSeconds\": <number ≥ 0>}")
+                raise BadRequest('clock needs {"advanceSeconds": <number ≥ 0>}')
             state.clock.advance(float(seconds))
         return {"now": state.clock.now(), "offsetSeconds": state.clock.offset}
 

@@ -144,11 +144,14 @@ def make_endpoint(state: MockState, operation: Operation, handler: Handler) -> C
                 entry.response_violations = [v.as_detail() for v in problems]
                 entry.mock_bug = True
                 log.error("MOCK BUG: %s answered %s violating the contract: %s", op_id, status, problems)
-                status, payload = 500, {
-                    "error": f"mock bug: the {status} answer of {op_id} violates the contract",
-                    "code": "mock_bug",
-                    "details": entry.response_violations,
-                }
+                status, payload = (
+                    500,
+                    {
+                        "error": f"mock bug: the {status} answer of {op_id} violates the contract",
+                        "code": "mock_bug",
+                        "details": entry.response_violations,
+                    },
+                )
             entry.status = status
             return JSONResponse(payload, status_code=status)
         except MockError as exc:

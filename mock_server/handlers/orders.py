@@ -62,7 +62,8 @@ def generate_order_id(call: Call) -> tuple[int, Any]:
     if branch_id not in state.data.branches:
         known = ", ".join(sorted(state.data.branches))
         raise NotFound(
-            f"no branch {branch_id!r} (known branches: {known})", [{"pointer": "/branchId", "message": "unknown branch"}]
+            f"no branch {branch_id!r} (known branches: {known})",
+            [{"pointer": "/branchId", "message": "unknown branch"}],
         )
     year = time.gmtime(state.clock.now()).tm_year
     with state.store.transaction():

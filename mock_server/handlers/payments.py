@@ -100,9 +100,13 @@ def create_charge(call: Call) -> tuple[int, Any]:
                 [{"pointer": "/token", "message": "unknown token"}],
             )
         if token["used"]:
-            raise Conflict("the card token was already used; create a new one", [{"pointer": "/token", "message": "used"}])
+            raise Conflict(
+                "the card token was already used; create a new one", [{"pointer": "/token", "message": "used"}]
+            )
         if token["expiresAt"] < state.clock.now():
-            raise Conflict("the card token has expired; create a new one", [{"pointer": "/token", "message": "expired"}])
+            raise Conflict(
+                "the card token has expired; create a new one", [{"pointer": "/token", "message": "expired"}]
+            )
         if token["gatewayDown"]:
             raise GatewayUnavailable("payment gateway unavailable; nothing was charged, try again later")
         outcome = token["outcome"]
@@ -188,7 +192,9 @@ def three_d_secure_submit(call: Call) -> tuple[int, Any]:
     with state.store.transaction():
         charge = _charge(state, call.request.path_params["chargeId"])
         if charge["transaction_state"] != rules.PRE_AUTHORIZED:
-            raise Conflict(f"charge {charge['chargeId']!r} is {charge['transaction_state']}, not waiting for 3-D Secure")
+            raise Conflict(
+                f"charge {charge['chargeId']!r} is {charge['transaction_state']}, not waiting for 3-D Secure"
+            )
         if call.body["action"] == "complete":
             charge.update(transaction_state=rules.AUTHORIZED, status="success")
         else:

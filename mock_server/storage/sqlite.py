@@ -56,9 +56,7 @@ class SqliteStorage(Storage):
         """Store ``value`` only if the key is free."""
         text = json.dumps(value, separators=(",", ":"))
         with self._lock:
-            cur = self._conn.execute(
-                "INSERT OR IGNORE INTO records(kind, key, value) VALUES(?,?,?)", (kind, key, text)
-            )
+            cur = self._conn.execute("INSERT OR IGNORE INTO records(kind, key, value) VALUES(?,?,?)", (kind, key, text))
             return cur.rowcount == 1
 
     def delete(self, kind: str, key: str) -> None:

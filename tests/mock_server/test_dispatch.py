@@ -54,7 +54,12 @@ def test_unknown_path_and_wrong_method_are_json(api, alice) -> None:
 
 def test_a_failed_create_leaves_nothing_behind(api, alice) -> None:
     order_id = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"]
-    body = {"orderId": order_id, "ownerId": alice.sub, "basketId": alice.sub, "productList": [{"cprcode": 25281, "quantity": 1}, {"cprcode": 1, "quantity": 1}]}
+    body = {
+        "orderId": order_id,
+        "ownerId": alice.sub,
+        "basketId": alice.sub,
+        "productList": [{"cprcode": 25281, "quantity": 1}, {"cprcode": 1, "quantity": 1}],
+    }
     assert api.post("/api/order/create", json=body, headers=alice.headers).status_code == 404
     assert api.post("/api/order/get", json={"orderId": order_id}, headers=alice.headers).status_code == 404
     body["productList"].pop()
@@ -82,7 +87,9 @@ def test_a_response_that_breaks_the_contract_is_a_loud_mock_bug(api, alice, monk
 
     with TestClient(create_app()) as broken:
         token = broken.post(f"/__admin/users/{alice.username}/tokens").json()["IdToken"]
-        response = broken.post("/api/order/get", json={"orderId": order["orderId"]}, headers={"Authorization": f"Bearer {token}"})
+        response = broken.post(
+            "/api/order/get", json={"orderId": order["orderId"]}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 500 and response.json()["code"] == "mock_bug"
         assert broken.get("/__admin/journal").json()["mockBugs"] == 1
 

@@ -8,7 +8,10 @@ from tests.fixtures.mock import new_order
 
 
 def test_generated_ids_are_12_digits_and_unique(api, alice) -> None:
-    ids = [api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"] for _ in range(20)]
+    ids = [
+        api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"]
+        for _ in range(20)
+    ]
     assert all(re.fullmatch(r"1000\d{8}", i) for i in ids)
     assert len(set(ids)) == 20
 
@@ -57,11 +60,18 @@ def test_stock_is_reserved_and_released(api, alice) -> None:
     # 231150 has 3 units at branch 1000.
     first = new_order(api, alice, products=[{"cprcode": 231150, "quantity": 2}])
     order_id = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"]
-    body = {"orderId": order_id, "ownerId": alice.sub, "basketId": alice.sub, "productList": [{"cprcode": 231150, "quantity": 2}]}
+    body = {
+        "orderId": order_id,
+        "ownerId": alice.sub,
+        "basketId": alice.sub,
+        "productList": [{"cprcode": 231150, "quantity": 2}],
+    }
     refused = api.post("/api/order/create", json=body, headers=alice.headers)
     assert refused.status_code == 409 and "out of stock" in refused.json()["error"]
     assert api.post("/api/order/get", json={"orderId": order_id}, headers=alice.headers).status_code == 404
-    released = api.post("/api/order/update", json={**first, "productList": [{"cprcode": 231150, "quantity": 1}]}, headers=alice.headers)
+    released = api.post(
+        "/api/order/update", json={**first, "productList": [{"cprcode": 231150, "quantity": 1}]}, headers=alice.headers
+    )
     assert released.status_code == 200
     assert api.post("/api/order/create", json=body, headers=alice.headers).status_code == 200
 
@@ -73,7 +83,10 @@ def test_ownership_b_cannot_see_or_change_a(api, alice, bob) -> None:
     missing = api.post("/api/order/get", json={"orderId": "100026999999"}, headers=bob.headers)
     foreign = api.post("/api/order/get", json=mine, headers=bob.headers)
     assert foreign.json()["code"] == missing.json()["code"] == "not_found"
-    assert api.post("/api/order/update", json={**order, "specialComment": "mine now"}, headers=bob.headers).status_code == 404
+    assert (
+        api.post("/api/order/update", json={**order, "specialComment": "mine now"}, headers=bob.headers).status_code
+        == 404
+    )
     token = {"orderId": order["orderId"], "basketId": alice.sub, "grandTotal": 174}
     assert api.post("/api/payment3devapi/cardtoken", json=token, headers=bob.headers).status_code == 404
     # Bob creating an order in Alice's name is forbidden.
@@ -85,7 +98,9 @@ def test_ownership_b_cannot_see_or_change_a(api, alice, bob) -> None:
 
 def test_pricing_endpoints(api, alice) -> None:
     body = {"branchId": "1000", "ownerId": alice.sub, "productList": [{"cprcode": 25281, "quantity": 1}]}
-    assert api.post("/api/webPayment/calculateGrandtotal", json=body, headers=alice.headers).json()["grandTotal"] == 174.0
+    assert (
+        api.post("/api/webPayment/calculateGrandtotal", json=body, headers=alice.headers).json()["grandTotal"] == 174.0
+    )
     body["ownerId"] = "someone-else"
     assert api.post("/api/webPayment/calculateGrandtotal", json=body, headers=alice.headers).status_code == 403
     cost = {"branchId": "1000", "productList": [{"cprcode": "25281", "productName": "", "quantity": 1}]}

@@ -24,7 +24,12 @@ def pay(api, user, order, number, *, prefix="/api/payment3devapi", amount=None):
     )  # fmt: skip
     assert token.status_code == 200, token.text
     assert number not in token.text
-    body = {"orderId": order["orderId"], "basketId": order["basketId"], "grandTotal": total, "token": token.json()["cardToken"]}
+    body = {
+        "orderId": order["orderId"],
+        "basketId": order["basketId"],
+        "grandTotal": total,
+        "token": token.json()["cardToken"],
+    }
     return api.post(f"{prefix}/charge", json=body, headers=user.headers)
 
 

@@ -25,21 +25,24 @@ def _free_port() -> int:
 
 
 def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
+    log = (db.parent / "serve.log").open("ab")
     villa = Path(sys.executable).with_name("villa-contracts")
     proc = subprocess.Popen(
         [str(villa), "serve", "--port", str(port), "--db", str(db)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=0.5).status_code == 200:
+                log.close()  # the child keeps its own copy of the descriptor
                 return proc
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise AssertionError(f"mock did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    log.close()
+    raise AssertionError(f"mock did not start: {(db.parent / 'serve.log').read_text()}")
 
 
 def test_order_survives_sigkill(tmp_path: Path) -> None:
@@ -50,8 +53,15 @@ def test_order_survives_sigkill(tmp_path: Path) -> None:
     try:
         token = httpx.post(f"{base}/__admin/users/{user['username']}/tokens").json()["IdToken"]
         headers = {"Authorization": f"Bearer {token}"}
-        order_id = httpx.post(f"{base}/api/order2/gentele", json={"branchId": "1000"}, headers=headers).json()["orderId"]
-        body = {"orderId": order_id, "ownerId": user["sub"], "basketId": user["sub"], "productList": [{"cprcode": 25281, "quantity": 1}]}
+        order_id = httpx.post(f"{base}/api/order2/gentele", json={"branchId": "1000"}, headers=headers).json()[
+            "orderId"
+        ]
+        body = {
+            "orderId": order_id,
+            "ownerId": user["sub"],
+            "basketId": user["sub"],
+            "productList": [{"cprcode": 25281, "quantity": 1}],
+        }
         created = httpx.post(f"{base}/api/order/create", json=body, headers=headers).json()
     finally:
         os.kill(proc.pid, signal.SIGKILL)

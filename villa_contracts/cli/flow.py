@@ -44,7 +44,7 @@ def _embedded_settings(base_url: str) -> dict[str, str]:
     help="Sign-up confirmation code (the mock's is in contracts/data/cognito.yaml).",
 )  # fmt: skip
 def command(base_url: str | None, username: str | None, password: str | None, confirmation_code: str | None) -> None:
-    """Run the checkout flow of the seeds with the reference client and print each step.
+    r"""Run the checkout flow of the seeds with the reference client and print each step.
 
     \b
     sign up + login → generate id → build → pre-payment validate (174.00) → create →

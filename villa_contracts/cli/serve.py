@@ -14,7 +14,7 @@ from villa_contracts.cli import options
 @click.option("--no-admin", is_flag=True, help="Do not serve the /__admin API.")
 @click.option("--admin-token", envvar="VILLA_MOCK_ADMIN_TOKEN", help="Require X-Villa-Admin-Token on /__admin.")
 def command(host: str, port: int, db_path: str | None, no_admin: bool, admin_token: str | None) -> None:
-    """Serve the stateful mock backend (Villa API + Cognito-compatible auth on one origin).
+    r"""Serve the stateful mock backend (Villa API + Cognito-compatible auth on one origin).
 
     \b
     Point the Villa SDK at it:

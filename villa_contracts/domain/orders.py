@@ -49,6 +49,8 @@ def check_stock(data: BusinessData, branch_id: str, wanted: Counter[int], reserv
     """Raise unless the branch's stock can hold ``wanted`` besides what other orders hold.
 
     Args:
+        data: the catalog.
+        branch_id: the branch whose stock is checked.
         wanted: units per cprcode the order will hold.
         reserved: units per cprcode already held by other orders at the branch.
     """

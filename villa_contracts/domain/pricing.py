@@ -114,20 +114,18 @@ def price_cart(
         if quantity < 1:
             raise RuleViolation("conflict", f"quantity={quantity} must be at least 1", f"{pointer}/quantity")
         settlement = offer.price * quantity
-        lines.append(
-            Line(code, product.name, quantity, offer.original_price, offer.price, settlement, 0, settlement)
-        )
+        lines.append(Line(code, product.name, quantity, offer.original_price, offer.price, settlement, 0, settlement))
     subtotal = sum(line.row_total for line in lines)
     fee = delivery_fee(data, shipping)
     codes: list[str] = []
     coupon_discount = 0
-    for index, code in enumerate(coupon_codes):
-        coupon = data.coupons.get(code)
+    for index, coupon_code in enumerate(coupon_codes):
+        coupon = data.coupons.get(coupon_code)
         if coupon is None:
-            raise RuleViolation("not_found", f"no coupon {code!r}", f"/couponCodeList/{index}")
-        if code in codes:
+            raise RuleViolation("not_found", f"no coupon {coupon_code!r}", f"/couponCodeList/{index}")
+        if coupon_code in codes:
             continue
-        codes.append(code)
+        codes.append(coupon_code)
         if subtotal >= coupon.min_subtotal:
             coupon_discount += coupon.amount
     cart_discount = 0

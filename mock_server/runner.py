@@ -1,0 +1,184 @@
+"""Serve an ASGI app on a real socket: in a background thread (tests) or in the foreground (CLI).
+
+The socket is bound before the app is built, so that with port 0 the real port, and hence the base
+URL the app must know (its Cognito issuer, its 3-D Secure links), is known up front.
+
+Example:
+    >>> from starlette.applications import Starlette
+    >>> with serve_in_thread(lambda url: Starlette()) as server:
+    ...     server.base_url.startswith("http://127.0.0.1:")
+    True
+
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+Build = Callable[[str], ASGIApp]
+
+_STOP_TIMEOUT = 10.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Lets a restarted mock take its port back while old connections sit in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _server(app: ASGIApp, log_level: str) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="auto",
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+@dataclass
+class RunningServer:
+    """A server running in a daemon thread; ``stop()`` (or leaving the ``with`` block) ends it.
+
+    Attributes:
+        base_url: ``http://<host>:<port>``, the URL clients use.
+        host: the interface it listens on.
+        port: the port it listens on (the real one when 0 was asked for).
+
+    """
+
+    base_url: str
+    host: str
+    port: int
+    _server: uvicorn.Server = field(repr=False, compare=False)
+    _thread: threading.Thread = field(repr=False, compare=False)
+
+    def stop(self) -> None:
+        """Ask the server to finish, wait for it, and free the port (idempotent)."""
+        self._server.should_exit = True
+        self._thread.join(_STOP_TIMEOUT)
+        if self._thread.is_alive():
+            # Connections that never close would hold a graceful shutdown forever.
+            self._server.force_exit = True
+            self._thread.join(_STOP_TIMEOUT)
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is still alive."""
+        return self._thread.is_alive()
+
+    def __enter__(self) -> RunningServer:
+        """Return the running server."""
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+
+def serve_in_thread(
+    build: Build,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+    log_level: str = "warning",
+) -> RunningServer:
+    """Start ``build(base_url)`` on ``host:port`` in a daemon thread and return once it accepts requests.
+
+    Args:
+        build: makes the ASGI app, given the base URL it will be reached at.
+        host: the interface to listen on.
+        port: the port; 0 picks a free one.
+        startup_timeout: seconds to wait for the server to start.
+        log_level: uvicorn's log level.
+
+    Returns:
+        The running server (also a context manager that stops it).
+
+    Raises:
+        OSError: the address cannot be bound.
+        RuntimeError: the server failed, or did not start within ``startup_timeout``.
+
+    """
+    sock = _bind(host, port)
+    port = sock.getsockname()[1]
+    base_url = _base_url(host, port)
+    try:
+        server = _server(build(base_url), log_level)
+    except BaseException:
+        sock.close()
+        raise
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # reported to the starting thread (SystemExit on a failed startup)
+            failure.append(exc)
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"villa-mock-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive():
+            reason = f": {failure[0]!r}" if failure else ""
+            raise RuntimeError(f"the server on {base_url} stopped during startup{reason}") from (
+                failure[0] if failure else None
+            )
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(_STOP_TIMEOUT)
+            raise RuntimeError(f"the server on {base_url} did not start within {startup_timeout} s")
+        time.sleep(0.005)
+    return RunningServer(base_url=base_url, host=host, port=port, _server=server, _thread=thread)
+
+
+def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info") -> None:
+    """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM.
+
+    Args:
+        build: makes the ASGI app, given the base URL it will be reached at.
+        host: the interface to listen on.
+        port: the port; 0 picks a free one (the URL handed to ``build`` tells which).
+        log_level: uvicorn's log level (``info`` shows one line per request).
+
+    Raises:
+        OSError: the address cannot be bound.
+
+    """
+    sock = _bind(host, port)
+    try:
+        server = _server(build(_base_url(host, sock.getsockname()[1])), log_level)
+        # uvicorn handles SIGINT itself (graceful shutdown), then re-raises it once the server is
+        # down; that late KeyboardInterrupt is the normal way out, not an error.
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()

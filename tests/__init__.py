@@ -1,0 +1,1 @@
+"""Tests of villa-contracts and its mock."""
