@@ -72,7 +72,9 @@ async def _load(port: int, request: bytes, seconds: float, connections: int) -> 
             start = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            length = int(
+                next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            )
             body = await reader.readexactly(length)
             latencies.append(time.perf_counter() - start)
             if not head.startswith(b"HTTP/1.1 200"):
@@ -93,7 +95,9 @@ def _wait(port: int) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def _measure(name: str, port: int, body: bytes, token: str | None, seconds: float, connections: int) -> dict[str, float]:
+def _measure(
+    name: str, port: int, body: bytes, token: str | None, seconds: float, connections: int
+) -> dict[str, float]:
     auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
     request = (b"POST /api/order/get HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + auth +
                f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # fmt: skip
@@ -127,9 +131,13 @@ def main() -> None:
         _wait(mock_port)
         _wait(bare_port)
         body = json.dumps({"orderId": prepared["orderId"]}).encode()
-        print(f"POST /api/order/get, {args.connections} connections, {args.seconds:.0f} s each, one uvicorn worker each")
+        print(
+            f"POST /api/order/get, {args.connections} connections, {args.seconds:.0f} s each, one uvicorn worker each"
+        )
         bare_r = _measure("bare Starlette handler (same JSON)", bare_port, body, None, args.seconds, args.connections)
-        mock_r = _measure("villa mock (token + validation)", mock_port, body, prepared["token"], args.seconds, args.connections)
+        mock_r = _measure(
+            "villa mock (token + validation)", mock_port, body, prepared["token"], args.seconds, args.connections
+        )
         ratio = mock_r["rps"] / bare_r["rps"]
         verdict = "meets" if ratio >= 0.5 else "MISSES"
         print(f"mock/bare throughput: {ratio:.2f}  ({verdict} the target of at least 0.50)")

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.mock", "tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.client", "tests.fixtures.mock", "tests.fixtures.servers"]
 
 
 @pytest.fixture(autouse=True)

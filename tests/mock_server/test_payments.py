@@ -121,3 +121,11 @@ def test_a_token_is_used_once(api, alice) -> None:
     body = {"orderId": order["orderId"], "basketId": order["basketId"], "grandTotal": 174, "token": token}
     assert api.post("/api/payment3devapi/charge", json=body, headers=alice.headers).status_code == 200
     assert api.post("/api/payment3devapi/charge", json=body, headers=alice.headers).status_code == 409
+
+
+@pytest.mark.parametrize("amount", [1.3396714032465952e308, "999999999.99", 174.001])
+def test_absurd_amounts_are_a_conflict_not_a_crash(api, alice, amount) -> None:
+    order = new_order(api, alice)
+    body = {"orderId": order["orderId"], "basketId": order["basketId"], "grandTotal": amount}
+    response = api.post("/api/payment3devapi/cardtoken", json=body, headers=alice.headers)
+    assert response.status_code == 409, response.text

@@ -68,7 +68,9 @@ def test_unknown_things_are_not_found_with_a_pointer(branch, products, coupons, 
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from(sorted(c for c, p in DATA.products.items() if "1000" in p.offers)), st.integers(1, 50)),
+        st.tuples(
+            st.sampled_from(sorted(c for c, p in DATA.products.items() if "1000" in p.offers)), st.integers(1, 50)
+        ),
         max_size=8,
     ),
     st.lists(st.sampled_from(sorted(DATA.coupons)), max_size=3),
@@ -89,3 +91,9 @@ def test_money_is_exact(value, satang) -> None:
 def test_money_refuses_fractions_of_a_satang() -> None:
     with pytest.raises(ValueError, match="2 decimals"):
         to_satang("1.005")
+
+
+@pytest.mark.parametrize("value", [1.3396714032465952e308, "1e20", float("nan"), "abc", True])
+def test_money_refuses_absurd_amounts_with_a_usage_error(value) -> None:
+    with pytest.raises(ValueError):
+        to_satang(value)

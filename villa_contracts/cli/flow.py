@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _print_step(step: Step) -> None:
     mark = click.style("ok  ", fg="green") if step.ok else click.style("FAIL", fg="red", bold=True)
-    click.echo(f"  {step.number:>2}. {mark} {step.name:<38} {step.detail}  ({step.seconds * 1000:.0f} ms)")
+    click.echo(f"  {step.number:>2}. {mark} {step.name:<44} {step.detail}  ({step.seconds * 1000:.0f} ms)")
 
 
 def _embedded_settings(base_url: str) -> dict[str, str]:

@@ -5,4 +5,12 @@ from __future__ import annotations
 from villa_contracts.contract._loader import Contract, Operation, default_contracts_dir, load
 from villa_contracts.contract._validate import ContractValidator, OperationValidator, Violation
 
-__all__ = ["Contract", "ContractValidator", "Operation", "OperationValidator", "Violation", "default_contracts_dir", "load"]
+__all__ = [
+    "Contract",
+    "ContractValidator",
+    "Operation",
+    "OperationValidator",
+    "Violation",
+    "default_contracts_dir",
+    "load",
+]

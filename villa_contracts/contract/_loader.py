@@ -25,9 +25,7 @@ def default_contracts_dir() -> Path:
     for candidate in (here.parent / "contracts", here / "_contracts"):
         if (candidate / "openapi.yaml").is_file():
             return candidate
-    raise ContractError(
-        f"no contracts/openapi.yaml found next to {here}; pass the contracts directory explicitly"
-    )
+    raise ContractError(f"no contracts/openapi.yaml found next to {here}; pass the contracts directory explicitly")
 
 
 @dataclass(frozen=True, slots=True)

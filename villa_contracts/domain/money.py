@@ -8,6 +8,8 @@ from villa_contracts.errors import UsageError
 
 Satang = int
 _CENT = Decimal("0.01")
+# Far above any basket, far below where Decimal's default context stops being exact.
+_LIMIT = Decimal(10) ** 15
 
 
 def to_satang(value: object) -> Satang:
@@ -26,6 +28,8 @@ def to_satang(value: object) -> Satang:
         raise UsageError(f"amount={value!r} is not a number") from None
     if not amount.is_finite():
         raise UsageError(f"amount={value!r} is not finite")
+    if abs(amount) >= _LIMIT:
+        raise UsageError(f"amount={value!r} is out of range (at most {_LIMIT - 1} THB)")
     if amount != amount.quantize(_CENT):
         raise UsageError(f"amount={value!r} has more than 2 decimals (satang)")
     return int(amount * 100)

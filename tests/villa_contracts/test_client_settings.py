@@ -1,0 +1,112 @@
+"""Settings of the reference client: environment variables, defaults, errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from villa_contracts.client import Settings
+from villa_contracts.client._settings import is_loopback_url
+from villa_contracts.errors import ConfigError
+
+FULL = {
+    "VILLA_BASE_URL": "http://127.0.0.1:8080/",
+    "VILLA_ENV": "prod",
+    "VILLA_COGNITO_CLIENT_ID": "cid",
+    "VILLA_COGNITO_USER_POOL_ID": "ap-southeast-1_pool",
+    "VILLA_COGNITO_CLIENT_SECRET": "s3cr3t-value",
+    "VILLA_COGNITO_REGION": "eu-west-1",
+    "VILLA_COGNITO_ENDPOINT": "http://127.0.0.1:8080",
+    "VILLA_CUSTOMER_ID": "cust-1",
+    "VILLA_MID": "401234567890123",
+}
+
+
+def test_defaults_follow_the_sdk_manual() -> None:
+    settings = Settings.from_env({})
+    assert settings.base_url == "https://shop.villamarket.com"
+    assert settings.env == "dev"
+    assert settings.cognito_region == "ap-southeast-1"
+    assert settings.cognito_endpoint is None
+    assert settings.cognito_url == "https://cognito-idp.ap-southeast-1.amazonaws.com/"
+    assert settings.customer_id is None and settings.mid is None
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(FULL)
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.env == "prod"
+    assert (settings.cognito_client_id, settings.cognito_user_pool_id) == ("cid", "ap-southeast-1_pool")
+    assert settings.cognito_client_secret == "s3cr3t-value"
+    assert settings.cognito_region == "eu-west-1"
+    assert settings.cognito_url == "http://127.0.0.1:8080"
+    assert (settings.customer_id, settings.mid) == ("cust-1", "401234567890123")
+
+
+def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VILLA_ENV", "prod")
+    assert Settings.from_env().env == "prod"
+
+
+def test_empty_variables_count_as_unset() -> None:
+    assert Settings.from_env({"VILLA_ENV": "", "VILLA_BASE_URL": "  "}).base_url == "https://shop.villamarket.com"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("VILLA_ENV", "staging"),
+        ("VILLA_BASE_URL", "shop.villamarket.com"),
+        ("VILLA_MID", "123"),
+        ("VILLA_COGNITO_ENDPOINT", "ftp://x"),
+    ],
+)
+def test_invalid_values_name_their_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_require_cognito_names_every_missing_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({}).require_cognito()
+    assert "VILLA_COGNITO_CLIENT_ID" in str(caught.value)
+    assert "VILLA_COGNITO_USER_POOL_ID" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"VILLA_COGNITO_CLIENT_ID": "cid"}).require_cognito()
+    assert "VILLA_COGNITO_CLIENT_ID" not in str(caught.value)
+    Settings.from_env(FULL).require_cognito()
+
+
+def test_repr_never_shows_the_secret() -> None:
+    settings = Settings.from_env(FULL)
+    assert "s3cr3t-value" not in repr(settings)
+    assert "s3cr3t-value" not in str(settings)
+
+
+def test_issuer_is_aws_or_the_configured_endpoint() -> None:
+    aws = Settings.from_env({"VILLA_COGNITO_USER_POOL_ID": "ap-southeast-1_pool"})
+    assert aws.issuer == "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_pool"
+    local = Settings.from_env({"VILLA_COGNITO_USER_POOL_ID": "p", "VILLA_COGNITO_ENDPOINT": "http://localhost:9/"})
+    assert local.issuer == "http://localhost:9/p"
+    with pytest.raises(ConfigError, match="VILLA_COGNITO_USER_POOL_ID"):
+        _ = Settings().issuer
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.env = "prod"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost", True),
+        ("http://[::1]:80", True),
+        ("https://shop.villamarket.com", False),
+        ("http://testserver", False),
+        ("http://10.0.0.1", False),
+    ],
+)
+def test_loopback_detection(url: str, local: bool) -> None:
+    assert is_loopback_url(url) is local
