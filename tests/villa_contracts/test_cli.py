@@ -1,0 +1,46 @@
+"""The CLI: validate prints every violation and exits 1; help documents exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from villa_contracts.cli import cli
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/villaMasterSchema/order/testData"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "80", "NO_COLOR": "1"})
+    return result.exit_code, result.output
+
+
+def test_validate_good_sample_is_valid() -> None:
+    code, out = run("validate", "order", str(FIXTURES / "goodSample.json"), str(FIXTURES / "extraCol.json"))
+    assert code == 0
+    assert out.count("valid order") == 2
+
+
+def test_validate_wrong_type_prints_every_violation_and_exits_1() -> None:
+    code, out = run("validate", "order", str(FIXTURES / "wrongType.json"))
+    assert code == 1
+    assert "INVALID order, 4 violation(s)" in out
+    for line in ("/orderId: 1234 is not of type", '/shipping: "scheduleList"', '/shipping: "shippingPhone"'):
+        assert line in out
+
+
+def test_validate_unreadable_json_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    assert run("validate", "order", str(bad))[0] == 2
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["flow"], ["validate"]])
+def test_help_teaches(command: list[str]) -> None:
+    code, out = run(*command, "--help")
+    assert code == 0
+    assert "Usage:" in out
+    if not command:
+        assert "Exit codes" in out and "villa-contracts flow" in out
