@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.fixtures.reference import ORDER_FIXTURES
 from villa_contracts.cli import cli
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/villaMasterSchema/order/testData"
+FIXTURES = ORDER_FIXTURES
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from suites.flows.checkout import Step, fresh_credentials, run_checkout, three_ds_test_card
+from tests.fixtures.reference import GOOD_SAMPLE
 from villa_contracts.client import AuthError, Settings, VillaClient
 from villa_contracts.contract import load
 from villa_contracts.domain.clock import AdjustableClock
 from villa_contracts.errors import ApiError
 
-GOOD_SAMPLE = Path(__file__).resolve().parents[3] / "shared/reference/villaMasterSchema/order/testData/goodSample.json"
 USERS = load().data("users")
 CODE = str(load().data("cognito")["confirmationCode"])
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
 from mock_server.handlers import HANDLERS
+from tests.fixtures.reference import REFERENCE
 from villa_contracts.contract import ContractValidator, load
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "villaMasterSchema"
 FIXTURES = ["goodSample", "extraCol", "wrongType"]
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fixtures.reference import GOOD_SAMPLE
 from villa_contracts.contract import load
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
@@ -16,7 +16,6 @@ from villa_contracts.domain.money import fmt, to_satang
 from villa_contracts.domain.pricing import delivery_fee, price_cart
 
 DATA = BusinessData.from_contract(load())
-GOOD_SAMPLE = Path(__file__).resolve().parents[3] / "shared/reference/villaMasterSchema/order/testData/goodSample.json"
 
 
 def test_seed_one_25281_on_branch_1000_is_174() -> None:
