@@ -1,0 +1,53 @@
+"""Failures: the target backend broke a contract (as opposed to errors, where the tool or input is wrong)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Severity = Literal["critical", "high", "medium", "low"]
+
+
+class Failure(AssertionError):
+    """A contract violation by the target, with what is needed to reproduce it.
+
+    Attributes:
+        operation: the operationId (or ``METHOD /path``) where it showed.
+        check: the name of the check that failed (``response_schema_conformance``, ``grand_total``...).
+        title: one line, for lists.
+        message: what was expected and what came back.
+        severity: how bad it is.
+        reproduction: a curl command (or several, one per line) that shows it again.
+        seed: the seed of the run that found it, when it came from generated data.
+    """
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        check: str,
+        title: str,
+        message: str,
+        severity: Severity = "high",
+        reproduction: str = "",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(f"{operation}: {check}: {title}")
+        self.operation = operation
+        self.check = check
+        self.title = title
+        self.message = message
+        self.severity: Severity = severity
+        self.reproduction = reproduction
+        self.seed = seed
+
+    def as_json(self) -> dict[str, object]:
+        """The summary.json form."""
+        return {
+            "operation": self.operation,
+            "check": self.check,
+            "title": self.title,
+            "message": self.message,
+            "severity": self.severity,
+            "reproduction": self.reproduction,
+            "seed": self.seed,
+        }
