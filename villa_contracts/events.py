@@ -1,5 +1,7 @@
-"""The typed events of a gate run. Console output and the JUnit, JSON and HTML reports are all
-handlers of this one stream (see ``villa_contracts.reports``).
+"""The typed events of a gate run.
+
+Console output and the JUnit, JSON and HTML reports are all handlers of this one stream (see
+``villa_contracts.reports``).
 
 A run is: ``RunStarted``, then per phase ``PhaseStarted`` … ``CheckFinished``* … ``PhaseFinished``,
 then ``RunFinished``. ``CheckFinished`` is the unit of the reports: one operation × one check.

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from villa_contracts.cli import flow, serve, validate
+from villa_contracts.cli import flow, gate, serve, validate
 from villa_contracts.errors import VillaContractsError
 
 EPILOG = """\b
@@ -36,6 +36,7 @@ def cli() -> None:
 cli.add_command(serve.command)
 cli.add_command(validate.command)
 cli.add_command(flow.command)
+cli.add_command(gate.command)
 
 
 def main() -> None:

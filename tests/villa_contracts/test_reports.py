@@ -1,0 +1,383 @@
+"""Reports from a synthetic gate event stream: JUnit, summary.json, HTML and console output."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from villa_contracts.events import (
+    CheckFinished,
+    Event,
+    PhaseFinished,
+    PhaseStarted,
+    Progress,
+    RunFinished,
+    RunStarted,
+)
+from villa_contracts.failures import Failure
+from villa_contracts.reports import (
+    ConsoleReporter,
+    ReportWriter,
+    RunRecord,
+    html_report,
+    junit_xml,
+    run_directory_name,
+    summary_json,
+    summary_lines,
+)
+from villa_contracts.reports._text import MESSAGE_LIMIT, clean, redact_url, truncate
+
+HOSTILE = '<script>alert("x")</script> ]]> &amp; \x00\x1b[31mred\x07 \ud800 café'
+CURL = "curl -X POST 'http://127.0.0.1:8080/orders' -H 'content-type: application/json' -d '{\"items\":[]}'"
+HUGE = "x" * (MESSAGE_LIMIT * 25)
+
+
+def schema_failure(message: str = HOSTILE, seed: int | None = 42) -> Failure:
+    return Failure(
+        operation="createOrder",
+        check="response_schema_conformance",
+        title="Response violates the Order schema",
+        message=message,
+        reproduction=CURL,
+        seed=seed,
+    )
+
+
+def run_events(*, failing: bool = True, finished: bool = True) -> list[Event]:
+    """Three phases: lint passes, schemathesis has two failed checks, state-machine breaks."""
+    events: list[Event] = [
+        RunStarted(
+            run_id="20250601-093000-ab12",
+            target="https://user:secret@staging.example.com/api",
+            embedded_mock=False,
+            seed=42,
+            max_examples=25,
+            started_at=1748770200.0,
+            phases=("lint", "schemathesis", "state-machine", "pact"),
+        ),
+        PhaseStarted("lint", "Lint the contract"),
+        CheckFinished("lint", "contract", "operation_ids_unique", passed=True, seconds=0.01),
+        CheckFinished("lint", "contract", "examples_valid", passed=True, seconds=0.02),
+        PhaseFinished("lint", seconds=0.05),
+        PhaseStarted("schemathesis", "Generated requests against every operation"),
+        Progress("schemathesis", "8 operations selected"),
+        CheckFinished("schemathesis", "getOrder", "not_a_server_error", True, calls=25, statuses=(200, 404, 200)),
+        CheckFinished("schemathesis", "getOrder", "status_code_conformance", True, calls=25, statuses=(404, 200)),
+        CheckFinished("schemathesis", "createOrder", "not_a_server_error", True, calls=25, statuses=(201, 400)),
+    ]
+    if failing:
+        events += [
+            CheckFinished(
+                "schemathesis",
+                "createOrder",
+                "response_schema_conformance",
+                passed=False,
+                failures=(schema_failure(), schema_failure(HUGE, seed=None)),
+                calls=25,
+                statuses=(201, 422),
+                seconds=1.5,
+            ),
+            CheckFinished("schemathesis", "payOrder", "grand_total", passed=False, calls=3, statuses=(200,)),
+        ]
+    else:
+        events.append(
+            CheckFinished("schemathesis", "createOrder", "response_schema_conformance", True, calls=25, statuses=(201,))
+        )
+    events.append(PhaseFinished("schemathesis", seconds=3.25))
+    if failing:
+        events += [PhaseStarted("state-machine", "Stateful flows"), PhaseFinished("state-machine", 0.5, error="boom")]
+    if finished:
+        events.append(RunFinished(exit_code=1 if failing else 0, seconds=4.0, statuses={"listOrders": [200, 401]}))
+    return events
+
+
+def record_of(events: list[Event]) -> RunRecord:
+    record = RunRecord()
+    for event in events:
+        record.handle(event)
+    return record
+
+
+# JUnit
+
+
+def test_junit_has_one_testcase_per_operation_and_check_with_correct_counts() -> None:
+    root = ET.fromstring(junit_xml(record_of(run_events())))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("time")) == ("8", "2", "1", "4.000")
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    assert list(suites) == ["lint", "schemathesis", "state-machine"]  # "pact" never started
+    schemathesis = suites["schemathesis"]
+    names = [case.get("name") for case in schemathesis.findall("testcase")]
+    assert len(names) == len(set(names)) == 5
+    assert "createOrder :: response_schema_conformance" in names
+    assert {case.get("classname") for case in schemathesis.findall("testcase")} == {"schemathesis"}
+    assert (schemathesis.get("tests"), schemathesis.get("failures"), schemathesis.get("errors")) == ("5", "2", "0")
+    assert schemathesis.get("time") == "3.250"
+    assert schemathesis.findtext("system-out") == "8 operations selected"
+    error = suites["state-machine"].find("testcase/error")
+    assert error is not None and error.get("message") == "boom"
+    assert suites["state-machine"].get("errors") == "1"
+
+
+def test_junit_failure_holds_messages_reproduction_and_seed() -> None:
+    root = ET.fromstring(junit_xml(record_of(run_events())))
+    case = root.find(".//testcase[@name='createOrder :: response_schema_conformance']")
+    assert case is not None
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "response_schema_conformance"
+    assert failure.get("message") == "Response violates the Order schema (and 1 more)"
+    text = failure.text or ""
+    assert clean(HOSTILE) in text  # markup survives as text; control characters become visible escapes
+    assert "\\x1b[31m" in text and "\x1b" not in text and "\\ud800" in text
+    assert text.count(CURL) == 2
+    assert text.count("seed: 42") == 2  # the second failure has no seed: the run's is shown
+    assert "truncated" in text and len(text) < 3 * MESSAGE_LIMIT
+    bare = root.find(".//testcase[@name='payOrder :: grand_total']/failure")
+    assert bare is not None and bare.get("message") == "check failed without details"
+
+
+def test_junit_of_a_passing_run_has_no_failures() -> None:
+    root = ET.fromstring(junit_xml(record_of(run_events(failing=False))))
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "0", "0")
+    assert root.find(".//failure") is None and root.find(".//error") is None
+
+
+# summary.json
+
+
+def test_summary_json_content() -> None:
+    data = json.loads(summary_json(record_of(run_events())))
+    assert data["runId"] == "20250601-093000-ab12"
+    assert data["target"] == "https://staging.example.com/api"  # credentials dropped
+    assert (data["embeddedMock"], data["seed"], data["maxExamples"]) == (False, 42, 25)
+    assert (data["startedAt"], data["seconds"], data["exitCode"], data["reason"]) == (
+        "2025-06-01T09:30:00Z",
+        4.0,
+        1,
+        "",
+    )
+    assert [(p["name"], p["status"], p["checks"], p["failed"], p["error"]) for p in data["phases"]] == [
+        ("lint", "passed", 2, 0, None),
+        ("schemathesis", "failed", 5, 2, None),
+        ("state-machine", "error", 0, 0, "boom"),
+        ("pact", "not run", 0, 0, None),
+    ]
+    assert data["operations"]["getOrder"] == {
+        "statuses": [200, 404],
+        "checks": {"not_a_server_error": "passed", "status_code_conformance": "passed"},
+    }
+    assert data["operations"]["createOrder"]["statuses"] == [201, 400, 422]
+    assert data["operations"]["createOrder"]["checks"]["response_schema_conformance"] == "failed"
+    assert data["operations"]["listOrders"] == {"statuses": [200, 401], "checks": {}}
+    assert data["counts"] == {"checks": 7, "passed": 5, "failed": 2}
+    first = data["failures"][0]
+    assert first == {**schema_failure().as_json(), "phase": "schemathesis"}  # full message, not cleaned
+    assert len(data["failures"][1]["message"]) == len(HUGE)  # full text kept here only
+    assert [f["check"] for f in data["failures"]] == ["response_schema_conformance"] * 2 + ["grand_total"]
+
+
+def test_summary_json_is_deterministic_with_sorted_keys() -> None:
+    raw = summary_json(record_of(run_events()))
+    assert raw == summary_json(record_of(run_events()))
+    orders: list[list[str]] = []
+
+    def remember_order(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        orders.append([key for key, _ in pairs])
+        return dict(pairs)
+
+    json.loads(raw, object_pairs_hook=remember_order)
+    assert orders and all(keys == sorted(keys) for keys in orders)
+    assert raw.startswith(b'{\n  "counts": {\n    "checks": 7,')
+
+
+# HTML
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.urls += [value or "" for name, value in attrs if name in {"src", "href", "action", "srcset"}]
+
+
+def parse_html(page: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def test_html_escapes_everything_and_is_self_contained() -> None:
+    page = html_report(record_of(run_events()))
+    tags = parse_html(page)
+    assert "script" not in tags.tags and "link" not in tags.tags and "img" not in tags.tags
+    assert all(url.startswith("#") or url in {"summary.json", "junit.xml"} for url in tags.urls), tags.urls
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ]]&gt; &amp;amp;" in page
+    assert "\x00" not in page and "\x1b" not in page and "\\x1b[31m" in page
+    assert html.escape(CURL, quote=True) in page
+    assert "truncated; the full text is in summary.json" in page
+    assert len(page) < 10 * MESSAGE_LIMIT + 20_000
+
+
+def test_html_shows_verdict_coverage_failures_and_timings() -> None:
+    page = html_report(record_of(run_events()))
+    assert '<header class="FAILED">' in page and "exit code 1" in page
+    for text in ("https://staging.example.com/api", "20250601-093000-ab12", "2025-06-01T09:30:00Z", "Seed"):
+        assert text in page
+    assert "secret" not in page
+    assert page.count("<article") == 3 and 'id="failure-1"' in page
+    assert '<a class="bad" href="#failure-1">response_schema_conformance</a>' in page
+    assert '<a class="bad" href="#failure-3">grand_total</a>' in page
+    assert ">listOrders<" in page and ">401<" in page  # seen by the run, judged by no check
+    assert "3.25s" in page and "boom" in page and "not run" in page
+    passing = html_report(record_of(run_events(failing=False)))
+    assert '<header class="PASSED">' in passing and "<article" not in passing
+
+
+# Writer
+
+
+def test_writer_writes_the_three_reports_in_its_directory(tmp_path: Path) -> None:
+    run_dir = tmp_path / "reports" / "20250601-093000-ab12"
+    writer = ReportWriter.from_dir(run_dir)
+    assert writer.paths == {
+        "junit": run_dir / "junit.xml",
+        "summary": run_dir / "summary.json",
+        "html": run_dir / "index.html",
+    }
+    for event in run_events():
+        writer.handle(event)
+    paths = writer.close()
+    assert paths == writer.paths
+    assert sorted(p.name for p in run_dir.iterdir()) == ["index.html", "junit.xml", "summary.json"]
+    ET.parse(paths["junit"])
+    assert json.loads(paths["summary"].read_text("utf-8"))["exitCode"] == 1
+    assert paths["html"].read_text("utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_an_interrupted_run_still_gets_reports(tmp_path: Path) -> None:
+    events = run_events(finished=False)[:-1]  # the state-machine phase starts and never finishes
+    writer = ReportWriter.from_dir(tmp_path)
+    for event in events:
+        writer.handle(event)
+    paths = writer.close()
+    summary = json.loads(paths["summary"].read_text("utf-8"))
+    assert (summary["verdict"], summary["exitCode"], summary["seconds"]) == ("INCOMPLETE", None, None)
+    error = ET.parse(paths["junit"]).find(".//testsuite[@name='state-machine']/testcase/error")
+    assert error is not None and error.get("message") == "the phase did not finish"
+
+
+def test_a_run_that_could_not_start_gets_reports(tmp_path: Path) -> None:
+    writer = ReportWriter.from_dir(tmp_path / "r")
+    writer.handle(RunFinished(exit_code=2, seconds=0.1, reason="target unreachable"))
+    paths = writer.close()
+    summary = json.loads(paths["summary"].read_text("utf-8"))
+    assert (summary["verdict"], summary["exitCode"], summary["reason"], summary["runId"]) == (
+        "ERROR",
+        2,
+        "target unreachable",
+        "",
+    )
+    assert ET.parse(paths["junit"]).getroot().get("tests") == "0"
+    assert "target unreachable" in paths["html"].read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("run_id", "name"), [("abc-1", "abc-1"), ("../../etc", "etc"), ("a/b c", "a-b-c"), ("..", "run"), ("", "run")]
+)
+def test_run_directory_name_stays_inside(run_id: str, name: str) -> None:
+    assert run_directory_name(run_id) == name
+
+
+# Console
+
+
+def console_lines(events: list[Event], *, color: bool = False, width: int = 80, progress: bool = True) -> list[str]:
+    lines: list[str] = []
+    writer = ReportWriter.from_dir(Path("out"))
+    reporter = ConsoleReporter(lines.append, color=color, progress=progress, width=width, reports=writer)
+    for event in events:
+        writer.handle(event)
+        reporter.handle(event)
+    return lines
+
+
+def test_console_shows_phases_progress_and_summary() -> None:
+    lines = console_lines(run_events())
+    text = "\n".join(lines)
+    assert lines[0] == "villa-contracts gate · run 20250601-093000-ab12"
+    assert lines[1] == "target https://staging.example.com/api · seed 42 · max examples 25"
+    assert "secret" not in text
+    assert "lint  Lint the contract" in lines
+    assert "  .." in lines and "  ...FF" in lines
+    assert "  schemathesis: failed · 5 checks, 3 passed, 2 failed · 3.25s" in lines
+    assert "  error: boom" in lines
+    assert "7 checks: 5 passed, 2 failed" in lines
+    assert "  createOrder · response_schema_conformance · Response violates the Order schema" in lines
+    assert "  payOrder · grand_total · check failed without details" in lines
+    assert f"  junit    {Path('out/junit.xml')}" in lines
+    assert lines[-1] == "FAILED (exit code 1) in 4.00s"
+    assert "\x1b" not in text and "\x00" not in text
+
+
+def test_console_dots_wrap_at_the_width() -> None:
+    events = run_events(failing=False)
+    checks = [CheckFinished("lint", f"op{i}", "c", passed=i != 100) for i in range(130)]
+    lines = console_lines([*events[:2], *checks, *events[2:]], width=80)
+    dots = [line for line in lines if line.startswith("  .")]
+    assert [len(line) for line in dots[:3]] == [80, 56, 6]
+    assert dots[1][2 + 100 - 78] == "F"
+
+
+def test_console_without_progress_shows_only_the_summary() -> None:
+    lines = console_lines(run_events(), progress=False)
+    assert lines == summary_lines(record_of(run_events()), paths=ReportWriter.from_dir(Path("out")).paths)
+    assert lines[1] == "Summary of run 20250601-093000-ab12 (seed 42)"
+
+
+def test_console_colors_only_when_asked() -> None:
+    assert any("\x1b[" in line for line in console_lines(run_events(), color=True))
+    assert not any("\x1b[" in line for line in console_lines(run_events(), color=False))
+
+
+def test_summary_lines_lists_at_most_limit_failures() -> None:
+    many = [CheckFinished("p", f"op{i}", "c", passed=False) for i in range(30)]
+    lines = summary_lines(record_of([PhaseStarted("p", ""), *many]), limit=5)
+    assert sum("· c · check failed without details" in line for line in lines) == 5
+    assert "  … and 25 more (see the reports)" in lines
+    assert lines[-1] == "INCOMPLETE (no exit code)"
+
+
+# Text helpers
+
+
+def test_clean_and_truncate() -> None:
+    assert clean("tab\tnew\nline\r ok") == "tab\tnew\nline\r ok"
+    assert clean("\x00\x1b\x7f\x85\ud800\ufffe") == "\\x00\\x1b\\x7f\\x85\\ud800\\ufffe"
+    assert truncate("short") == "short"
+    cut = truncate("y" * 5000, 4000)
+    assert cut.startswith("y" * 4000) and "[1000 more characters truncated" in cut
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://u:p@host:8443/x?q=1") == "https://host:8443/x?q=1"
+    assert redact_url("http://[::1]:80/") == "http://[::1]:80/"
+    assert redact_url("http://user@[::1]/") == "http://[::1]/"
+
+
+def test_progress_outside_a_phase_adds_no_phase() -> None:
+    record = record_of([Progress("", "starting the embedded mock"), *run_events(failing=False)])
+    assert list(record.phases) == ["lint", "schemathesis", "state-machine", "pact"]

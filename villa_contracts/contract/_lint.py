@@ -1,0 +1,107 @@
+"""Contract lint: the OpenAPI document is valid and every operation is usable by the suites.
+
+Checks, per operation: ``documented`` (operationId and summary), ``examples`` (a request example
+when there is a body, and an example for a success response), ``examples_valid`` (every example
+validates against its own schema), ``error_responses`` (400/413/415 for bodies, 401 when secured,
+all in the one error schema) and ``links_resolve``; for the whole document, ``openapi_valid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from villa_contracts.contract._bundle import resolve
+from villa_contracts.contract._loader import Contract
+from villa_contracts.contract._validate import ContractValidator
+
+ERROR_REF = "#/components/schemas/Error"
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """One lint check on one operation (``contract`` for document-wide checks)."""
+
+    operation: str
+    check: str
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Whether nothing was wrong."""
+        return not self.problems
+
+
+def _examples(doc: dict[str, Any], media: dict[str, Any]) -> list[tuple[str, Any]]:
+    found = [("example", media["example"])] if "example" in media else []
+    for name, example in (media.get("examples") or {}).items():
+        found.append((name, resolve(doc, example).get("value")))
+    return found
+
+
+def _lint_operation(contract: Contract, validator: ContractValidator, op_id: str) -> list[LintResult]:
+    op = contract.operations[op_id]
+    doc, spec = contract.openapi, op.spec
+    documented = [] if spec.get("summary") else ["no summary"]
+    examples: list[str] = []
+    invalid: list[str] = []
+    errors: list[str] = []
+    ov = validator.operation(op_id)
+    body = resolve(doc, spec.get("requestBody") or {})
+    json_body = (body.get("content") or {}).get("application/json")
+    if json_body is not None:
+        request_examples = _examples(doc, json_body)
+        if not request_examples:
+            examples.append("the JSON request body has no example")
+        for name, value in request_examples:
+            invalid += [f"request example {name}: {v.pointer or '/'}: {v.message}" for v in ov.request(value)]
+        errors += [f"no {s} response" for s in ("400", "413", "415") if s not in op.responses]
+    if op.secured and "401" not in op.responses:
+        errors.append("secured but no 401 response")
+    success_examples = 0
+    for status, response in op.responses.items():
+        response = resolve(doc, response)
+        for media_type, media in (response.get("content") or {}).items():
+            found = _examples(doc, media)
+            if str(status).startswith("2"):
+                success_examples += len(found)
+            if media_type == "application/json":
+                for name, value in found:
+                    invalid += [
+                        f"{status} example {name}: {v.pointer or '/'}: {v.message}"
+                        for v in ov.response(int(status), value)
+                    ]
+            if not str(status).startswith("2") and media.get("schema", {}).get("$ref") != ERROR_REF:
+                errors.append(f"{status} does not use the error schema {ERROR_REF}")
+    if not success_examples:
+        examples.append("no example for a success response")
+    links: list[str] = []
+    for status, response in op.responses.items():
+        for name, link in (resolve(doc, response).get("links") or {}).items():
+            if link.get("operationId") not in contract.operations:
+                links.append(f"{status} link {name} points to unknown operationId {link.get('operationId')!r}")
+    return [
+        LintResult(op_id, "documented", tuple(documented)),
+        LintResult(op_id, "examples", tuple(examples)),
+        LintResult(op_id, "examples_valid", tuple(invalid)),
+        LintResult(op_id, "error_responses", tuple(errors)),
+        LintResult(op_id, "links_resolve", tuple(links)),
+    ]
+
+
+def lint(contract: Contract) -> list[LintResult]:
+    """Lint the whole contract; every result names its operation and check."""
+    import schemathesis
+
+    problems: list[str] = []
+    if not str(contract.openapi.get("openapi", "")).startswith("3.1"):
+        problems.append(f"openapi={contract.openapi.get('openapi')!r}: the contracts are OpenAPI 3.1")
+    try:
+        schemathesis.openapi.from_dict(contract.openapi).validate()
+    except Exception as exc:  # any loader or meta-schema error is a lint problem, reported as such
+        problems.append(f"not a valid OpenAPI document: {exc}")
+    validator = ContractValidator(contract)
+    results = [LintResult("contract", "openapi_valid", tuple(problems))]
+    for op_id in sorted(contract.operations):
+        results += _lint_operation(contract, validator, op_id)
+    return results

@@ -1,0 +1,44 @@
+"""Reports of a gate run: handlers of its event stream (see ``villa_contracts.events``).
+
+``ReportWriter`` writes ``<directory>/<run-id>/junit.xml``, ``summary.json`` and ``index.html``;
+``ConsoleReporter`` shows the run as it goes and ends with a one-screen summary.
+
+Example:
+    >>> import click
+    >>> from pathlib import Path
+    >>> writer = ReportWriter.from_dir(Path("reports"))
+    >>> console = ConsoleReporter(click.echo, color=False, reports=writer)
+    >>> for event in events:  # doctest: +SKIP
+    ...     writer.handle(event)
+    ...     console.handle(event)
+    >>> writer.close()  # doctest: +SKIP
+    {'junit': PosixPath('reports/<run-id>/junit.xml'), 'summary': ..., 'html': ...}
+"""
+
+from __future__ import annotations
+
+# Handlers
+from villa_contracts.reports.console import ConsoleReporter, summary_lines
+from villa_contracts.reports.html_report import html_report
+from villa_contracts.reports.junit import failure_text, junit_xml
+
+# The record every report is rendered from
+from villa_contracts.reports.record import PhaseRecord, PhaseStatus, RunRecord, Verdict
+from villa_contracts.reports.writer import FILES, Handler, ReportWriter, run_directory_name, summary_json
+
+__all__ = [
+    "FILES",
+    "ConsoleReporter",
+    "Handler",
+    "PhaseRecord",
+    "PhaseStatus",
+    "ReportWriter",
+    "RunRecord",
+    "Verdict",
+    "failure_text",
+    "html_report",
+    "junit_xml",
+    "run_directory_name",
+    "summary_json",
+    "summary_lines",
+]

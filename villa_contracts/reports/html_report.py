@@ -1,0 +1,228 @@
+"""``index.html``: the run on one self-contained page for people (inline CSS, no script, no fetches).
+
+Sections: a header with the verdict and how to rerun (target, seed, run id), phase timings, the
+coverage of each operation (statuses answered × checks passed and failed), every failure with its
+message and curl reproduction, and the full list of checks. Every value goes through :func:`_e`:
+failure messages quote response bodies, which may hold any markup.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from villa_contracts.reports._text import clean, count_checks, duration, iso_time, truncate
+from villa_contracts.reports.record import failed
+
+if TYPE_CHECKING:
+    from villa_contracts.events import CheckFinished
+    from villa_contracts.failures import Failure
+    from villa_contracts.reports.record import RunRecord
+
+# The policy blocks scripts and fetches even if some value ever escaped escaping.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+_CSS = """
+:root { --ok: #1a7f37; --bad: #cf222e; --err: #9a6700; --muted: #57606a; --line: #d0d7de; --soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: #1f2328; background: #fff; }
+main, header > div { max-width: 1180px; margin: 0 auto; padding: 0 24px; }
+header { color: #fff; padding: 20px 0 16px; margin-bottom: 24px; }
+header.PASSED { background: var(--ok); } header.FAILED { background: var(--bad); }
+header.ERROR, header.INCOMPLETE { background: var(--err); }
+h1 { margin: 0 0 10px; font-size: 26px; letter-spacing: .02em; }
+h1 small { font-size: 15px; font-weight: 400; opacity: .9; margin-left: 10px; }
+header .reason { margin: -6px 0 12px; opacity: .95; }
+header dl { display: flex; flex-wrap: wrap; gap: 4px 28px; margin: 0; }
+header dt { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; opacity: .8; }
+header dd { margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+h2 { font-size: 18px; border-bottom: 1px solid var(--line); padding-bottom: 6px; margin: 28px 0 12px; }
+.tiles { display: flex; gap: 12px; flex-wrap: wrap; }
+.tile { border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px; min-width: 130px; }
+.tile b { display: block; font-size: 24px; } .tile span { color: var(--muted); }
+.tile.bad b { color: var(--bad); } .tile.ok b { color: var(--ok); }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+td.hit { text-align: center; font-weight: 600; }
+.s2 { color: var(--ok); } .s3 { color: #0969da; } .s4 { color: var(--err); } .s5 { color: var(--bad); }
+.pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; }
+.pill.passed { background: var(--ok); } .pill.failed { background: var(--bad); }
+.pill.error, .pill.running { background: var(--err); } .pill.not-run { background: #8c959f; }
+.bar { background: #0969da; height: 8px; border-radius: 4px; min-width: 2px; }
+a { color: #0969da; } a.bad { color: var(--bad); }
+article { border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px;
+  padding: 10px 16px; margin: 12px 0; }
+article h3 { margin: 0 0 4px; font-size: 15px; }
+article .where { color: var(--muted); font-size: 13px; }
+article .where code { color: #1f2328; }
+pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px;
+  overflow: auto; max-height: 420px; white-space: pre-wrap; word-break: break-word; font-size: 12.5px;
+  margin: 4px 0 10px; }
+.label { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
+details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
+.muted { color: var(--muted); }
+footer { max-width: 1180px; margin: 32px auto; padding: 0 24px; color: var(--muted); font-size: 12px; }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(clean(str(value)), quote=True)
+
+
+def _status_class(status: int) -> str:
+    return f"s{status // 100}"
+
+
+def _header(record: RunRecord) -> str:
+    start, finish = record.start, record.finish
+    code = "—" if record.exit_code is None else str(record.exit_code)
+    reason = f'<p class="reason">{_e(finish.reason)}</p>' if finish and finish.reason else ""
+    meta = {
+        "Target": record.target or "—",
+        "Mock": ("embedded" if start.embedded_mock else "no") if start else "—",
+        "Seed": "—" if record.seed is None else record.seed,
+        "Max examples": start.max_examples if start else "—",
+        "Run id": record.run_id or "—",
+        "Started": iso_time(start.started_at) if start else "—",
+        "Took": duration(finish.seconds) if finish else "—",
+    }
+    items = "".join(f"<div><dt>{_e(name)}</dt><dd>{_e(value)}</dd></div>" for name, value in meta.items())
+    return (
+        f'<header class="{record.verdict}"><div>'
+        f"<h1>{record.verdict}<small>exit code {_e(code)} · villa-contracts gate</small></h1>"
+        f"{reason}<dl>{items}</dl></div></header>"
+    )
+
+
+def _tiles(record: RunRecord) -> str:
+    checks = record.checks
+    bad = sum(1 for check in checks if failed(check))
+    tiles = [
+        ("", len(checks), "checks"),
+        ("ok", len(checks) - bad, "passed"),
+        ("bad" if bad else "", bad, "failed"),
+        ("", len(record.operations()), "operations"),
+        ("bad" if record.failures else "", len(record.failures), "failures"),
+    ]
+    cells = "".join(
+        f'<div class="tile {kind}"><b>{count}</b><span>{label}</span></div>' for kind, count, label in tiles
+    )
+    return f'<div class="tiles">{cells}</div>'
+
+
+def _phases(record: RunRecord) -> str:
+    longest = max((phase.seconds for phase in record.phases.values()), default=0.0) or 1.0
+    rows = []
+    for phase in record.phases.values():
+        took = duration(phase.seconds) if phase.started else "—"
+        bar = f'<div class="bar" style="width:{100 * phase.seconds / longest:.1f}%"></div>' if phase.started else ""
+        rows.append(
+            f"<tr><td><b>{_e(phase.name)}</b><br><span class=muted>{_e(phase.description)}</span></td>"
+            f'<td><span class="pill {phase.status.replace(" ", "-")}">{_e(phase.status)}</span></td>'
+            f'<td class="num">{len(phase.checks)}</td><td class="num">{phase.failed}</td>'
+            f'<td class="num">{_e(took)}</td><td style="width:30%">{bar}</td>'
+            f'<td class="code">{_e(truncate(phase.error or "", 500))}</td></tr>'
+        )
+    head = '<tr><th>Phase</th><th>Status</th><th class="num">Checks</th><th class="num">Failed</th>'
+    head += '<th class="num">Time</th><th></th><th>Error</th></tr>'
+    return f'<h2 id="phases">Phases</h2><table>{head}{"".join(rows)}</table>'
+
+
+def _coverage(record: RunRecord, anchors: dict[tuple[str, str], str]) -> str:
+    operations = record.operations()
+    if not operations:
+        return '<h2 id="coverage">Coverage</h2><p class="muted">No operation was exercised.</p>'
+    columns = sorted({status for seen, _ in operations.values() for status in seen})
+    head = "<tr><th>Operation</th>" + "".join(f'<th class="num {_status_class(s)}">{s}</th>' for s in columns)
+    head += '<th class="num">Passed</th><th>Failed checks</th></tr>'
+    rows = []
+    for operation, (seen, checks) in operations.items():
+        hits = "".join(f'<td class="hit {_status_class(s)}">{"✓" if s in seen else ""}</td>' for s in columns)
+        bad = [name for name, ok in checks.items() if not ok]
+        links = ", ".join(
+            f'<a class="bad" href="#{anchors.get((operation, name), "failures")}">{_e(name)}</a>' for name in bad
+        )
+        passed = f'<span title="{_e(", ".join(n for n, ok in checks.items() if ok))}">{len(checks) - len(bad)}</span>'
+        row = f'<td class="code">{_e(operation)}</td>{hits}<td class="num">{passed}</td><td>{links}</td>'
+        rows.append(f"<tr>{row}</tr>")
+    return f'<h2 id="coverage">Coverage</h2><table>{head}{"".join(rows)}</table>'
+
+
+def _failure(number: int, phase: str, failure: Failure, run_seed: int | None) -> str:
+    seed = failure.seed if failure.seed is not None else run_seed
+    reproduction = (
+        f'<div class="label">Reproduce</div><pre>{_e(truncate(failure.reproduction))}</pre>'
+        if failure.reproduction
+        else ""
+    )
+    return (
+        f'<article id="failure-{number}"><h3>{number}. {_e(failure.title)}</h3>'
+        f'<div class="where"><code>{_e(failure.operation)}</code> · <code>{_e(failure.check)}</code>'
+        f" · phase {_e(phase)} · severity {_e(failure.severity)} · seed {_e('—' if seed is None else seed)}</div>"
+        f'<div class="label">Message</div><pre>{_e(truncate(failure.message or "(no message)"))}</pre>'
+        f"{reproduction}</article>"
+    )
+
+
+def _check_row(check: CheckFinished) -> str:
+    result = "failed" if failed(check) else "passed"
+    statuses = " ".join(map(str, sorted(set(check.statuses))))
+    return (
+        f'<tr><td class="code">{_e(check.operation)}</td><td class="code">{_e(check.check)}</td>'
+        f'<td><span class="pill {result}">{result}</span></td><td class="num">{check.calls}</td>'
+        f'<td class="code">{_e(statuses)}</td><td class="num">{_e(duration(check.seconds))}</td></tr>'
+    )
+
+
+def _checks(record: RunRecord) -> str:
+    head = '<tr><th>Operation</th><th>Check</th><th>Result</th><th class="num">Calls</th><th>Statuses</th>'
+    head += '<th class="num">Time</th></tr>'
+    parts = ['<h2 id="checks">All checks</h2>']
+    for phase in record.phases.values():
+        if phase.checks:
+            summary = f"{_e(phase.name)} — {count_checks(len(phase.checks))}, {phase.failed} failed"
+            rows = "".join(_check_row(check) for check in phase.checks)
+            parts.append(f"<details{' open' if phase.failed else ''}><summary>{summary}</summary>")
+            parts.append(f"<table>{head}{rows}</table></details>")
+    return "".join(parts)
+
+
+def html_report(record: RunRecord) -> str:
+    """Render the run as one self-contained HTML page.
+
+    Args:
+        record: the run.
+
+    Returns:
+        The page: inline CSS only, no script, no external resource; every value HTML-escaped and
+        long messages truncated (the full text is in ``summary.json``).
+
+    Example:
+        >>> from villa_contracts.reports import RunRecord
+        >>> "<script" in html_report(RunRecord())
+        False
+    """
+    failures = record.failures
+    anchors: dict[tuple[str, str], str] = {}
+    for number, (_, failure) in enumerate(failures, start=1):
+        anchors.setdefault((failure.operation, failure.check), f"failure-{number}")
+    if failures:
+        items = "".join(_failure(n, phase, f, record.seed) for n, (phase, f) in enumerate(failures, start=1))
+        failure_section = f'<h2 id="failures">Failures ({len(failures)})</h2>{items}'
+    else:
+        failure_section = '<h2 id="failures">Failures</h2><p class="muted">None.</p>'
+    title = f"{record.verdict} · villa-contracts gate · {record.run_id}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
+        f"{_header(record)}\n<main>{_tiles(record)}\n{_phases(record)}\n{_coverage(record, anchors)}\n"
+        f"{failure_section}\n{_checks(record)}\n</main>\n"
+        '<footer>villa-contracts · machine-readable: <a href="summary.json">summary.json</a>, '
+        '<a href="junit.xml">junit.xml</a></footer>\n</body></html>\n'
+    )
