@@ -51,7 +51,7 @@ def engine_config(target: Target, *, exclude_payments: bool) -> schemathesis.Con
     if target.rate_limit:
         raw["rate-limit"] = f"{target.rate_limit:g}/s"
     if exclude_payments:
-        raw["operations"] = [{"exclude-tag": PAYMENT_TAG, "enabled": False}]
+        raw["operations"] = [{"include-tag": PAYMENT_TAG, "enabled": False}]
     return schemathesis.Config.from_dict(raw)
 
 
@@ -124,6 +124,11 @@ def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:
     return doc
 
 
+def pastable(code_sample: str) -> str:
+    """Make a reproduction pastable: the sanitised token becomes ``$VILLA_ID_TOKEN`` for the shell to fill."""
+    return code_sample.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $VILLA_ID_TOKEN"')
+
+
 def _severity(failure: Any) -> Severity:
     name = str(getattr(getattr(failure, "severity", None), "name", "")).lower()
     return name if name in ("critical", "high", "medium", "low") else "high"  # type: ignore[return-value]
@@ -164,6 +169,6 @@ def _fold(
                     title=failure.title,
                     message=failure.message,
                     severity=_severity(failure),
-                    reproduction=check.failure_info.code_sample,
+                    reproduction=pastable(check.failure_info.code_sample),
                     seed=seed,
                 )

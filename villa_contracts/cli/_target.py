@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-import secrets
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,8 +49,12 @@ def _login(settings: Settings, username: str, password: str) -> Account:
         return Account(username, sub, tokens.id_token)
 
 
-def mock_accounts(base_url: str, cognito: Mapping[str, Any], run_id: str) -> tuple[Account, Account]:
-    """Provision two fresh confirmed users on a mock and log both in through its Cognito endpoint."""
+def mock_accounts(base_url: str, cognito: Mapping[str, Any], seed: int) -> tuple[Account, Account]:
+    """Provision two confirmed users on a mock and log both in through its Cognito endpoint.
+
+    Names, passwords and subs follow from the seed, so that two runs with one seed send the same
+    requests (a sub is data the suites send). A user that already exists is simply logged in.
+    """
     settings = Settings.from_env(
         {
             "VILLA_BASE_URL": base_url,
@@ -62,14 +67,13 @@ def mock_accounts(base_url: str, cognito: Mapping[str, Any], run_id: str) -> tup
     )
     accounts = []
     for index in (1, 2):
-        username = f"gate-{run_id}-{index}@villa.example".lower()
-        password = f"Gate-{secrets.token_hex(8)}A1"
-        created = httpx.post(
-            f"{base_url}/__admin/users",
-            json={"username": username, "password": password, "email": username},
-            timeout=10,
-        )
-        if created.status_code != 201:
+        username = f"gate-{seed}-{index}@villa.example"
+        # Mock-only test credentials: derived, not secret.
+        password = "Gate-" + hashlib.sha256(f"villa-gate-{seed}-{index}".encode()).hexdigest()[:16] + "A1"
+        sub = str(uuid.uuid5(uuid.NAMESPACE_URL, f"villa-contracts/gate/{seed}/{index}"))
+        body = {"username": username, "password": password, "email": username, "sub": sub}
+        created = httpx.post(f"{base_url}/__admin/users", json=body, timeout=10)
+        if created.status_code not in (201, 409):
             raise ConfigError(f"the mock refused to create test user {username}: {created.text[:300]}")
         accounts.append(_login(settings, username, password))
     return accounts[0], accounts[1]

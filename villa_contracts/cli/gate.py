@@ -143,15 +143,15 @@ def command(
         stream(RunStarted(run_id, base_url, server is not None, seed, max_examples, time.time(), chosen))
         try:
             cognito = _target.probe(base_url)
-            accounts = _target.mock_accounts(base_url, cognito, run_id) if cognito else _target.env_accounts(base_url)
+            accounts = _target.mock_accounts(base_url, cognito, seed) if cognito else _target.env_accounts(base_url)
         except Exception as exc:  # unreachable, config or login: the gate cannot run
             reason = str(exc).splitlines()[0]
             raise _CannotRun(reason) from None
         payments = env != "prod" or allow_prod_payments
         if not payments:
-            stream(
-                Progress("gate", "VILLA_ENV=prod: payment operations are skipped (--allow-prod-payments to call them)")
-            )
+            note = "VILLA_ENV=prod: payment operations are skipped (--allow-prod-payments to call them)"
+            click.echo(f"note: {note}", err=True)
+            stream(Progress("gate", note))
         target = Target(base_url, accounts, is_mock=cognito is not None, env=env, allow_payments=payments,
                         seed=seed, max_examples=max_examples, rate_limit=rate_limit)  # fmt: skip
         for phase in chosen:
