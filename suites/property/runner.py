@@ -7,6 +7,7 @@ stateful through the contract's links), with all built-in checks plus the busine
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,9 @@ def run_schemathesis(
 
 
 def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:
-    doc = dict(contract.openapi)
+    # A deep copy: schemathesis writes inferred links into the document it is given, and the
+    # contract object is shared (load() caches it).
+    doc = copy.deepcopy(contract.openapi)
     doc["servers"] = [{"url": base_url.rstrip("/")}]
     return doc
 

@@ -80,7 +80,7 @@ def _machine(target: Target, emit: _Stream) -> None:
 @click.command("gate", epilog=EPILOG)
 @options.base_url
 @click.option(
-    "--max-examples", default=20, show_default=True, type=click.IntRange(1, 10_000), envvar="VILLA_GATE_MAX_EXAMPLES",
+    "--max-examples", default=100, show_default=True, type=click.IntRange(1, 10_000), envvar="VILLA_GATE_MAX_EXAMPLES",
     help="Generated examples per operation (deeper: more; faster: fewer).",
 )  # fmt: skip
 @click.option("--seed", type=int, envvar="VILLA_GATE_SEED", help="Seed of every generator: same seed, same requests.")

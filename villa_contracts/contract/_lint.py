@@ -8,6 +8,7 @@ all in the one error schema) and ``links_resolve``; for the whole document, ``op
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,8 @@ def lint(contract: Contract) -> list[LintResult]:
     if not str(contract.openapi.get("openapi", "")).startswith("3.1"):
         problems.append(f"openapi={contract.openapi.get('openapi')!r}: the contracts are OpenAPI 3.1")
     try:
-        schemathesis.openapi.from_dict(contract.openapi).validate()
+        # A deep copy: schemathesis writes into the document it loads, and the contract is shared.
+        schemathesis.openapi.from_dict(copy.deepcopy(contract.openapi)).validate()
     except Exception as exc:  # any loader or meta-schema error is a lint problem, reported as such
         problems.append(f"not a valid OpenAPI document: {exc}")
     validator = ContractValidator(contract)
