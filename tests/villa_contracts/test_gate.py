@@ -1,0 +1,125 @@
+"""The gate: exit codes a CI can trust, reports, reproducibility, prod safety."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from mock_server.app import create_app
+from mock_server.runner import serve_in_thread
+from villa_contracts.cli import cli
+
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
+
+
+def gate(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli, ["gate", "--no-progress", *args], env={"COLUMNS": "80", "NO_COLOR": "1", **(env or {})}
+    )
+    return result.exit_code, result.output
+
+
+def summary(report_dir: Path, run_id: str) -> dict:
+    return json.loads((report_dir / run_id / "summary.json").read_text())
+
+
+def test_default_gate_passes_on_the_embedded_mock_and_writes_reports(tmp_path: Path) -> None:
+    code, out = gate("--report-dir", str(tmp_path), "--run-id", "ok", "--seed", "1", "--max-examples", "5")
+    assert code == 0, out
+    files = {p.name for p in (tmp_path / "ok").iterdir()}
+    assert {"junit.xml", "summary.json", "index.html"} <= files
+    tree = ET.parse(tmp_path / "ok" / "junit.xml")
+    names = [(c.get("classname"), c.get("name")) for c in tree.iter("testcase")]
+    assert len(names) == len(set(names)) > 300
+    assert ("schemathesis", "getOrder :: response_schema_conformance") in names
+    assert ("schemathesis", "getOrder :: grand_total") in names
+    data = summary(tmp_path, "ok")
+    assert data["exitCode"] == 0 and data["failures"] == []
+    assert {"lint", "schemathesis", "state-machine"} <= {p["name"] for p in data["phases"]}
+    assert 200 in data["operations"]["createOrder"]["statuses"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_target_exits_2_with_one_line(tmp_path: Path) -> None:
+    code, out = gate("--base-url", f"http://127.0.0.1:{_free_port()}", "--report-dir", str(tmp_path), "--run-id", "x")
+    assert code == 2
+    reason = [line for line in out.splitlines() if line.startswith("gate could not run:")]
+    assert len(reason) == 1 and "unreachable" in reason[0]
+    assert summary(tmp_path, "x")["exitCode"] == 2
+
+
+def test_missing_credentials_for_a_real_target_name_the_variables(tmp_path: Path) -> None:
+    # A target that answers but is not a mock (no /__admin): the mock with its admin API off.
+    with serve_in_thread(lambda url: create_app(base_url=url, enable_admin=False)) as server:
+        code, out = gate("--base-url", server.base_url, "--report-dir", str(tmp_path), "--run-id", "x")
+    assert code == 2
+    for name in ("VILLA_TEST_USERNAME", "VILLA_TEST_PASSWORD_2", "VILLA_COGNITO_CLIENT_ID"):
+        assert name in out
+
+
+def test_bad_phase_is_a_usage_error() -> None:
+    assert gate("--phases", "lint,nope")[0] == 2
+
+
+def _journal(base_url: str) -> list[tuple[str, str, int]]:
+    entries = httpx.get(f"{base_url}/__admin/journal?limit=100000").json()["entries"]
+    return [(e["method"], e["path"], e["status"]) for e in entries if e["path"].startswith("/api/")]
+
+
+def test_same_seed_same_requests(tmp_path: Path) -> None:
+    runs = []
+    for index in range(2):
+        with serve_in_thread(lambda url: create_app(base_url=url)) as server:
+            code, out = gate(
+                "--base-url", server.base_url, "--seed", "7", "--max-examples", "3", "--phases", "schemathesis",
+                "--report-dir", str(tmp_path), "--run-id", f"r{index}",
+            )  # fmt: skip
+            assert code == 0, out
+            runs.append(_journal(server.base_url))
+    assert len(runs[0]) > 100
+    assert runs[0] == runs[1]
+
+
+def test_prod_skips_payments_unless_allowed(tmp_path: Path) -> None:
+    code, out = gate("--phases", "schemathesis", "--max-examples", "2", "--seed", "1",
+                     "--report-dir", str(tmp_path), "--run-id", "prod", env={"VILLA_ENV": "prod"})  # fmt: skip
+    assert code == 0, out
+    assert "payment operations are skipped" in out
+    operations = summary(tmp_path, "prod")["operations"]
+    assert not any("Charge" in op or "CardToken" in op or "verify" in op for op in operations)
+
+
+def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: Path, monkeypatch) -> None:
+    from tests.fixtures.broken import FAULTS
+
+    fault = FAULTS["server_error_on_valid_request"]
+    with serve_in_thread(lambda url: fault.wrap(create_app(base_url=url))) as server:
+        code, _ = gate("--base-url", server.base_url, "--phases", "schemathesis", "--max-examples", "3", "--seed", "5",
+                       "--report-dir", str(tmp_path), "--run-id", "broken")  # fmt: skip
+        assert code == 1
+        failure = next(f for f in summary(tmp_path, "broken")["failures"] if f["check"] == "not_a_server_error")
+        assert failure["seed"] == 5
+        curl = next(line for line in failure["reproduction"].splitlines() if line.startswith("curl "))
+        assert "$VILLA_ID_TOKEN" in curl
+        token = httpx.post(f"{server.base_url}/__admin/users/test.user@villa.example/tokens").json()["IdToken"]
+        shell = f"{curl} -s -o /dev/null -w '%{{http_code}}'"
+        status = subprocess.run(
+            ["bash", "-c", shell],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"VILLA_ID_TOKEN": token, "PATH": "/usr/bin:/bin"},
+        ).stdout
+    assert status == "500"
