@@ -115,7 +115,7 @@ def command(
     VILLA_COGNITO_* settings. With VILLA_ENV=prod, payment operations are skipped unless
     --allow-prod-payments.
     """
-    from villa_contracts.cli import _target
+    from villa_contracts import target as _target
     from villa_contracts.reports import ConsoleReporter, ReportWriter, run_directory_name
 
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())

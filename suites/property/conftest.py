@@ -1,0 +1,53 @@
+"""Options and fixtures of the property suite: ``--base-url``, ``--seed``, ``--max-examples`` and a Target.
+
+The target is ``--base-url`` or ``VILLA_BASE_URL`` (the suite is skipped without one: the repo's own
+tests run it on the in-process mock). On a villa-contracts mock the suite provisions its own two
+users; elsewhere it logs in ``VILLA_TEST_USERNAME``/``_PASSWORD`` and ``VILLA_TEST_USERNAME_2``/
+``_PASSWORD_2`` with the ``VILLA_COGNITO_*`` settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from villa_contracts.target import Target, env_accounts, mock_accounts, probe
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the suite's options (another suite's conftest may have added ``--base-url`` already)."""
+    for name, default, text in (
+        ("--base-url", None, "Villa backend to run the suites against (default: $VILLA_BASE_URL)"),
+        ("--seed", "0", "seed of every generator (same seed, same requests)"),
+        ("--max-examples", "20", "generated examples per operation"),
+        ("--rate-limit", None, "at most this many requests per second"),
+    ):
+        try:
+            parser.addoption(name, default=default, help=text)
+        except ValueError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    """The backend under test, with two logged-in accounts."""
+    url = pytestconfig.getoption("--base-url") or os.environ.get("VILLA_BASE_URL", "").strip()
+    if not url:
+        pytest.skip("the property suite runs against a target: pass --base-url URL or set VILLA_BASE_URL")
+    base_url = str(url).rstrip("/")
+    seed = int(pytestconfig.getoption("--seed"))
+    cognito = probe(base_url)
+    accounts = mock_accounts(base_url, cognito, seed) if cognito else env_accounts(base_url)
+    rate = pytestconfig.getoption("--rate-limit")
+    env = os.environ.get("VILLA_ENV", "dev")
+    return Target(
+        base_url,
+        accounts,
+        is_mock=cognito is not None,
+        env=env,
+        allow_payments=env != "prod",
+        seed=seed,
+        max_examples=int(pytestconfig.getoption("--max-examples")),
+        rate_limit=float(rate) if rate else None,
+    )
