@@ -56,6 +56,16 @@ def _reserve(state: MockState, branch_id: str, before: dict[str, Any] | None, af
     state.store.put(STOCK, branch_id, {str(k): v for k, v in reserved.items() if v})
 
 
+def _price_and_store(
+    state: MockState, body: dict[str, Any], branch_id: str, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Price the document from the catalog, move its stock reservation and store it (inside a transaction)."""
+    doc, _ = rules.priced_document(state.data, body, branch_id=branch_id, previous=previous, now=state.clock.now())
+    _reserve(state, branch_id, previous, doc)
+    state.store.put(ORDERS, str(body["orderId"]), doc)
+    return doc
+
+
 def generate_order_id(call: Call) -> tuple[int, Any]:
     """``POST /api/order2/gentele``: a unique 12-digit id issued to the caller."""
     state, branch_id = call.state, call.body["branchId"]
@@ -95,10 +105,7 @@ def create_order(call: Call) -> tuple[int, Any]:
                 f"orderId {order_id!r} was generated for branch {issued['branchId']}, the order says {branch_id}",
                 [{"pointer": "/branchId", "message": "not the branch the id was generated for"}],
             )
-        doc, _ = rules.priced_document(state.data, body, branch_id=branch_id, previous=None, now=state.clock.now())
-        _reserve(state, branch_id, None, doc)
-        state.store.put(ORDERS, order_id, doc)
-    return 200, doc
+        return 200, _price_and_store(state, body, branch_id, None)
 
 
 def get_order(call: Call) -> tuple[int, Any]:
@@ -121,7 +128,4 @@ def update_order(call: Call) -> tuple[int, Any]:
                 f"an order cannot move from branch {stored['branchId']} to {branch_id}",
                 [{"pointer": "/branchId", "message": "branch cannot change"}],
             )
-        doc, _ = rules.priced_document(state.data, body, branch_id=branch_id, previous=stored, now=state.clock.now())
-        _reserve(state, branch_id, stored, doc)
-        state.store.put(ORDERS, order_id, doc)
-    return 200, doc
+        return 200, _price_and_store(state, body, branch_id, stored)
