@@ -24,6 +24,7 @@ from mock_server.auth import AuthService
 from mock_server.dispatch import build_routes
 from mock_server.handlers import HANDLERS
 from mock_server.journal import Journal
+from mock_server.provider_states import provider_state_routes
 from mock_server.state import MockState
 from mock_server.storage import open_storage
 from villa_contracts.contract import Contract, ContractValidator, load
@@ -105,6 +106,7 @@ def create_app(
     routes += build_routes(state, HANDLERS)
     routes += state.auth.routes()
     if enable_admin:
+        routes += provider_state_routes(state)
         routes += admin_routes(state, token=admin_token)
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -42,7 +42,12 @@ def test_default_gate_passes_on_the_embedded_mock_and_writes_reports(tmp_path: P
     assert ("schemathesis", "getOrder :: grand_total") in names
     data = summary(tmp_path, "ok")
     assert data["exitCode"] == 0 and data["failures"] == []
-    assert {"lint", "schemathesis", "state-machine"} <= {p["name"] for p in data["phases"]}
+    assert {"lint", "schemathesis", "state-machine", "pact"} <= {p["name"] for p in data["phases"]}
+    pact_file = json.loads(
+        next((Path(__file__).resolve().parents[2] / "contracts" / "pacts").glob("*.json")).read_text()
+    )
+    described = {i["description"] for i in pact_file["interactions"]}
+    assert {name.split(" :: ")[0] for cls, name in names if cls == "pact"} == described
     assert 200 in data["operations"]["createOrder"]["statuses"]
 
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from villa_contracts.cli import flow, gate, serve, validate
+from villa_contracts.cli import flow, gate, pact, serve, validate
 from villa_contracts.errors import VillaContractsError
 
 EPILOG = """\b
@@ -37,6 +37,7 @@ cli.add_command(serve.command)
 cli.add_command(validate.command)
 cli.add_command(flow.command)
 cli.add_command(gate.command)
+cli.add_command(pact.command)
 
 
 def main() -> None:

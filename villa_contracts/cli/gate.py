@@ -16,7 +16,7 @@ from villa_contracts.events import CheckFinished, Event, PhaseFinished, PhaseSta
 from villa_contracts.failures import Failure
 from villa_contracts.target import Target
 
-PHASES = ("lint", "schemathesis", "state-machine")
+PHASES = ("lint", "schemathesis", "state-machine", "pact")
 EPILOG = """\b
 Exit codes:
   0  every check held
@@ -77,6 +77,24 @@ def _machine(target: Target, emit: _Stream) -> None:
         emit(CheckFinished("state-machine", operation, check, False, tuple(failures), statuses=codes))
 
 
+def _pact(target: Target, state_change_url: str | None, emit: _Stream) -> None:
+    from suites.pact.provider import verify_pacts
+
+    if state_change_url is None and not target.is_mock:
+        emit(Progress("pact", "skipped: the target is not a mock; give --state-change-url to verify the pacts"))
+        return
+    result = verify_pacts(target.base_url, state_change_url=state_change_url)
+    reasons = dict(result.failed)
+    for description in result.interactions:
+        reason = reasons.get(description)
+        failures = (
+            (Failure(operation=description, check="pact", title="interaction not honoured", message=reason),)
+            if reason is not None
+            else ()
+        )
+        emit(CheckFinished("pact", description, "pact", reason is None, failures))
+
+
 @click.command("gate", epilog=EPILOG)
 @options.base_url
 @click.option(
@@ -90,6 +108,10 @@ def _machine(target: Target, emit: _Stream) -> None:
               help="Reports go to REPORT_DIR/<run-id>/ (junit.xml, summary.json, index.html).")  # fmt: skip
 @click.option("--run-id", help="Name of this run's report folder (default: time and seed).")
 @click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated phases to run.")
+@click.option(
+    "--state-change-url", envvar="VILLA_PACT_STATE_CHANGE_URL",
+    help="The provider's Pact state-change URL (a mock's own is used by default).",
+)  # fmt: skip
 @click.option("--allow-prod-payments", is_flag=True, help="Call payment operations even when VILLA_ENV=prod.")
 @click.option("--no-progress", is_flag=True, help="No progress display, only the summary.")
 def command(
@@ -100,6 +122,7 @@ def command(
     report_dir: Path,
     run_id: str | None,
     phases: str,
+    state_change_url: str | None,
     allow_prod_payments: bool,
     no_progress: bool,
 ) -> None:
@@ -164,8 +187,10 @@ def command(
                     from suites.property.runner import run_schemathesis
 
                     run_schemathesis(target, stream, exclude_payments=not payments)
-                else:
+                elif phase == "state-machine":
                     _machine(target, stream)
+                else:
+                    _pact(target, state_change_url, stream)
             except Exception as exc:  # a phase that cannot run makes the gate unable to judge
                 error = f"{type(exc).__name__}: {exc}"
             stream(PhaseFinished(phase, time.perf_counter() - phase_started, error))
@@ -197,4 +222,5 @@ _DESCRIPTIONS = {
     "lint": "the OpenAPI documents are valid; every operation has examples and error responses",
     "schemathesis": "every operation, all checks, positive and negative data, stateful links",
     "state-machine": "two users' random interleavings against the domain model",
+    "pact": "the consumer pacts in contracts/pacts/, with provider states",
 }

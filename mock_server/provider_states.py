@@ -1,0 +1,192 @@
+"""Pact provider states on the mock: ``POST /__admin/provider-states``.
+
+The Pact verifier posts ``{"state", "params", "action": "setup" | "teardown"}`` before each
+interaction. A setup builds what the state says by calling the mock's own handlers in-process (a
+fresh user, an order, a card token, a charge, a paid order) and answers the values the interaction
+needs (``token``, ``sub``, ``orderId``, ``cardToken``, ``chargeId``); the pacts' provider-state
+generators (``${token}``, ``${orderId}``…) inject them into the replayed request.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mock_server.auth import Principal
+from mock_server.dispatch import Call, error_response
+from mock_server.errors import BadRequest, MockError, NotFound
+from mock_server.handlers import orders, payments
+
+if TYPE_CHECKING:
+    from mock_server.state import MockState
+
+PATH = "/__admin/provider-states"
+BRANCH = "1000"
+PRODUCT = 25281
+SHIPPING = {
+    "shippingType": "DELIVERY",
+    "shippingAddress": "168 Sukhumvit 33 Road",
+    "shippingPostcode": "10110",
+    "shippingPhone": "0812345678",
+    "scheduleList": [{"scheduleId": 1, "mode": "REGULAR"}],
+}
+
+Values = dict[str, Any]
+Setup = Callable[["_World", dict[str, Any]], Values]
+STATES: dict[str, Setup] = {}
+
+
+def provider_state(name: str) -> Callable[[Setup], Setup]:
+    """Register the setup of the provider state called ``name`` (the words the pacts use)."""
+
+    def register(fn: Setup) -> Setup:
+        STATES[name] = fn
+        return fn
+
+    return register
+
+
+class _World:
+    """One setup's view of the mock: a fresh user and in-process calls of the mock's handlers."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        username = f"pact-{secrets.token_hex(6)}@villa.example"
+        user = state.auth.admin_create_user(username, f"Pact-{secrets.token_hex(8)}-Aa1", email=username)
+        self.username, self.sub = username, str(user["sub"])
+        self.values: Values = {"sub": self.sub, "token": state.auth.issue_tokens(username)["IdToken"]}
+
+    def call(self, operation_id: str, handler: Callable[[Call], Any], body: dict[str, Any]) -> dict[str, Any]:
+        principal = Principal(sub=self.sub, username=self.username, email=self.username)
+        operation = self.state.contract.operations[operation_id]
+        call = Call(self.state, cast(Request, None), operation, body, principal)
+        _, answer = handler(call)
+        return cast(dict[str, Any], answer)
+
+    def order(self) -> Values:
+        order_id = self.call("generateOrderId", orders.generate_order_id, {"branchId": BRANCH})["orderId"]
+        body = {
+            "orderId": order_id,
+            "ownerId": self.sub,
+            "basketId": self.sub,
+            "branchId": BRANCH,
+            "productList": [{"cprcode": PRODUCT, "quantity": 1}],
+            "orderSource": "WEB",
+            "shipping": SHIPPING,
+        }
+        doc = self.call("createOrder", orders.create_order, body)
+        self.values.update(orderId=order_id, grandTotal=f"{doc['payment']['grandTotal']:.2f}")
+        return self.values
+
+    def card_token(self, outcome: str) -> Values:
+        self.order()
+        number = next(n for n, card in self.state.data.cards.items() if _outcome(card) == outcome)
+        body = {
+            "orderId": self.values["orderId"],
+            "basketId": self.sub,
+            "grandTotal": self.values["grandTotal"],
+            "card": {"number": number, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "123"},
+        }
+        self.values["cardToken"] = self.call("createCardTokenDev", payments.create_card_token, body)["cardToken"]
+        return self.values
+
+    def charge(self) -> Values:
+        self.card_token("approve")
+        body = {
+            "orderId": self.values["orderId"],
+            "basketId": self.sub,
+            "grandTotal": self.values["grandTotal"],
+            "token": self.values["cardToken"],
+        }
+        self.values["chargeId"] = self.call("createChargeDev", payments.create_charge, body)["chargeId"]
+        return self.values
+
+
+def _outcome(card: Any) -> str:
+    outcome = getattr(card, "outcome", None)
+    return str(outcome if outcome is not None else card.get("outcome"))
+
+
+@provider_state("user U is logged in")
+def _logged_in(world: _World, params: dict[str, Any]) -> Values:
+    return world.values
+
+
+@provider_state("user U's ID token has expired")
+def _expired(world: _World, params: dict[str, Any]) -> Values:
+    # The mock's clock only moves forward, as a real provider's does: the token issued above
+    # expires, and whatever is issued later is issued at the new time.
+    world.state.clock.advance(world.state.auth.pool.token_validity_seconds + 60)
+    return world.values
+
+
+@provider_state("user U has an unpaid order O for one 25281 on branch 1000")
+def _unpaid(world: _World, params: dict[str, Any]) -> Values:
+    return world.order()
+
+
+@provider_state("user U has an issued order id O on branch 1000")
+def _issued(world: _World, params: dict[str, Any]) -> Values:
+    world.values["orderId"] = world.call("generateOrderId", orders.generate_order_id, {"branchId": BRANCH})["orderId"]
+    return world.values
+
+
+@provider_state("user U has a card token T for unpaid order O")
+def _token(world: _World, params: dict[str, Any]) -> Values:
+    return world.card_token(str(params.get("outcome", "approve")))
+
+
+@provider_state("user U has an Authorized charge C on order O")
+def _charged(world: _World, params: dict[str, Any]) -> Values:
+    return world.charge()
+
+
+@provider_state("order O is paid")
+def _paid(world: _World, params: dict[str, Any]) -> Values:
+    world.charge()
+    world.call(
+        "verifyPaymentDev",
+        payments.verify_payment,
+        {"orderId": world.values["orderId"], "chargeId": world.values["chargeId"]},
+    )
+    return world.values
+
+
+def set_up(state: MockState, name: str, params: dict[str, Any]) -> Values:
+    """Build provider state ``name`` on the mock and return the values its interactions need.
+
+    Raises:
+        NotFound: no such state (the message lists the known ones).
+
+    """
+    setup = STATES.get(name)
+    if setup is None:
+        raise NotFound(f"no provider state {name!r}; known states: {sorted(STATES)}")
+    return setup(_World(state), params)
+
+
+def provider_state_routes(state: MockState) -> list[Route]:
+    """The ``POST /__admin/provider-states`` route bound to ``state``."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            try:
+                body = json.loads(await request.body() or b"{}")
+            except ValueError as exc:
+                raise BadRequest(f"state-change body is not valid JSON: {exc}") from None
+            if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
+                raise BadRequest('state-change body must be {"state": str, "params": {...}, "action": ...}')
+            if body.get("action", "setup") == "teardown" or not body.get("state"):
+                return JSONResponse({})
+            params = body.get("params") or {}
+            return JSONResponse(set_up(state, body["state"], params if isinstance(params, dict) else {}))
+        except MockError as exc:
+            return error_response(exc)
+
+    return [Route(PATH, endpoint, methods=["POST"])]

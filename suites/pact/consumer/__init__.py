@@ -1,0 +1,3 @@
+"""Consumer tests: the reference client against pact-python's mock server."""
+
+from __future__ import annotations

@@ -1,0 +1,193 @@
+"""The Pact suites: the consumer writes the committed pacts, which agree with OpenAPI and verify on the mock."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.app import create_app
+from mock_server.runner import serve_in_thread
+from suites.pact.provider import verify_pacts
+from villa_contracts.cli import cli
+from villa_contracts.contract import ContractValidator, load
+
+ROOT = Path(__file__).resolve().parents[2]
+PACT_DIR = ROOT / "contracts" / "pacts"
+PACT_FILE = PACT_DIR / "villa-backend-sdk-villa-backend.json"
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACT_DO_NOT_TRACK", "true")
+
+
+def interactions() -> list[dict[str, Any]]:
+    return list(json.loads(PACT_FILE.read_text(encoding="utf-8"))["interactions"])
+
+
+def operation_id(method: str, path: str) -> str:
+    for op_id, operation in load().operations.items():
+        pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(operation.path))
+        if operation.method == method.upper() and re.fullmatch(pattern, path):
+            return op_id
+    raise AssertionError(f"no OpenAPI operation for {method} {path}")
+
+
+@pytest.mark.slow
+def test_consumer_suite_rewrites_the_committed_pacts_byte_for_byte(tmp_path: Path) -> None:
+    for run in (1, 2):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites/pact",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--pact-dir",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "PACT_DO_NOT_TRACK": "true"},
+        )
+        assert result.returncode == 0, f"run {run}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+        assert (tmp_path / PACT_FILE.name).read_bytes() == PACT_FILE.read_bytes(), f"run {run} differs"
+
+
+def test_pacts_are_v4_with_provider_state_generators() -> None:
+    doc = json.loads(PACT_FILE.read_text(encoding="utf-8"))
+    assert doc["metadata"]["pactSpecification"]["version"] == "4.0"
+    assert {doc["consumer"]["name"], doc["provider"]["name"]} == {"villa-backend-sdk", "villa-backend"}
+    authorised = [i for i in doc["interactions"] if "Authorization" in i["request"].get("headers", {})]
+    assert authorised
+    for interaction in authorised:
+        generator = interaction["request"]["generators"]["header"]["Authorization"]
+        assert generator == {"expression": "Bearer ${token}", "type": "ProviderState"}
+
+
+@pytest.mark.parametrize("interaction", interactions(), ids=lambda i: i["description"])
+def test_every_pact_interaction_is_valid_under_openapi(interaction: dict[str, Any]) -> None:
+    request, response = interaction["request"], interaction["response"]
+    op_id = operation_id(request["method"], request["path"])
+    validator = ContractValidator(load()).operation(op_id)
+    status = int(response["status"])
+    if status != 400:  # a 400 interaction sends an invalid body on purpose
+        assert validator.request(request["body"]["content"]) == [], f"request of {op_id}"
+    assert validator.response(status, response["body"]["content"]) == [], f"response {status} of {op_id}"
+
+
+@pytest.mark.socket
+def test_cli_pact_verify_passes_against_the_embedded_mock() -> None:
+    result = CliRunner().invoke(cli, ["pact", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "17 of 17 interactions verified" in result.output
+    assert "ok    a request to verify charge C of order O" in result.output
+
+
+@pytest.mark.socket
+def test_standalone_pact_verifier_needs_only_the_state_change_url(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    with serve_in_thread(lambda url: create_app(base_url=url)) as server:
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pact"),
+                "verifier",
+                "--dir",
+                str(PACT_DIR),
+                "--hostname",
+                server.host,
+                "--port",
+                str(server.port),
+                "--provider-name",
+                "villa-backend",
+                "--state-change-url",
+                f"{server.base_url}/__admin/provider-states",
+                "--no-colour",
+                "--json",
+                str(report),
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    outcome = json.loads(report.read_text(encoding="utf-8"))
+    assert outcome["result"] is True
+    assert len(outcome["interactionResults"]) == len(interactions())
+
+
+def _rename_field(app: ASGIApp, path: str, old: str, new: str) -> ASGIApp:
+    """A planted fault: the JSON answer of ``path`` has field ``old`` renamed to ``new``."""
+
+    async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != path:
+            await app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = json.loads(b"".join(chunks) or b"null")
+            if isinstance(body, dict) and old in body:
+                body[new] = body.pop(old)
+            raw = json.dumps(body).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(raw)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": raw})
+
+        await app(scope, receive, capture)
+
+    return faulty
+
+
+def _status(app: ASGIApp, path: str, status: int) -> ASGIApp:
+    """A planted fault: ``path`` answers ``status`` instead of what the mock decided."""
+
+    async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
+        async def patch(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope.get("path") == path:
+                message = {**message, "status": status}
+            await send(message)
+
+        await app(scope, receive, patch if scope["type"] == "http" else send)
+
+    return faulty
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize(
+    ("fault", "broken"),
+    [
+        (lambda app: _rename_field(app, "/api/order2/gentele", "orderId", "order_id"), "generate an order id"),
+        (lambda app: _status(app, "/api/calculateCost/getCost", 202), "a request to get the cost"),
+    ],
+    ids=["renamed-field", "changed-status"],
+)
+def test_a_faulty_mock_fails_verification_naming_the_interaction(
+    fault: Callable[[ASGIApp], ASGIApp], broken: str
+) -> None:
+    with serve_in_thread(lambda url: fault(create_app(base_url=url))) as server:
+        result = verify_pacts(server.base_url)
+    assert not result.ok
+    assert result.failed, result.output
+    assert all(broken in description for description, _ in result.failed), result.failed
