@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -77,13 +78,28 @@ def _machine(target: Target, emit: _Stream) -> None:
         emit(CheckFinished("state-machine", operation, check, False, tuple(failures), statuses=codes))
 
 
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _pact(target: Target, state_change_url: str | None, emit: _Stream) -> None:
     from suites.pact.provider import verify_pacts
 
     if state_change_url is None and not target.is_mock:
         emit(Progress("pact", "skipped: the target is not a mock; give --state-change-url to verify the pacts"))
         return
-    result = verify_pacts(target.base_url, state_change_url=state_change_url)
+    with _stdout_silenced():
+        # pact-ffi writes its own report straight to file descriptor 1; the reports carry the verdicts.
+        result = verify_pacts(target.base_url, state_change_url=state_change_url)
     reasons = dict(result.failed)
     for description in result.interactions:
         reason = reasons.get(description)
