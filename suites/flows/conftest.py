@@ -16,13 +16,13 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from suites.flows.checkout import fresh_credentials
 from villa_contracts.client import Settings, VillaClient
 from villa_contracts.contract import load
 from villa_contracts.errors import ConfigError
+from villa_contracts.target import Unreachable, probe
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,13 +46,9 @@ def flow_base_url(pytestconfig: pytest.Config) -> str:
 
 def _mock_cognito(base_url: str) -> dict[str, Any] | None:
     try:
-        response = httpx.get(f"{base_url}/__admin/cognito", timeout=10)
-    except httpx.HTTPError:
+        return probe(base_url)
+    except Unreachable:
         return None
-    if response.status_code != 200:
-        return None
-    info = response.json()
-    return info if isinstance(info, dict) and "clientId" in info else None
 
 
 @pytest.fixture(scope="session")

@@ -228,13 +228,20 @@ class Model:
             return Expect(409, "id_used_once", f"order {order_id} was already created")
         return self._expect_priced(cart, Counter(), "createOrder")
 
-    def expect_update(self, user: int, order_id: str, cart: Cart) -> Expect:
-        """``updateOrder`` by ``user``."""
+    def _owned(self, user: int, order_id: str) -> OrderModel | Expect:
+        """The order if ``user`` owns it, else the 404 a missing or foreign order must get."""
         order = self.orders.get(order_id)
         if order is None:
             return Expect(404, "expected_status", f"order {order_id} was never created")
         if order.owner != user:
             return Expect(404, "ownership", f"order {order_id} belongs to the other user")
+        return order
+
+    def expect_update(self, user: int, order_id: str, cart: Cart) -> Expect:
+        """``updateOrder`` by ``user``."""
+        order = self._owned(user, order_id)
+        if isinstance(order, Expect):
+            return order
         if order.paid:
             return Expect(409, "paid_stays_paid", f"order {order_id} is paid")
         return self._expect_priced(cart, order.cart.needs(), "updateOrder")
@@ -256,11 +263,9 @@ class Model:
 
     def expect_get(self, user: int, order_id: str) -> Expect:
         """``getOrder`` by ``user``."""
-        order = self.orders.get(order_id)
-        if order is None:
-            return Expect(404, "expected_status", f"order {order_id} was never created")
-        if order.owner != user:
-            return Expect(404, "ownership", f"order {order_id} belongs to the other user")
+        order = self._owned(user, order_id)
+        if isinstance(order, Expect):
+            return order
         return Expect(200, "stored_document", f"order {order_id} is the caller's")
 
     def expect_pricing(self, cart: Cart, *, foreign_owner: bool) -> Expect:
@@ -276,11 +281,9 @@ class Model:
 
     def expect_payable(self, user: int, order_id: str, amount: Satang | None) -> Expect:
         """``cardtoken`` or ``charge`` of ``amount`` (None: the grand total) for ``order_id``."""
-        order = self.orders.get(order_id)
-        if order is None:
-            return Expect(404, "expected_status", f"order {order_id} was never created")
-        if order.owner != user:
-            return Expect(404, "ownership", f"order {order_id} belongs to the other user")
+        order = self._owned(user, order_id)
+        if isinstance(order, Expect):
+            return order
         if order.paid:
             return Expect(409, "paid_stays_paid", f"order {order_id} is paid already")
         if amount is not None and amount != order.total:
