@@ -1,4 +1,7 @@
-"""Assemble the mock: contract routes, Cognito emulation, admin API, error handling.
+"""Assemble the mock: every contract's routes, Cognito emulation, the admin API, error handling.
+
+All APIs share one user directory, one clock and one store. Each contract's document is served at
+``/openapi/<name>.json`` (and the Villa SDK API's also at ``/openapi.json``).
 
 Example:
     >>> from starlette.testclient import TestClient
@@ -11,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,69 +23,92 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.admin import admin_routes
 from mock_server.auth import AuthService
-from mock_server.dispatch import build_routes
+from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.handlers import HANDLERS
 from mock_server.journal import Journal
-from mock_server.provider_states import provider_state_routes
 from mock_server.state import MockState
 from mock_server.storage import open_storage
-from villa_contracts.contract import Contract, ContractValidator, load
+from villa_contracts.contract import Contract, Contracts, ContractValidator, load
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.clock import AdjustableClock
-from villa_contracts.errors import ContractError
+
+DEFAULT_CONTRACT = "villa"
+"""The contract ``/openapi.json`` serves (the Villa SDK API)."""
 
 
 def build_state(
     *,
     base_url: str = "http://testserver",
     db_path: str | None = None,
-    contract: Contract | None = None,
+    contracts: Contracts | None = None,
     clock: AdjustableClock | None = None,
+    admin_token: str | None = None,
 ) -> MockState:
-    """The mock's state: contract and validators compiled once, storage opened, default users seeded."""
-    contract = contract or load()
+    """The mock's state: contracts and validators compiled once, storage opened, default users seeded."""
+    contracts = contracts or load()
     clock = clock or AdjustableClock()
     store = open_storage(db_path)
-    auth = AuthService.from_contract(contract, store=store, clock=clock, base_url=base_url)
-    auth.seed_users(contract.data("users"))
+    auth = AuthService.from_contract(contracts, store=store, clock=clock, base_url=base_url)
+    auth.seed_users(contracts.data("users"))
     return MockState(
-        contract=contract,
-        validator=ContractValidator(contract),
-        data=BusinessData.from_contract(contract),
+        contracts=contracts,
+        validators={contract.name: ContractValidator(contract) for contract in contracts},
+        data=BusinessData.from_contract(contracts),
         store=store,
         clock=clock,
         auth=auth,
         journal=Journal(),
         base_url=base_url,
+        admin_token=admin_token,
     )
 
 
 def served_openapi(contract: Contract, base_url: str) -> dict[str, Any]:
-    """The bundled contract with this mock as its only server (what ``/openapi.json`` answers)."""
+    """The bundled contract with this mock as its only server (what ``/openapi/<name>.json`` answers)."""
     doc = copy.deepcopy(contract.openapi)
     doc["servers"] = [{"url": base_url, "description": "this villa-contracts mock"}]
     return doc
+
+
+def _document_routes(contracts: Contracts, base_url: str, served: list[Contract]) -> list[BaseRoute]:
+    documents = {contract.name: served_openapi(contract, base_url) for contract in served}
+
+    async def document(request: Request) -> Response:
+        name = request.path_params.get("name", DEFAULT_CONTRACT)
+        if name not in documents:
+            known = ", ".join(f"/openapi/{n}.json" for n in documents)
+            return JSONResponse(
+                {"error": f"no contract {name!r} on this mock; served: {known}", "code": "not_found", "details": []},
+                status_code=404,
+            )
+        return JSONResponse(documents[name])
+
+    routes: list[BaseRoute] = [Route("/openapi/{name}.json", document, methods=["GET"])]
+    if DEFAULT_CONTRACT in documents:
+        routes.append(Route("/openapi.json", document, methods=["GET"]))
+    return routes
 
 
 def create_app(
     *,
     base_url: str = "http://testserver",
     db_path: str | None = None,
-    contract: Contract | None = None,
+    contracts: Contracts | None = None,
+    handlers: Mapping[str, Mapping[str, Handler]] | None = None,
     clock: AdjustableClock | None = None,
     enable_admin: bool = True,
     admin_token: str | None = None,
 ) -> Starlette:
-    """Build the mock Villa backend.
+    """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
     Args:
         base_url: the URL the mock is reached at (its Cognito issuer and 3-D Secure links use it).
         db_path: keep state in this SQLite file (survives restarts); in memory when None.
-        contract: the contracts to execute; the shipped ones by default.
+        contracts: the contracts to execute; the shipped ones by default.
+        handlers: handlers by contract and operationId; the mock's own (``HANDLERS``) by default.
         clock: the clock (tests freeze or advance it); the wall clock by default.
-        enable_admin: serve the ``/__admin`` API.
+        enable_admin: serve the admin contract (``/__admin``).
         admin_token: when set, the admin API requires ``X-Villa-Admin-Token: <token>``.
 
     Returns:
@@ -90,29 +117,18 @@ def create_app(
     Raises:
         ContractError: a contract operation has no handler, or a handler no operation.
     """
-    state = build_state(base_url=base_url, db_path=db_path, contract=contract, clock=clock)
-    ops, handlers = set(state.contract.operations), set(HANDLERS)
-    if ops != handlers:
-        raise ContractError(
-            f"contract operations and mock handlers differ: no handler for {sorted(ops - handlers)}, "
-            f"no operation for {sorted(handlers - ops)}"
-        )
-    openapi = served_openapi(state.contract, base_url)
-
-    async def openapi_json(request: Request) -> Response:
-        return JSONResponse(openapi)
-
-    routes: list[BaseRoute] = [Route("/openapi.json", openapi_json, methods=["GET"])]
-    routes += build_routes(state, HANDLERS)
+    handlers = HANDLERS if handlers is None else handlers
+    state = build_state(base_url=base_url, db_path=db_path, contracts=contracts, clock=clock, admin_token=admin_token)
+    served = [c for c in state.contracts if c.role == "api" or enable_admin]
+    routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
+    for contract in served:
+        routes += build_routes(state, contract, check_handlers(contract, handlers.get(contract.name)))
     routes += state.auth.routes()
-    if enable_admin:
-        routes += provider_state_routes(state)
-        routes += admin_routes(state, token=admin_token)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            message = f"no operation at {request.method} {request.url.path}; the contract is at /openapi.json"
+            message = f"no operation at {request.method} {request.url.path}; the contracts are at /openapi/<name>.json"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
         else:

@@ -23,6 +23,7 @@ class Entry:
     status: int
     duration_ms: float
     caller: str | None = None
+    contract: str | None = None
     request_violations: list[dict[str, str]] = field(default_factory=list)
     response_violations: list[dict[str, str]] = field(default_factory=list)
     mock_bug: bool = False
@@ -36,6 +37,7 @@ class Entry:
             "time": data["time"],
             "method": data["method"],
             "path": data["path"],
+            "contract": data["contract"],
             "operationId": data["operation_id"],
             "status": data["status"],
             "durationMs": round(data["duration_ms"], 3),

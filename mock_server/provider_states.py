@@ -1,4 +1,4 @@
-"""Pact provider states on the mock: ``POST /__admin/provider-states``.
+"""Pact provider states on the mock (the admin contract's ``setUpProviderState``).
 
 The Pact verifier posts ``{"state", "params", "action": "setup" | "teardown"}`` before each
 interaction. A setup builds what the state says by calling the mock's own handlers in-process (a
@@ -9,24 +9,18 @@ generators (``${token}``, ``${orderId}``…) inject them into the replayed reque
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
 from mock_server.auth import Principal
-from mock_server.dispatch import Call, error_response
-from mock_server.errors import BadRequest, MockError, NotFound
+from mock_server.dispatch import Call
+from mock_server.errors import NotFound
 from mock_server.handlers import orders, payments
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
 
-PATH = "/__admin/provider-states"
 BRANCH = "1000"
 PRODUCT = 25281
 SHIPPING = {
@@ -64,8 +58,8 @@ class _World:
 
     def call(self, operation_id: str, handler: Callable[[Call], Any], body: dict[str, Any]) -> dict[str, Any]:
         principal = Principal(sub=self.sub, username=self.username, email=self.username)
-        operation = self.state.contract.operations[operation_id]
-        call = Call(self.state, cast(Request, None), operation, body, principal)
+        operation = self.state.contracts["villa"].operation(operation_id)
+        call = Call(self.state, None, operation, body, principal)
         _, answer = handler(call)
         return cast(dict[str, Any], answer)
 
@@ -169,24 +163,3 @@ def set_up(state: MockState, name: str, params: dict[str, Any]) -> Values:
     if setup is None:
         raise NotFound(f"no provider state {name!r}; known states: {sorted(STATES)}")
     return setup(_World(state), params)
-
-
-def provider_state_routes(state: MockState) -> list[Route]:
-    """The ``POST /__admin/provider-states`` route bound to ``state``."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            try:
-                body = json.loads(await request.body() or b"{}")
-            except ValueError as exc:
-                raise BadRequest(f"state-change body is not valid JSON: {exc}") from None
-            if not isinstance(body, dict) or not isinstance(body.get("state", ""), str):
-                raise BadRequest('state-change body must be {"state": str, "params": {...}, "action": ...}')
-            if body.get("action", "setup") == "teardown" or not body.get("state"):
-                return JSONResponse({})
-            params = body.get("params") or {}
-            return JSONResponse(set_up(state, body["state"], params if isinstance(params, dict) else {}))
-        except MockError as exc:
-            return error_response(exc)
-
-    return [Route(PATH, endpoint, methods=["POST"])]

@@ -1,4 +1,4 @@
-"""Everything a handler may touch, built once per app."""
+"""Everything a handler may touch, built once per app: one user directory, clock and store for every API."""
 
 from __future__ import annotations
 
@@ -11,27 +11,40 @@ if TYPE_CHECKING:
     from mock_server.auth import AuthService
     from mock_server.journal import Journal
     from mock_server.storage import Storage
-    from villa_contracts.contract import Contract, ContractValidator
+    from villa_contracts.contract import Contracts, ContractValidator
     from villa_contracts.domain.clock import AdjustableClock
 
 
 @dataclass(slots=True)
 class MockState:
-    """The mock's parts: contract, validators, business data, storage, clock, auth and journal."""
+    """The mock's parts: contracts, their validators, business data, storage, clock, auth and journal.
 
-    contract: Contract
-    validator: ContractValidator
+    Attributes:
+        contracts: every contract the mock serves.
+        validators: one compiled validator per contract, by contract name.
+        data: the business data the contracts share.
+        store: where every API keeps its records.
+        clock: the one clock (tokens, orders, expiry).
+        auth: the Cognito-compatible user pool (one user directory for every API).
+        journal: the requests answered.
+        base_url: where the mock is reached.
+        admin_token: the token the admin API requires (None: not checked).
+    """
+
+    contracts: Contracts
+    validators: dict[str, ContractValidator]
     data: BusinessData
     store: Storage
     clock: AdjustableClock
     auth: AuthService
     journal: Journal
     base_url: str
+    admin_token: str | None = None
 
     def reset(self) -> None:
         """Back to the start: no orders, payments or extra users; default users; clock at offset 0."""
         self.store.reset()
         self.auth.reset()
-        self.auth.seed_users(self.contract.data("users"))
+        self.auth.seed_users(self.contracts.data("users"))
         self.clock.reset()
         self.journal.clear()

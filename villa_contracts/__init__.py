@@ -2,7 +2,7 @@
 
 Example:
     >>> from villa_contracts import ContractValidator, load
-    >>> ContractValidator(load()).document("Order", {"orderId": "1", "ownerId": "u", "basketId": "u"})
+    >>> ContractValidator(load()["villa"]).document("Order", {"orderId": "1", "ownerId": "u", "basketId": "u"})
     []
 """
 
@@ -20,7 +20,7 @@ from villa_contracts.client import (
 )
 
 # Contracts
-from villa_contracts.contract import Contract, ContractValidator, Operation, Violation, load
+from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation, Violation, load
 
 # Errors
 from villa_contracts.errors import (
@@ -42,6 +42,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "ContractValidator",
+    "Contracts",
     "Operation",
     "Order",
     "OrderBuilder",

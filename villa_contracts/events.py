@@ -50,6 +50,7 @@ class CheckFinished:
         calls: how many calls it judged.
         statuses: the HTTP statuses the operation answered in those calls.
         seconds: time spent.
+        contract: the short name of the operation's contract ("" when the check is not about one).
     """
 
     phase: str
@@ -60,6 +61,7 @@ class CheckFinished:
     calls: int = 0
     statuses: tuple[int, ...] = ()
     seconds: float = 0.0
+    contract: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,10 @@
-"""What a suite runs against: a base URL and two logged-in test accounts, and how to get them."""
+"""What a suite runs against: a base URL and two logged-in test accounts, and the one way to get them.
+
+``resolve_target`` is how every command and suite picks its target: the base URL (a running mock or
+any backend), the environment (``VILLA_ENV``), the credentials (a mock provisions its own users;
+any other backend logs in the ``VILLA_TEST_*`` accounts) and whether the target is a mock.
+``client_settings`` completes the reference client's settings the same way.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ class Target:
         seed: the seed every generator uses, so that two runs make the same requests.
         max_examples: generated examples per operation.
         rate_limit: most requests per second (None: no limit).
+        admin_token: the mock's admin token, when it was started with one (a secret: never printed).
     """
 
     base_url: str
@@ -53,6 +60,12 @@ class Target:
     seed: int = 0
     max_examples: int = 20
     rate_limit: float | None = None
+    admin_token: str | None = field(default=None, repr=False)
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The header the mock's admin API wants (none when it has no admin token)."""
+        return {"X-Villa-Admin-Token": self.admin_token} if self.admin_token else {}
 
     @property
     def payment_prefix(self) -> str:
@@ -68,21 +81,31 @@ class Unreachable(VillaContractsError):
     """The target does not answer."""
 
 
-def probe(base_url: str) -> dict[str, Any] | None:
+def _admin(admin_token: str | None) -> dict[str, str]:
+    return {"X-Villa-Admin-Token": admin_token} if admin_token else {}
+
+
+def probe(base_url: str, *, admin_token: str | None = None) -> dict[str, Any] | None:
     """Check the target answers; return the mock's Cognito settings when it is a villa-contracts mock.
 
     Raises:
         Unreachable: no HTTP answer at all.
+        ConfigError: the target is a mock whose admin API wants a token that was not given (or not this one).
     """
     try:
         httpx.get(f"{base_url}/api/health", timeout=10)
     except httpx.HTTPError as exc:
         raise Unreachable(f"target {base_url} is unreachable: {exc.__class__.__name__}: {exc}") from None
     try:
-        answer = httpx.get(f"{base_url}/__admin/cognito", timeout=10)
-        info = answer.json() if answer.status_code == 200 else None
+        answer = httpx.get(f"{base_url}/__admin/cognito", timeout=10, headers=_admin(admin_token))
+        info = answer.json() if answer.status_code in (200, 401) else None
     except (httpx.HTTPError, ValueError):
         return None
+    if answer.status_code == 401 and isinstance(info, dict) and "X-Villa-Admin-Token" in str(info.get("error")):
+        fix = "the token given is not its token" if admin_token else "give it with --admin-token"
+        raise ConfigError(
+            f"target {base_url} is a villa-contracts mock with an admin token: {fix} (or VILLA_MOCK_ADMIN_TOKEN)"
+        )
     return info if isinstance(info, dict) and "userPoolId" in info and "clientId" in info else None
 
 
@@ -95,22 +118,15 @@ def _login(settings: Settings, username: str, password: str) -> Account:
         return Account(username, sub, tokens.id_token)
 
 
-def mock_accounts(base_url: str, cognito: Mapping[str, Any], seed: int) -> tuple[Account, Account]:
+def mock_accounts(
+    base_url: str, cognito: Mapping[str, Any], seed: int, *, admin_token: str | None = None
+) -> tuple[Account, Account]:
     """Provision two confirmed users on a mock and log both in through its Cognito endpoint.
 
     Names, passwords and subs follow from the seed, so that two runs with one seed send the same
     requests (a sub is data the suites send). A user that already exists is simply logged in.
     """
-    settings = Settings.from_env(
-        {
-            "VILLA_BASE_URL": base_url,
-            "VILLA_COGNITO_ENDPOINT": base_url,
-            "VILLA_COGNITO_CLIENT_ID": str(cognito["clientId"]),
-            "VILLA_COGNITO_CLIENT_SECRET": str(cognito.get("clientSecret") or ""),
-            "VILLA_COGNITO_USER_POOL_ID": str(cognito["userPoolId"]),
-            "VILLA_COGNITO_REGION": str(cognito.get("region") or "ap-southeast-1"),
-        }
-    )
+    settings = Settings.from_env(mock_environ(base_url, cognito))
     accounts = []
     for index in (1, 2):
         username = f"gate-{seed}-{index}@villa.example"
@@ -118,7 +134,7 @@ def mock_accounts(base_url: str, cognito: Mapping[str, Any], seed: int) -> tuple
         password = "Gate-" + hashlib.sha256(f"villa-gate-{seed}-{index}".encode()).hexdigest()[:16] + "A1"
         sub = str(uuid.uuid5(uuid.NAMESPACE_URL, f"villa-contracts/gate/{seed}/{index}"))
         body = {"username": username, "password": password, "email": username, "sub": sub}
-        created = httpx.post(f"{base_url}/__admin/users", json=body, timeout=10)
+        created = httpx.post(f"{base_url}/__admin/users", json=body, timeout=10, headers=_admin(admin_token))
         if created.status_code not in (201, 409):
             raise ConfigError(f"the mock refused to create test user {username}: {created.text[:300]}")
         accounts.append(_login(settings, username, password))
@@ -142,3 +158,90 @@ def env_accounts(base_url: str, environ: Mapping[str, str] | None = None) -> tup
     first = _login(settings, environ["VILLA_TEST_USERNAME"], environ["VILLA_TEST_PASSWORD"])
     second = _login(settings, environ["VILLA_TEST_USERNAME_2"], environ["VILLA_TEST_PASSWORD_2"])
     return first, second
+
+
+def mock_environ(base_url: str, cognito: Mapping[str, Any]) -> dict[str, str]:
+    """The ``VILLA_*`` variables that point the Villa SDK (or the reference client) at a mock."""
+    return {
+        "VILLA_BASE_URL": base_url,
+        "VILLA_ENV": "dev",
+        "VILLA_COGNITO_ENDPOINT": base_url,
+        "VILLA_COGNITO_CLIENT_ID": str(cognito["clientId"]),
+        "VILLA_COGNITO_CLIENT_SECRET": str(cognito.get("clientSecret") or ""),
+        "VILLA_COGNITO_USER_POOL_ID": str(cognito["userPoolId"]),
+        "VILLA_COGNITO_REGION": str(cognito.get("region") or "ap-southeast-1"),
+    }
+
+
+def client_settings(
+    base_url: str, *, environ: Mapping[str, str] | None = None, admin_token: str | None = None
+) -> tuple[Settings, bool]:
+    """The reference client's settings for ``base_url``, and whether it is a villa-contracts mock.
+
+    The environment's ``VILLA_*`` settings win; on a mock, whatever Cognito setting they lack is
+    read from its ``/__admin/cognito`` (so ``flow --base-url`` needs no variable against a mock).
+
+    Raises:
+        Unreachable: the target does not answer.
+        ConfigError: it is not a mock and the Cognito variables are missing (the message names them).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    cognito = probe(base_url, admin_token=admin_token)
+    if cognito is not None:
+        environ = {
+            **mock_environ(base_url, cognito),
+            **{k: v for k, v in environ.items() if v and k != "VILLA_BASE_URL"},
+        }
+    settings = Settings.from_env({**environ, "VILLA_BASE_URL": base_url})
+    settings.require_cognito()
+    return settings, cognito is not None
+
+
+def resolve_target(
+    base_url: str,
+    *,
+    seed: int,
+    max_examples: int = 20,
+    rate_limit: float | None = None,
+    env: str | None = None,
+    allow_prod_payments: bool = False,
+    admin_token: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Target:
+    """The target at ``base_url`` with two logged-in accounts: the one way every command and suite gets one.
+
+    Args:
+        base_url: where the backend is.
+        seed: the run's seed (a mock's accounts are derived from it).
+        max_examples: generated examples per operation.
+        rate_limit: most requests per second.
+        env: ``dev`` or ``prod``; ``VILLA_ENV`` (default ``dev``) when None.
+        allow_prod_payments: call payment operations even on prod.
+        admin_token: the mock's admin token, if it has one.
+        environ: the environment (``os.environ`` by default).
+
+    Raises:
+        Unreachable: the target does not answer.
+        ConfigError: credentials are missing or refused (the message names what to set).
+    """
+    environ = os.environ if environ is None else environ
+    base_url = base_url.rstrip("/")
+    env = env or environ.get("VILLA_ENV", "dev") or "dev"
+    if env not in ("dev", "prod"):
+        raise ConfigError(f"VILLA_ENV={env!r}: set it to dev or prod")
+    cognito = probe(base_url, admin_token=admin_token)
+    if cognito is not None:
+        accounts = mock_accounts(base_url, cognito, seed, admin_token=admin_token)
+    else:
+        accounts = env_accounts(base_url, environ)
+    return Target(
+        base_url,
+        accounts,
+        is_mock=cognito is not None,
+        env=env,
+        allow_payments=env != "prod" or allow_prod_payments,
+        seed=seed,
+        max_examples=max_examples,
+        rate_limit=rate_limit,
+        admin_token=admin_token,
+    )

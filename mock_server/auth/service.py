@@ -36,7 +36,7 @@ from villa_contracts.domain.clock import Clock
 from villa_contracts.errors import ContractError
 
 if TYPE_CHECKING:
-    from villa_contracts.contract import Contract
+    from villa_contracts.contract import Contracts
 
 _BEARER = "bearer"
 
@@ -59,9 +59,9 @@ class AuthService:
         )
 
     @classmethod
-    def from_contract(cls, contract: Contract, *, store: Storage, clock: Clock, base_url: str) -> AuthService:
-        """Build the pool of ``contract.data("cognito")``, issuing as ``<base_url>/<userPoolId>``."""
-        pool = PoolConfig.from_data(contract.data("cognito"))
+    def from_contract(cls, contracts: Contracts, *, store: Storage, clock: Clock, base_url: str) -> AuthService:
+        """Build the pool of ``contracts.data("cognito")``, issuing as ``<base_url>/<userPoolId>``."""
+        pool = PoolConfig.from_data(contracts.data("cognito"))
         return cls(pool=pool, store=store, clock=clock, issuer=f"{base_url.rstrip('/')}/{pool.user_pool_id}")
 
     @property

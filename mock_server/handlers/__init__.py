@@ -1,15 +1,18 @@
-"""One handler per contract operationId; ``HANDLERS`` maps each id to its function."""
+"""One handler per operationId of each contract; ``HANDLERS[contract][operationId]`` is its function.
+
+``create_app`` refuses to start when a contract's operations and its handlers differ.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mock_server.handlers import meta, orders, payments, pricing
+from mock_server.handlers import admin, meta, orders, payments, pricing
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Handler
 
-HANDLERS: dict[str, Handler] = {
+VILLA: dict[str, Handler] = {
     "health": meta.health,
     "generateOrderId": orders.generate_order_id,
     "createOrder": orders.create_order,
@@ -26,6 +29,11 @@ HANDLERS: dict[str, Handler] = {
     "verifyPayment": payments.verify_payment,
     "threeDSecurePage": payments.three_d_secure_page,
     "threeDSecureSubmit": payments.three_d_secure_submit,
+}
+
+HANDLERS: dict[str, dict[str, Handler]] = {
+    "villa": VILLA,
+    "admin": dict(admin.HANDLERS),
 }
 
 __all__ = ["HANDLERS"]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import HTMLResponse, Response
 
-from mock_server.errors import Conflict, Forbidden, GatewayUnavailable, NotFound
 from mock_server.handlers.orders import ORDERS, own_order
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
@@ -26,26 +25,21 @@ CHARGES = "charges"
 TOKEN_TTL = 15 * 60
 
 
-def _check_user(body: dict[str, Any], sub: str) -> None:
-    if "userId" in body and body["userId"] != sub:
-        raise Forbidden(
-            "userId must equal the sub of the caller's ID token",
-            [{"pointer": "/userId", "message": f"userId={body['userId']!r} is not the caller's sub"}],
-        )
-
-
 def _unpaid_order(state: MockState, body: dict[str, Any], sub: str) -> dict[str, Any]:
     order = own_order(state, body["orderId"], sub)
-    if order_rules.is_paid(order):
-        raise Conflict(f"order {body['orderId']!r} is already paid")
-    rules.require_amount(body["grandTotal"], order_rules.grand_total(order))
+    rules.check_payable(
+        body["orderId"],
+        paid=order_rules.is_paid(order),
+        grand_total=order_rules.grand_total(order),
+        sent=body["grandTotal"],
+    )
     return order
 
 
 def create_card_token(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/cardtoken``: a one-use token for one order."""
     state, body = call.state, call.body
-    _check_user(body, call.sub)
+    rules.require_payer(body.get("userId"), call.sub)
     _unpaid_order(state, body, call.sub)
     number = (body.get("card") or {}).get("number") or state.data.default_card
     outcome = rules.charge_outcome(state.data, number)
@@ -90,25 +84,17 @@ def _charge_json(charge: dict[str, Any]) -> dict[str, Any]:
 def create_charge(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/charge``: charge the order's grand total with a token."""
     state, body = call.state, call.body
-    _check_user(body, call.sub)
+    rules.require_payer(body.get("userId"), call.sub)
     with state.store.transaction():
         order = _unpaid_order(state, body, call.sub)
-        token = state.store.get(TOKENS, body["token"])
-        if token is None or token["owner"] != call.sub or token["orderId"] != body["orderId"]:
-            raise NotFound(
-                "no such card token for this order; create one with cardtoken",
-                [{"pointer": "/token", "message": "unknown token"}],
-            )
-        if token["used"]:
-            raise Conflict(
-                "the card token was already used; create a new one", [{"pointer": "/token", "message": "used"}]
-            )
-        if token["expiresAt"] < state.clock.now():
-            raise Conflict(
-                "the card token has expired; create a new one", [{"pointer": "/token", "message": "expired"}]
-            )
-        if token["gatewayDown"]:
-            raise GatewayUnavailable("payment gateway unavailable; nothing was charged, try again later")
+        token = state.store.get(TOKENS, body["token"]) or {}
+        rules.check_token(
+            known=token.get("owner") == call.sub and token.get("orderId") == body["orderId"],
+            used=bool(token.get("used")),
+            expires_at=float(token.get("expiresAt", 0)),
+            now=state.clock.now(),
+            gateway_down=bool(token.get("gatewayDown")),
+        )
         outcome = token["outcome"]
         charge_id = "chrg_test_" + secrets.token_hex(10)
         redirect = f"{state.base_url.rstrip('/')}/mock/3ds/{charge_id}" if outcome["needs_3ds"] else None
@@ -138,14 +124,11 @@ def verify_payment(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/verify``: settle an Authorized charge into the order; idempotent."""
     state, body = call.state, call.body
     with state.store.transaction():
-        charge = state.store.get(CHARGES, body["chargeId"])
-        if charge is None or charge["owner"] != call.sub or charge["orderId"] != body["orderId"]:
-            raise NotFound(
-                f"no charge {body['chargeId']!r} for order {body['orderId']!r}",
-                [{"pointer": "/chargeId", "message": "not found"}],
-            )
+        charge = state.store.get(CHARGES, body["chargeId"]) or {}
+        known = charge.get("owner") == call.sub and charge.get("orderId") == body["orderId"]
+        rules.require_charge(body["chargeId"], body["orderId"], known=known)
         order = own_order(state, body["orderId"], call.sub)
-        if charge["transaction_state"] == rules.AUTHORIZED and not order_rules.is_paid(order):
+        if rules.settles(charge_state=charge["transaction_state"], order_paid=order_rules.is_paid(order)):
             order = order_rules.mark_paid(
                 order, charge_id=charge["chargeId"], masked_card=charge["maskedCardNo"], now=state.clock.now()
             )
@@ -162,8 +145,8 @@ def verify_payment(call: Call) -> tuple[int, Any]:
 
 def _charge(state: MockState, charge_id: str) -> dict[str, Any]:
     charge = state.store.get(CHARGES, charge_id)
-    if charge is None:
-        raise NotFound(f"no charge {charge_id!r}", [{"pointer": "/chargeId", "message": "not found"}])
+    rules.require_charge(charge_id, None, known=charge is not None)
+    assert charge is not None
     return charge
 
 
@@ -175,7 +158,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Moc
 
 def three_d_secure_page(call: Call) -> Response:
     """``GET /mock/3ds/{chargeId}``: the page with Complete and Refuse buttons."""
-    charge = _charge(call.state, call.request.path_params["chargeId"])
+    charge = _charge(call.state, call.params["chargeId"])
     return HTMLResponse(
         _PAGE.format(
             charge=html.escape(charge["chargeId"]),
@@ -190,20 +173,12 @@ def three_d_secure_submit(call: Call) -> tuple[int, Any]:
     """``POST /mock/3ds/{chargeId}``: complete (Authorized) or refuse (Declined) a Pre-Authorized charge."""
     state = call.state
     with state.store.transaction():
-        charge = _charge(state, call.request.path_params["chargeId"])
-        if charge["transaction_state"] != rules.PRE_AUTHORIZED:
-            raise Conflict(
-                f"charge {charge['chargeId']!r} is {charge['transaction_state']}, not waiting for 3-D Secure"
-            )
-        if call.body["action"] == "complete":
-            charge.update(transaction_state=rules.AUTHORIZED, status="success")
-        else:
-            charge.update(
-                transaction_state=rules.DECLINED,
-                status="fail",
-                failure_code="3ds_refused",
-                failure_message="the card holder refused 3-D Secure",
-            )
+        charge = _charge(state, call.params["chargeId"])
+        rules.check_three_ds(charge["chargeId"], charge["transaction_state"])
+        outcome = rules.three_ds_result(call.body["action"])
+        charge.update(transaction_state=outcome.transaction_state, status=outcome.status)
+        if outcome.failure_code:
+            charge.update(failure_code=outcome.failure_code, failure_message=outcome.failure_message)
         state.store.put(CHARGES, charge["chargeId"], charge)
     return 200, {
         "chargeId": charge["chargeId"],

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from villa_contracts.client import AuthError, Order, VillaClient, mask_card
-from villa_contracts.contract import Contract, load
+from villa_contracts.contract import Contracts, load
 from villa_contracts.errors import VillaContractsError
 
 BRANCH = "1000"
@@ -73,11 +73,11 @@ class StepFailed(Exception):
         super().__init__(f"expected {expected}, got {got}")
 
 
-def three_ds_test_card(contract: Contract | None = None) -> str:
+def three_ds_test_card(contracts: Contracts | None = None) -> str:
     """Return the first test card of the contract data whose outcome is 3-D Secure.
 
     Args:
-        contract: the contracts; the shipped ones by default.
+        contracts: the contracts; the shipped ones by default.
 
     Returns:
         The card number (show it only through ``mask_card``).
@@ -86,7 +86,7 @@ def three_ds_test_card(contract: Contract | None = None) -> str:
         LookupError: the contract lists no such card.
 
     """
-    cards = (contract or load()).data("test_cards")["cards"]
+    cards = (contracts or load()).data("test_cards")["cards"]
     for number, card in cards.items():
         if card.get("outcome") == "three_ds":
             return str(number)

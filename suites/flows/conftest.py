@@ -2,8 +2,9 @@
 
 The target is ``--base-url`` or ``VILLA_BASE_URL``; without either the suite is skipped (the repo's
 own tests run the flow on the in-process mock). Cognito settings come from the ``VILLA_COGNITO_*``
-variables; when they are not set and the target is the villa-contracts mock, they are read from its
-``/__admin/cognito`` (otherwise the suite errors: a target was given that cannot be logged in to).
+variables, completed from a villa-contracts mock's ``/__admin/cognito``
+(``villa_contracts.target.client_settings``); otherwise the suite errors: a target was given that
+cannot be logged in to.
 The user is ``VILLA_FLOW_USERNAME``/``VILLA_FLOW_PASSWORD`` (an existing, confirmed user) or a fresh
 sign-up confirmed with ``VILLA_FLOW_CONFIRMATION_CODE`` (default: the mock's code from
 ``contracts/data/cognito.yaml``).
@@ -11,18 +12,16 @@ sign-up confirmed with ``VILLA_FLOW_CONFIRMATION_CODE`` (default: the mock's cod
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from suites.flows.checkout import fresh_credentials
 from villa_contracts.client import Settings, VillaClient
 from villa_contracts.contract import load
-from villa_contracts.errors import ConfigError
-from villa_contracts.target import Unreachable, probe
+from villa_contracts.errors import VillaContractsError
+from villa_contracts.target import client_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,33 +43,14 @@ def flow_base_url(pytestconfig: pytest.Config) -> str:
     return str(url).rstrip("/")
 
 
-def _mock_cognito(base_url: str) -> dict[str, Any] | None:
-    try:
-        return probe(base_url)
-    except Unreachable:
-        return None
-
-
 @pytest.fixture(scope="session")
 def flow_settings(flow_base_url: str) -> Settings:
-    """Build settings for the target: the environment's, completed from the mock's admin API when needed."""
-    settings = dataclasses.replace(Settings.from_env(), base_url=flow_base_url)
+    """Build settings for the target as every command does (a mock's Cognito settings are read from it)."""
     try:
-        settings.require_cognito()
-        return settings
-    except ConfigError as exc:
-        missing = str(exc)
-    info = _mock_cognito(flow_base_url)
-    if info is None:
-        pytest.fail(f"{missing} (or point --base-url at a villa-contracts mock, which publishes /__admin/cognito)")
-    return dataclasses.replace(
-        settings,
-        cognito_client_id=info["clientId"],
-        cognito_user_pool_id=info["userPoolId"],
-        cognito_client_secret=info.get("clientSecret"),
-        cognito_region=info.get("region") or settings.cognito_region,
-        cognito_endpoint=settings.cognito_endpoint or flow_base_url,
-    )
+        settings, _ = client_settings(flow_base_url, admin_token=os.environ.get("VILLA_MOCK_ADMIN_TOKEN") or None)
+    except VillaContractsError as exc:
+        pytest.fail(f"{exc} (or point --base-url at a villa-contracts mock, which publishes /__admin/cognito)")
+    return settings
 
 
 @pytest.fixture

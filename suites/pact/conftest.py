@@ -10,14 +10,18 @@ import pytest
 from pact import Pact
 
 from suites.pact.pacts import CONSUMER, PROVIDER, normalise_dir
+from villa_contracts.contract import load
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "contracts" / "pacts"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add ``--pact-dir`` (where the pact files are written)."""
-    parser.addoption("--pact-dir", default=str(DEFAULT_DIR), help="directory the pact files are written to")
+    parser.addoption(
+        "--pact-dir",
+        default=str(load().pacts_dir),
+        help="directory the pact files are written to (default: contracts/pacts)",
+    )
 
 
 @pytest.fixture(scope="session")

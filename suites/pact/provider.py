@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,8 @@ from urllib.parse import urlsplit
 from pact import Verifier
 
 from suites.pact.pacts import PROVIDER
+from villa_contracts.contract import Contract, Contracts, load
 
-DEFAULT_PACT_DIR = Path(__file__).resolve().parents[2] / "contracts" / "pacts"
 STATE_CHANGE_PATH = "/__admin/provider-states"
 
 
@@ -53,29 +54,54 @@ def _failures(results: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def provider_name(contract: Contract) -> str | None:
+    """The provider name consumer pacts give ``contract`` (its ``x-villa.pactProvider``)."""
+    extension = contract.openapi.get("x-villa") or {}
+    name = extension.get("pactProvider") if isinstance(extension, dict) else None
+    return str(name) if name else None
+
+
+def pact_files(contracts: Contracts, contract: Contract, pact_dir: Path | None = None) -> list[Path]:
+    """The pact files (in ``pact_dir``, by default ``contracts/pacts``) whose provider is ``contract``."""
+    provider = provider_name(contract)
+    if provider is None:
+        return []
+    found = []
+    for path in sorted(Path(pact_dir or contracts.pacts_dir).glob("*.json")):
+        try:
+            named = json.loads(path.read_text(encoding="utf-8")).get("provider", {}).get("name")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if named == provider:
+            found.append(path)
+    return found
+
+
 def verify_pacts(
     base_url: str,
     *,
     state_change_url: str | None = None,
     pact_dir: Path | None = None,
+    files: list[Path] | None = None,
 ) -> VerificationResult:
-    """Verify every pact in ``pact_dir`` against the provider at ``base_url``.
+    """Verify pacts against the provider at ``base_url``.
 
     Args:
         base_url: the provider, e.g. ``http://127.0.0.1:8080``.
         state_change_url: where provider states are set up; ``{base_url}/__admin/provider-states`` by default.
-        pact_dir: the pact files; ``contracts/pacts`` by default.
+        pact_dir: the pact files to verify (all of them); ``contracts/pacts`` by default.
+        files: verify exactly these files instead.
 
     Returns:
         The verification result (``ok`` False when an interaction failed).
 
     Raises:
-        FileNotFoundError: ``pact_dir`` holds no pact file.
+        FileNotFoundError: there is no pact file to verify.
 
     """
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    pact_dir = pact_dir or DEFAULT_PACT_DIR
-    files = sorted(Path(pact_dir).glob("*.json"))
+    pact_dir = pact_dir or load().pacts_dir
+    files = sorted(Path(pact_dir).glob("*.json")) if files is None else files
     if not files:
         raise FileNotFoundError(f"no pact files in {pact_dir}; run the consumer suite (pytest suites/pact) first")
     verifier = Verifier(PROVIDER, host=urlsplit(base_url).hostname).add_transport(url=base_url)

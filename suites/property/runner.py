@@ -1,26 +1,29 @@
-"""Run the Schemathesis engine over the whole contract against a target, as gate events.
+"""Run the Schemathesis engine over one contract against a target, as gate events.
 
 Every phase of the engine runs (examples, coverage, fuzzing with positive and negative data,
 stateful through the contract's links), with all built-in checks plus the business checks of
-``suites.property.checks``. Results are folded into one ``CheckFinished`` per operation and check.
+``suites.property.checks`` (each given the run's context). Results are folded into one
+``CheckFinished`` per operation and check.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
 from suites.property import checks as business
-from villa_contracts.contract import Contract, load
 from villa_contracts.events import CheckFinished, Event, Progress
 from villa_contracts.failures import Failure, Severity
-from villa_contracts.target import Target
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+    from villa_contracts.contract import Contract
 
 PHASE = "schemathesis"
 PAYMENT_TAG = "payments"
@@ -37,16 +40,20 @@ class _Tally:
     seconds: float = 0.0
 
 
-def engine_config(target: Target, *, exclude_payments: bool) -> schemathesis.Config:
-    """The Schemathesis configuration of a gate run."""
+def engine_config(context: RunContext, *, exclude_payments: bool) -> schemathesis.Config:
+    """The Schemathesis configuration of a gate run (the business checks get the run's context)."""
+    target = context.target
+    checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
+    for check in business.BUSINESS_CHECKS:
+        checks[check.__name__] = {"context": context}
     raw: dict[str, Any] = {
-        "base-url": target.base_url.rstrip("/"),
+        "base-url": context.base_url,
         "seed": target.seed,
         "headers": target.accounts[0].headers,
         # No example database: a saved example from an earlier run would make two runs differ.
         "generation": {"max-examples": target.max_examples, "database": "none"},
         "warnings": {"fail-on": ["missing_auth"]},
-        "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}},
+        "checks": checks,
         "request-timeout": 30.0,
     }
     if target.rate_limit:
@@ -56,35 +63,28 @@ def engine_config(target: Target, *, exclude_payments: bool) -> schemathesis.Con
     return schemathesis.Config.from_dict(raw)
 
 
-def _label_to_operation(contract: Contract) -> dict[str, str]:
-    return {f"{op.method} {op.path}": op_id for op_id, op in contract.operations.items()}
+def run_schemathesis(context: RunContext, contract: Contract, *, exclude_payments: bool = False) -> Iterator[Event]:
+    """Run the engine over ``contract`` against the context's target.
 
-
-def run_schemathesis(
-    target: Target, emit: Callable[[Event], None], *, exclude_payments: bool = False, contract: Contract | None = None
-) -> dict[str, set[int]]:
-    """Run the engine against ``target`` and emit one ``CheckFinished`` per operation and check.
-
-    Returns:
-        The HTTP statuses each operation answered.
+    Yields:
+        Progress as the engine's phases start, then one ``CheckFinished`` per operation and check.
 
     Raises:
         RuntimeError: the engine could not run (the message says why).
     """
-    contract = contract or load()
-    labels = _label_to_operation(contract)
-    business.configure(target)
+    labels = {op.label: op_id for op_id, op in contract.operations.items()}
     schema = schemathesis.openapi.from_dict(
-        _served_contract(contract, target.base_url), config=engine_config(target, exclude_payments=exclude_payments)
+        _served_contract(contract, context.base_url), config=engine_config(context, exclude_payments=exclude_payments)
     )
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     statuses: dict[str, set[int]] = defaultdict(set)
     fatal: str | None = None
+    seed = context.target.seed
     for event in from_schema(schema).execute():
         if isinstance(event, events.PhaseStarted):
-            emit(Progress(PHASE, f"schemathesis {event.phase.name.value}"))
+            yield Progress(PHASE, f"{contract.name}: schemathesis {event.phase.name.value}")
         elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
-            _fold(event, labels, tallies, statuses, target.seed)
+            _fold(event, labels, tallies, statuses, seed)
         elif isinstance(event, events.FatalError):
             fatal = str(event.exception)
         elif isinstance(event, events.NonFatalError):
@@ -98,25 +98,23 @@ def run_schemathesis(
                     check="no_error",
                     title=event.info.title,
                     message=event.info.message,
-                    seed=target.seed,
+                    seed=seed,
                 ),
             )
     if fatal is not None:
-        raise RuntimeError(f"schemathesis could not run: {fatal}")
+        raise RuntimeError(f"schemathesis could not run on contract {contract.name!r}: {fatal}")
     for (operation, check), tally in sorted(tallies.items()):
-        emit(
-            CheckFinished(
-                phase=PHASE,
-                operation=operation,
-                check=check,
-                passed=not tally.failed,
-                failures=tuple(tally.failures.values()),
-                calls=tally.calls,
-                statuses=tuple(sorted(statuses.get(operation, ()))),
-                seconds=tally.seconds,
-            )
+        yield CheckFinished(
+            phase=PHASE,
+            operation=operation,
+            check=check,
+            passed=not tally.failed,
+            failures=tuple(tally.failures.values()),
+            calls=tally.calls,
+            statuses=tuple(sorted(statuses.get(operation, ()))),
+            seconds=tally.seconds,
+            contract=contract.name,
         )
-    return dict(statuses)
 
 
 def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:

@@ -75,17 +75,15 @@ def test_journal_records_validation_outcomes_without_bodies(api, alice) -> None:
     assert alice.id_token not in str(entries)
 
 
-def test_a_response_that_breaks_the_contract_is_a_loud_mock_bug(api, alice, monkeypatch) -> None:
-    from mock_server.handlers import HANDLERS
-
-    order = new_order(api, alice)
-    monkeypatch.setitem(HANDLERS, "getOrder", lambda call: (200, {"orderId": 1}))
-    # Handlers are bound when the app is built: build a new one with the broken handler.
+def test_a_response_that_breaks_the_contract_is_a_loud_mock_bug(api, alice) -> None:
     from starlette.testclient import TestClient
 
     from mock_server.app import create_app
+    from mock_server.handlers import HANDLERS
 
-    with TestClient(create_app()) as broken:
+    order = new_order(api, alice)
+    broken_handlers = {**HANDLERS, "villa": {**HANDLERS["villa"], "getOrder": lambda call: (200, {"orderId": 1})}}
+    with TestClient(create_app(handlers=broken_handlers)) as broken:
         token = broken.post(f"/__admin/users/{alice.username}/tokens").json()["IdToken"]
         response = broken.post(
             "/api/order/get", json={"orderId": order["orderId"]}, headers={"Authorization": f"Bearer {token}"}

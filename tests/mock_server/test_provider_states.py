@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server.provider_states import PATH, STATES
+from mock_server.provider_states import STATES
+
+PATH = "/__admin/provider-states"
 
 
 def setup(api: TestClient, state: str, **params: Any) -> Any:

@@ -13,7 +13,7 @@ from jose import jwt
 
 from villa_contracts.contract import load
 
-SECURED = sorted((op.method, op.path) for op in load().operations.values() if op.secured)
+SECURED = sorted((op.method, op.path) for op in load()["villa"].operations.values() if op.secured)
 
 
 def _b64(data: bytes) -> str:

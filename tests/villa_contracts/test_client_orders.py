@@ -11,7 +11,7 @@ from villa_contracts.client import GeneratedOrderId, Order, OrderBuilder, VillaC
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.errors import ApiError, UsageError
 
-VALIDATOR = ContractValidator(load())
+VALIDATOR = ContractValidator(load()["villa"])
 
 
 def _seed_order(order_id: str = "100026000001") -> OrderBuilder:

@@ -107,7 +107,7 @@ def test_prod_skips_payments_unless_allowed(tmp_path: Path) -> None:
 
 
 def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: Path, monkeypatch) -> None:
-    from tests.fixtures.broken import FAULTS
+    from tests.fixtures.faults import FAULTS
 
     fault = FAULTS["server_error_on_valid_request"]
     with serve_in_thread(lambda url: fault.wrap(create_app(base_url=url))) as server:

@@ -1,4 +1,4 @@
-"""Test the tester: every planted fault of ``tests.fixtures.broken`` is real, and the gate flags it.
+"""Test the tester: every planted fault of ``tests.fixtures.faults`` is real, and the gate flags it.
 
 ``test_each_fault_is_observable`` proves each broken mock misbehaves (and the correct mock does not)
 with plain HTTP calls. The gate tests run ``villa-contracts gate`` against each broken mock on a real
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures.broken import FAULTS, Fault, serve_broken, serve_unbroken
+from tests.fixtures.faults import FAULTS, Fault, serve_broken, serve_unbroken
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.domain.money import to_satang
 
@@ -37,7 +37,7 @@ class Api:
 
     def __init__(self, base_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=10)
-        self.contract = load()
+        self.contract = load()["villa"]
         users = self.contract.data("users")[:2]
         self.subs = [str(u["sub"]) for u in users]
         self.tokens = [
@@ -235,7 +235,7 @@ def unbroken_api() -> Iterator[Api]:
 def test_catalogue_is_complete() -> None:
     assert len(FAULTS) >= 12
     assert set(PROBES) == set(FAULTS)
-    operations = set(load().operations)
+    operations = set(load()["villa"].operations)
     for fault in FAULTS.values():
         assert fault.expect, fault.name
         assert set(fault.expect) <= operations, fault.name

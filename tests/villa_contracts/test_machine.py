@@ -12,14 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from mock_server.app import create_app
-from mock_server.handlers import HANDLERS, orders, payments, pricing
+from mock_server.handlers import orders, payments, pricing
 from mock_server.runner import serve_in_thread
-from suites.property import machine
-from suites.property._model import Cart, Model, StockLedger
-from suites.property.machine import MachineResult, run_machine
+from suites.context import RunContext
+from suites.property.model import Cart, Model, StockLedger
+from suites.property.reporting import MachineResult
+from suites.property.session import Session
+from suites.property.stateful import run_machine
+from tests.fixtures.fault_toolkit import handlers_replaced, json_rewriting, recording
 from villa_contracts.contract import load
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain.catalog import BusinessData
@@ -41,11 +44,17 @@ def _accounts(base_url: str) -> tuple[Account, Account]:
 
 
 @contextmanager
-def mock_target(wrap: Wrap | None = None, *, clock: AdjustableClock | None = None, **options: Any) -> Iterator[Target]:
-    """A fresh mock on 127.0.0.1 (its app wrapped by ``wrap``) and a Target with the two contract users."""
+def mock_target(
+    wrap: Wrap | None = None,
+    *,
+    clock: AdjustableClock | None = None,
+    handlers: dict[str, Any] | None = None,
+    **options: Any,
+) -> Iterator[Target]:
+    """A fresh mock on 127.0.0.1 (its Villa ``handlers`` replaced, its app wrapped by ``wrap``) and a Target."""
 
     def build(url: str) -> ASGIApp:
-        app = create_app(base_url=url, clock=clock)
+        app = create_app(base_url=url, clock=clock, handlers=handlers_replaced(handlers or {}))
         return wrap(app) if wrap else app
 
     with serve_in_thread(build) as server:
@@ -53,7 +62,8 @@ def mock_target(wrap: Wrap | None = None, *, clock: AdjustableClock | None = Non
 
 
 def _run(target: Target, **kwargs: Any) -> MachineResult:
-    return run_machine(target, **{"max_examples": 12, "seed": 0, **kwargs})
+    with RunContext(target) as context:
+        return run_machine(context, **{"max_examples": 12, "seed": 0, **kwargs})
 
 
 # (1) The real mock holds up.
@@ -69,7 +79,7 @@ def test_the_mock_passes() -> None:
         assert 200 in result.statuses[operation], operation
     assert 404 in result.statuses["getOrder"]  # the other user's orders
     assert {"createCardTokenDev", "createChargeDev", "verifyPaymentDev"} <= set(result.statuses)
-    declared = {op.operation_id: {int(s) for s in op.responses} for op in load().operations.values()}
+    declared = {op.operation_id: {int(s) for s in op.responses} for op in load()["villa"].operations.values()}
     for operation, statuses in result.statuses.items():
         assert statuses <= declared[operation], (operation, statuses)
 
@@ -124,11 +134,10 @@ def test_stock_held_before_the_run_is_no_false_alarm() -> None:
 
 def test_on_a_fresh_mock_stock_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     # The same run, had the machine wrongly believed the mock fresh, flags the refused salmon.
-    monkeypatch.setattr(machine._Run, "_mock_holds_no_stock", lambda self: True)
-    monkeypatch.setattr(machine, "SHRINK_SECONDS", 2.0)
+    monkeypatch.setattr(Session, "mock_holds_no_stock", lambda self: True)
     with mock_target() as target:
         _hold_all_salmon(target)
-        result = _run(target, max_examples=12, seed=2)
+        result = _run(target, max_examples=12, seed=2, shrink_seconds=2.0)
     assert [(f.operation, f.check) for f in result.failures] == [("createOrder", "state_machine:expected_status")]
     assert "231150 is out of stock" in result.failures[0].message
 
@@ -177,35 +186,13 @@ def _gentele_repeats_every_third_call() -> Callable[[Any], Any]:
     return handler
 
 
-def _created_total_a_satang_off(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: createOrder answers a grandTotal 0.01 THB above what it stored."""
+def _a_satang_more(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["payment"]["grandTotal"] = round(doc["payment"]["grandTotal"] + 0.01, 2)
+    return doc
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/api/order/create":
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
 
-        async def rewrite(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            if start["status"] == 200:
-                doc = json.loads(body)
-                doc["payment"]["grandTotal"] = round(doc["payment"]["grandTotal"] + 0.01, 2)
-                body = json.dumps(doc).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await app(scope, receive, rewrite)
-
-    return wrapped
+# createOrder answers a grandTotal 0.01 THB above what it stored.
+_created_total_a_satang_off = json_rewriting(("createOrder",), _a_satang_more)
 
 
 @pytest.mark.slow
@@ -221,18 +208,15 @@ def _created_total_a_satang_off(app: ASGIApp) -> ASGIApp:
     ids=["verify-pays-declined", "get-ignores-owner", "pricing-off-by-a-satang", "gentele-repeats", "create-off"],
 )
 def test_planted_bugs_are_caught(
-    monkeypatch: pytest.MonkeyPatch,
     operation_id: str | None,
     handler: Any,
     wrap: Wrap | None,
     operation: str,
     check: str,
 ) -> None:
-    monkeypatch.setattr(machine, "SHRINK_SECONDS", 1.0)
-    if operation_id is not None:
-        monkeypatch.setitem(HANDLERS, operation_id, handler)
-    with mock_target(wrap) as target:
-        result = _run(target, max_examples=20, seed=1)
+    handlers = {operation_id: handler} if operation_id is not None else None
+    with mock_target(wrap, handlers=handlers) as target:
+        result = _run(target, max_examples=20, seed=1, shrink_seconds=1.0)
         tokens = [account.id_token for account in target.accounts]
     found = [(f.operation, f.check) for f in result.failures]
     assert (operation, f"state_machine:{check}") in found, found
@@ -247,12 +231,10 @@ def test_planted_bugs_are_caught(
         assert token not in failure.reproduction and token not in failure.message
 
 
-def test_a_bug_that_does_not_replay_is_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_that_does_not_replay_is_still_reported() -> None:
     # A duplicate id every third call overall: Hypothesis cannot replay it, the machine still saw it.
-    monkeypatch.setattr(machine, "SHRINK_SECONDS", 3.0)
-    monkeypatch.setitem(HANDLERS, "generateOrderId", _gentele_repeats_every_third_call())
-    with mock_target() as target:
-        result = _run(target, max_examples=10, seed=1)
+    with mock_target(handlers={"generateOrderId": _gentele_repeats_every_third_call()}) as target:
+        result = _run(target, max_examples=10, seed=1, shrink_seconds=3.0)
     assert [(f.operation, f.check) for f in result.failures] == [("generateOrderId", "state_machine:unique_order_ids")]
     assert "did not repeat" in result.failures[0].message or "not replayed" in result.failures[0].message
     assert "was answered before, to user" in result.failures[0].message
@@ -261,31 +243,10 @@ def test_a_bug_that_does_not_replay_is_still_reported(monkeypatch: pytest.Monkey
 # (3) A seed fixes the requests.
 
 
-def _recorder(calls: list[tuple[str, str, Any]]) -> Wrap:
-    def wrap(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or scope["path"].startswith("/__admin"):
-                await app(scope, receive, send)
-                return
-            chunks: list[bytes] = []
-
-            async def tap() -> Message:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                return message
-
-            await app(scope, tap, send)
-            calls.append((scope["method"], scope["path"], json.loads(b"".join(chunks) or b"null")))
-
-        return wrapped
-
-    return wrap
-
-
 def _requests(seed: int) -> list[Any]:
     calls: list[tuple[str, str, Any]] = []
     # A frozen clock: the order documents the machine sends back carry the mock's orderDate.
-    with mock_target(_recorder(calls), clock=AdjustableClock(frozen_at=1_767_139_200.0)) as target:
+    with mock_target(recording(calls), clock=AdjustableClock(frozen_at=1_767_139_200.0)) as target:
         result = _run(target, max_examples=6, seed=seed)
     assert result.failures == ()
     assert len(calls) == result.steps

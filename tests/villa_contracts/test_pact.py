@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from mock_server.app import create_app
 from mock_server.runner import serve_in_thread
 from suites.pact.provider import verify_pacts
+from tests.fixtures.fault_toolkit import json_rewriting, status_rewriting
 from villa_contracts.cli import cli
 from villa_contracts.contract import ContractValidator, load
 
@@ -35,7 +36,7 @@ def interactions() -> list[dict[str, Any]]:
 
 
 def operation_id(method: str, path: str) -> str:
-    for op_id, operation in load().operations.items():
+    for op_id, operation in load()["villa"].operations.items():
         pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(operation.path))
         if operation.method == method.upper() and re.fullmatch(pattern, path):
             return op_id
@@ -82,7 +83,7 @@ def test_pacts_are_v4_with_provider_state_generators() -> None:
 def test_every_pact_interaction_is_valid_under_openapi(interaction: dict[str, Any]) -> None:
     request, response = interaction["request"], interaction["response"]
     op_id = operation_id(request["method"], request["path"])
-    validator = ContractValidator(load()).operation(op_id)
+    validator = ContractValidator(load()["villa"]).operation(op_id)
     status = int(response["status"])
     if status != 400:  # a 400 interaction sends an invalid body on purpose
         assert validator.request(request["body"]["content"]) == [], f"request of {op_id}"
@@ -129,57 +130,21 @@ def test_standalone_pact_verifier_needs_only_the_state_change_url(tmp_path: Path
     assert len(outcome["interactionResults"]) == len(interactions())
 
 
-def _rename_field(app: ASGIApp, path: str, old: str, new: str) -> ASGIApp:
-    """A planted fault: the JSON answer of ``path`` has field ``old`` renamed to ``new``."""
+def _rename(old: str, new: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def rename(body: dict[str, Any]) -> dict[str, Any]:
+        if old in body:
+            body[new] = body.pop(old)
+        return body
 
-    async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != path:
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = json.loads(b"".join(chunks) or b"null")
-            if isinstance(body, dict) and old in body:
-                body[new] = body.pop(old)
-            raw = json.dumps(body).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(raw)).encode()))
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": raw})
-
-        await app(scope, receive, capture)
-
-    return faulty
-
-
-def _status(app: ASGIApp, path: str, status: int) -> ASGIApp:
-    """A planted fault: ``path`` answers ``status`` instead of what the mock decided."""
-
-    async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
-        async def patch(message: Message) -> None:
-            if message["type"] == "http.response.start" and scope.get("path") == path:
-                message = {**message, "status": status}
-            await send(message)
-
-        await app(scope, receive, patch if scope["type"] == "http" else send)
-
-    return faulty
+    return rename
 
 
 @pytest.mark.socket
 @pytest.mark.parametrize(
     ("fault", "broken"),
     [
-        (lambda app: _rename_field(app, "/api/order2/gentele", "orderId", "order_id"), "generate an order id"),
-        (lambda app: _status(app, "/api/calculateCost/getCost", 202), "a request to get the cost"),
+        (json_rewriting(("generateOrderId",), _rename("orderId", "order_id")), "generate an order id"),
+        (status_rewriting(("getCost",), 202), "a request to get the cost"),
     ],
     ids=["renamed-field", "changed-status"],
 )

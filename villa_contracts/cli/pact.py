@@ -49,10 +49,7 @@ def _reachable(base_url: str) -> None:
 
 @group.command("verify", epilog=EPILOG)
 @options.base_url
-@click.option(
-    "--state-change-url", envvar="VILLA_PACT_STATE_CHANGE_URL",
-    help="The provider's state-change URL. Default: {base-url}/__admin/provider-states.",
-)  # fmt: skip
+@options.state_change_url
 @click.option(
     "--pact-dir", type=click.Path(file_okay=False, path_type=Path), envvar="VILLA_PACT_DIR",
     help="Directory of the pact files. Default: contracts/pacts.",
@@ -61,17 +58,13 @@ def _reachable(base_url: str) -> None:
 def verify(base_url: str | None, state_change_url: str | None, pact_dir: Path | None, verbose: bool) -> None:
     """Replay every pact interaction against the provider (default: an embedded mock)."""
     from suites.pact.provider import verify_pacts
+    from villa_contracts.cli._embedded import target_url
 
     try:
         if base_url:
             _reachable(base_url)
-            result = verify_pacts(base_url, state_change_url=state_change_url, pact_dir=pact_dir)
-        else:
-            from mock_server.app import create_app
-            from mock_server.runner import serve_in_thread
-
-            with serve_in_thread(lambda url: create_app(base_url=url)) as server:
-                result = verify_pacts(server.base_url, state_change_url=state_change_url, pact_dir=pact_dir)
+        with target_url(base_url) as (url, _):
+            result = verify_pacts(url, state_change_url=state_change_url, pact_dir=pact_dir)
     except (OSError, RuntimeError, ValueError) as exc:
         click.echo(f"error: cannot verify: {exc}", err=True)
         sys.exit(2)

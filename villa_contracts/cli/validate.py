@@ -21,7 +21,7 @@ def command(kind: str, files: tuple[Path, ...]) -> None:
     """
     from villa_contracts.contract import ContractValidator, load
 
-    validator = ContractValidator(load())
+    validator = ContractValidator(load()["villa"])
     invalid = 0
     for path in files:
         try:

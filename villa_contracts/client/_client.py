@@ -36,7 +36,7 @@ class VillaClient:
             It serves Cognito too unless ``cognito_http`` is given. Not closed by ``close()``.
         cognito_http: the HTTP client for Cognito, when it differs from ``http``.
         allow_prod_payments: allow card charges on a prod backend that is not local.
-        contract: the contract giving paths and schemas; the shipped one by default.
+        contract: the contract giving paths and schemas; the shipped ``villa`` contract by default.
 
     Example:
         >>> with VillaClient.from_env() as client:  # doctest: +SKIP
@@ -61,7 +61,7 @@ class VillaClient:
             self._owned.append(http)
         self._http = http
         self._cognito_http = cognito_http or http
-        contract = contract or load()
+        contract = contract or load()["villa"]
         self.auth = CognitoAuth(settings, self._cognito_http)
         self._verifier = IdTokenVerifier(settings, self._cognito_http)
         transport = Transport(settings, http, contract, lambda: self.auth.id_token)

@@ -1,6 +1,6 @@
 """Orders: the ``Order`` document wrapper and the order endpoints (generate id, create, get, update).
 
-``Order`` is a thin, read-only view of the contract's order document (``contracts/schemas/order.yaml``);
+``Order`` is a thin, read-only view of the contract's order document (``contracts/villa/schemas/order.yaml``);
 the document itself is the dict, sent and received as is.
 """
 

@@ -1,9 +1,11 @@
-"""Contract lint: the OpenAPI document is valid and every operation is usable by the suites.
+"""Contract lint: each OpenAPI document is valid and every operation is usable by the suites.
 
 Checks, per operation: ``documented`` (operationId and summary), ``examples`` (a request example
 when there is a body, and an example for a success response), ``examples_valid`` (every example
-validates against its own schema), ``error_responses`` (400/413/415 for bodies, 401 when secured,
-all in the one error schema) and ``links_resolve``; for the whole document, ``openapi_valid``.
+validates against its own schema), ``error_responses`` (400/413/415 for bodies, 400 for parameters, 401 when secured,
+all in one of the contract's error schemas: ``x-villa.errorSchemas``, default ``[Error]``) and
+``links_resolve``; for the whole document, ``openapi_valid`` (reported on the operation
+``DOCUMENT``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from villa_contracts.contract._bundle import resolve
 from villa_contracts.contract._loader import Contract
 from villa_contracts.contract._validate import ContractValidator
 
-ERROR_REF = "#/components/schemas/Error"
+DOCUMENT = "(document)"
+"""The operation name of document-wide lint checks."""
 
 
 @dataclass(frozen=True, slots=True)
 class LintResult:
-    """One lint check on one operation (``contract`` for document-wide checks)."""
+    """One lint check on one operation of a contract (``DOCUMENT`` for document-wide checks)."""
 
+    contract: str
     operation: str
     check: str
     problems: tuple[str, ...]
@@ -40,8 +44,15 @@ def _examples(doc: dict[str, Any], media: dict[str, Any]) -> list[tuple[str, Any
     return found
 
 
+def _error_refs(contract: Contract) -> set[str]:
+    extension = contract.openapi.get("x-villa") or {}
+    names = extension.get("errorSchemas", ["Error"]) if isinstance(extension, dict) else ["Error"]
+    return {f"#/components/schemas/{name}" for name in names}
+
+
 def _lint_operation(contract: Contract, validator: ContractValidator, op_id: str) -> list[LintResult]:
     op = contract.operations[op_id]
+    error_refs = _error_refs(contract)
     doc, spec = contract.openapi, op.spec
     documented = [] if spec.get("summary") else ["no summary"]
     examples: list[str] = []
@@ -57,6 +68,8 @@ def _lint_operation(contract: Contract, validator: ContractValidator, op_id: str
         for name, value in request_examples:
             invalid += [f"request example {name}: {v.pointer or '/'}: {v.message}" for v in ov.request(value)]
         errors += [f"no {s} response" for s in ("400", "413", "415") if s not in op.responses]
+    if spec.get("parameters") and "400" not in op.responses:
+        errors.append("has parameters but no 400 response (a parameter that breaks its schema is answered 400)")
     if op.secured and "401" not in op.responses:
         errors.append("secured but no 401 response")
     success_examples = 0
@@ -72,8 +85,8 @@ def _lint_operation(contract: Contract, validator: ContractValidator, op_id: str
                         f"{status} example {name}: {v.pointer or '/'}: {v.message}"
                         for v in ov.response(int(status), value)
                     ]
-            if not str(status).startswith("2") and media.get("schema", {}).get("$ref") != ERROR_REF:
-                errors.append(f"{status} does not use the error schema {ERROR_REF}")
+            if not str(status).startswith("2") and media.get("schema", {}).get("$ref") not in error_refs:
+                errors.append(f"{status} does not use an error schema ({', '.join(sorted(error_refs))})")
     if not success_examples:
         examples.append("no example for a success response")
     links: list[str] = []
@@ -81,17 +94,18 @@ def _lint_operation(contract: Contract, validator: ContractValidator, op_id: str
         for name, link in (resolve(doc, response).get("links") or {}).items():
             if link.get("operationId") not in contract.operations:
                 links.append(f"{status} link {name} points to unknown operationId {link.get('operationId')!r}")
+    name = contract.name
     return [
-        LintResult(op_id, "documented", tuple(documented)),
-        LintResult(op_id, "examples", tuple(examples)),
-        LintResult(op_id, "examples_valid", tuple(invalid)),
-        LintResult(op_id, "error_responses", tuple(errors)),
-        LintResult(op_id, "links_resolve", tuple(links)),
+        LintResult(name, op_id, "documented", tuple(documented)),
+        LintResult(name, op_id, "examples", tuple(examples)),
+        LintResult(name, op_id, "examples_valid", tuple(invalid)),
+        LintResult(name, op_id, "error_responses", tuple(errors)),
+        LintResult(name, op_id, "links_resolve", tuple(links)),
     ]
 
 
 def lint(contract: Contract) -> list[LintResult]:
-    """Lint the whole contract; every result names its operation and check."""
+    """Lint one contract; every result names its contract, operation and check."""
     import schemathesis
 
     problems: list[str] = []
@@ -103,7 +117,9 @@ def lint(contract: Contract) -> list[LintResult]:
     except Exception as exc:  # any loader or meta-schema error is a lint problem, reported as such
         problems.append(f"not a valid OpenAPI document: {exc}")
     validator = ContractValidator(contract)
-    results = [LintResult("contract", "openapi_valid", tuple(problems))]
+    if not contract.operations:
+        problems.append("the document declares no operation")
+    results = [LintResult(contract.name, DOCUMENT, "openapi_valid", tuple(problems))]
     for op_id in sorted(contract.operations):
         results += _lint_operation(contract, validator, op_id)
     return results

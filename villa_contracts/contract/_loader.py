@@ -1,15 +1,28 @@
 """Find, read and index the contracts once.
 
 ``load()`` is the only way the rest of the project reads ``contracts/``: the mock, the suites and
-the CLI all get the same parsed, cached ``Contract``.
+the CLI all get the same parsed, cached ``Contracts``. The directory holds one folder per API, each
+with its own ``openapi.yaml`` (and the schema files it ``$ref``s); ``data/`` holds the business
+data every API shares (users, catalog, stock, cards), and ``pacts/`` the consumer pacts::
+
+    contracts/
+      villa/openapi.yaml   villa/schemas/order.yaml     the Villa SDK API
+      admin/openapi.yaml                                the mock's admin API (role: admin)
+      data/*.yaml                                       shared business data
+      pacts/*.json                                      consumer pacts
+
+A contract is known by its folder's name (``villa``), an operation by ``(contract, operationId)``.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -17,35 +30,63 @@ from villa_contracts.contract._bundle import bundle
 from villa_contracts.errors import ContractError
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+Role = Literal["api", "admin"]
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
 def default_contracts_dir() -> Path:
     """The contracts shipped with this package (the repo's ``contracts/`` in a checkout)."""
     here = Path(__file__).resolve().parent.parent
     for candidate in (here.parent / "contracts", here / "_contracts"):
-        if (candidate / "openapi.yaml").is_file():
+        if (candidate / "data").is_dir():
             return candidate
-    raise ContractError(f"no contracts/openapi.yaml found next to {here}; pass the contracts directory explicitly")
+    raise ContractError(f"no contracts/ directory found next to {here}; pass the contracts directory explicitly")
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One operation of the OpenAPI document."""
+    """One operation of a contract.
 
+    Attributes:
+        contract: the short name of its contract (``villa``).
+        operation_id: its ``operationId``, unique within the contract.
+        method: the HTTP method, upper case.
+        path: the path template (``/mock/3ds/{chargeId}``).
+        spec: the operation object of the bundled document.
+        schemes: the security schemes any one of which admits a caller (empty: open).
+    """
+
+    contract: str
     operation_id: str
     method: str
     path: str
     spec: dict[str, Any] = field(repr=False)
+    schemes: tuple[str, ...] = ()
 
     @property
     def secured(self) -> bool:
-        """Whether the operation requires the ID token (an empty ``security`` list opts out)."""
-        return bool(self.spec.get("security", [{"idToken": []}]))
+        """Whether a caller must authenticate (an empty ``security`` list opts out)."""
+        return bool(self.schemes)
 
     @property
     def responses(self) -> dict[str, Any]:
         """The responses object, keyed by status code as a string."""
         return dict(self.spec.get("responses", {}))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(contract, operationId)``: how the project names an operation."""
+        return (self.contract, self.operation_id)
+
+    @property
+    def label(self) -> str:
+        """``METHOD /path``, as HTTP tools name an operation."""
+        return f"{self.method} {self.path}"
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The operation's tags."""
+        return tuple(str(t) for t in self.spec.get("tags") or ())
 
 
 def _read_yaml(path: Path) -> Any:
@@ -56,43 +97,217 @@ def _read_yaml(path: Path) -> Any:
         raise ContractError(f"cannot read {path}: {exc}") from exc
 
 
+def _schemes(doc: dict[str, Any], spec: dict[str, Any]) -> tuple[str, ...]:
+    requirements = spec["security"] if "security" in spec else doc.get("security") or []
+    names: list[str] = []
+    for requirement in requirements:
+        names += [str(name) for name in requirement]
+    return tuple(names)
+
+
+def _with_path_parameters(spec: dict[str, Any], shared: list[Any]) -> dict[str, Any]:
+    """The operation with its path item's parameters (an operation's own parameter of the same name wins)."""
+    if not shared:
+        return spec
+    own = {(p.get("name"), p.get("in")) for p in spec.get("parameters") or [] if isinstance(p, dict)}
+    merged = [p for p in shared if isinstance(p, dict) and (p.get("name"), p.get("in")) not in own]
+    return {**spec, "parameters": [*merged, *(spec.get("parameters") or [])]}
+
+
 class Contract:
-    """The parsed contracts directory.
+    """One API's contract: its OpenAPI document, bundled, and its operations.
+
+    Attributes:
+        name: the short name users pick it by (its folder's name).
+        root: its folder.
+        source: the document as written, ``$ref``s left as they are.
+        openapi: the bundled, self-contained document.
+        operations: operations by operationId.
+        role: ``api`` (a backend API, checked by the gate) or ``admin`` (the mock's own admin API).
+    """
+
+    def __init__(self, name: str, root: Path, shared: Contracts | None = None) -> None:
+        self.name = name
+        self.root = root
+        self._shared = shared
+        self.source: dict[str, Any] = _read_yaml(root / "openapi.yaml")
+        if not isinstance(self.source, dict):
+            raise ContractError(f"{root / 'openapi.yaml'} is not an OpenAPI document (a YAML mapping)")
+        self.openapi: dict[str, Any] = bundle(self.source, root, _read_yaml)
+        extension = self.openapi.get("x-villa") or {}
+        role = extension.get("role", "api") if isinstance(extension, dict) else "api"
+        if role not in ("api", "admin"):
+            raise ContractError(f"contract {name!r}: x-villa.role={role!r} must be 'api' or 'admin'")
+        self.role: Role = "admin" if role == "admin" else "api"
+        self.operations: dict[str, Operation] = {}
+        for path, item in (self.openapi.get("paths") or {}).items():
+            for method in HTTP_METHODS:
+                spec = (item or {}).get(method)
+                if spec is None:
+                    continue
+                op_id = spec.get("operationId")
+                where = f"Location: {name}/openapi.yaml paths/{path}/{method}"
+                if not op_id:
+                    raise ContractError(f"{method.upper()} {path} of contract {name!r} has no operationId ({where})")
+                if op_id in self.operations:
+                    raise ContractError(f"operationId {op_id!r} is used twice in contract {name!r} ({where})")
+                schemes = _schemes(self.openapi, spec)
+                spec = _with_path_parameters(spec, item.get("parameters") or [])
+                self.operations[op_id] = Operation(name, op_id, method.upper(), path, spec, schemes)
+
+    @property
+    def title(self) -> str:
+        """The document's ``info.title``."""
+        return str((self.openapi.get("info") or {}).get("title") or self.name)
+
+    def data(self, name: str) -> Any:
+        """The shared business data file ``contracts/data/<name>.yaml`` (see ``Contracts.data``)."""
+        if self._shared is None:
+            raise ContractError(f"contract {self.name!r} was loaded alone: it has no shared data")
+        return self._shared.data(name)
+
+    def schema(self, name: str) -> dict[str, Any]:
+        """A validating root schema for ``components.schemas[name]`` (refs resolve inside it)."""
+        if name not in (self.openapi.get("components") or {}).get("schemas", {}):
+            raise ContractError(f"no schema named {name!r} in components.schemas of contract {self.name!r}")
+        return schema_root(self.openapi, {"$ref": f"#/components/schemas/{name}"})
+
+    def operation(self, operation_id: str) -> Operation:
+        """The operation called ``operation_id``.
+
+        Raises:
+            ContractError: no such operation (the message suggests close names).
+        """
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            close = difflib.get_close_matches(operation_id, list(self.operations), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ContractError(f"no operation {operation_id!r} in contract {self.name!r}{hint}") from None
+
+    def __repr__(self) -> str:
+        return f"<Contract {self.name!r}: {len(self.operations)} operations>"
+
+
+class Contracts:
+    """Every contract of a contracts directory, and the business data they share.
 
     Attributes:
         root: the contracts directory.
-        openapi: the OpenAPI document, ``$ref``s left as they are.
-        operations: operations by operationId.
+        contracts: contracts by short name, sorted by name.
+
+    Example:
+        >>> contracts = load()
+        >>> contracts["villa"].operation("createOrder").path
+        '/api/order/create'
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.source: dict[str, Any] = _read_yaml(root / "openapi.yaml")
-        self.openapi: dict[str, Any] = bundle(self.source, root, _read_yaml)
-        self.operations: dict[str, Operation] = {}
-        for path, item in (self.openapi.get("paths") or {}).items():
-            for method in HTTP_METHODS:
-                spec = item.get(method)
-                if spec is None:
-                    continue
-                op_id = spec.get("operationId")
-                if not op_id:
-                    raise ContractError(f"{method.upper()} {path} has no operationId (Location: paths/{path}/{method})")
-                if op_id in self.operations:
-                    raise ContractError(f"operationId {op_id!r} is used twice")
-                self.operations[op_id] = Operation(op_id, method.upper(), path, spec)
+        found: dict[str, Contract] = {}
+        for folder in sorted(p for p in root.iterdir() if (p / "openapi.yaml").is_file()):
+            if not _NAME.match(folder.name):
+                raise ContractError(
+                    f"contract folder {folder.name!r} is not a short name (lower case letters, digits, '-')"
+                )
+            found[folder.name] = Contract(folder.name, folder, self)
+        if not found:
+            raise ContractError(f"{root} holds no contract: no <name>/openapi.yaml in it")
+        self.contracts = found
         self._data: dict[str, Any] = {}
+        routes: dict[tuple[str, str], Operation] = {}
+        for operation in self.operations():
+            key = (operation.method, _shape(operation.path))
+            if key in routes:
+                other = routes[key]
+                raise ContractError(
+                    f"{operation.label} is declared by both {other.contract}.{other.operation_id} and "
+                    f"{operation.contract}.{operation.operation_id}: one route, one operation"
+                )
+            routes[key] = operation
+        self._routes = tuple(
+            (op.method, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path)) + "$"), op)
+            for op in routes.values()
+        )
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Contract:
-        """Load the contracts directory at ``path``."""
+    def from_path(cls, path: str | Path) -> Contracts:
+        """Load the contracts directory at ``path``.
+
+        Raises:
+            ContractError: it is not a contracts directory.
+        """
         root = Path(path)
-        if not (root / "openapi.yaml").is_file():
-            raise ContractError(f"{root} is not a contracts directory: it has no openapi.yaml")
+        if not root.is_dir():
+            raise ContractError(f"{root} is not a contracts directory (no such directory)")
         return cls(root)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The short names of all contracts."""
+        return tuple(self.contracts)
+
+    @property
+    def apis(self) -> tuple[Contract, ...]:
+        """The backend APIs (every contract but the mock's admin API)."""
+        return tuple(c for c in self.contracts.values() if c.role == "api")
+
+    @property
+    def pacts_dir(self) -> Path:
+        """Where the consumer pacts are kept (``contracts/pacts``)."""
+        return self.root / "pacts"
+
+    def __getitem__(self, name: str) -> Contract:
+        """The contract called ``name``.
+
+        Raises:
+            ContractError: no such contract (the message lists the known ones).
+        """
+        try:
+            return self.contracts[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self.contracts), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ContractError(f"no contract {name!r}{hint}; known: {', '.join(self.contracts)}") from None
+
+    def __iter__(self) -> Iterator[Contract]:
+        return iter(self.contracts.values())
+
+    def __len__(self) -> int:
+        return len(self.contracts)
+
+    def select(self, names: tuple[str, ...] | list[str] = ()) -> tuple[Contract, ...]:
+        """The contracts called ``names`` (all backend APIs when empty).
+
+        Raises:
+            ContractError: a name is unknown.
+        """
+        return tuple(self[name] for name in names) if names else self.apis
+
+    def operations(self) -> Iterator[Operation]:
+        """Every operation of every contract."""
+        for contract in self.contracts.values():
+            yield from contract.operations.values()
+
+    def operation(self, contract: str, operation_id: str) -> Operation:
+        """The operation ``(contract, operation_id)``."""
+        return self[contract].operation(operation_id)
+
+    def match(self, method: str, path: str) -> Operation | None:
+        """The operation served at ``method path`` (a concrete path, e.g. ``/mock/3ds/chrg_1``), if any."""
+        method = "GET" if method.upper() == "HEAD" else method.upper()
+        path = path.split("?", 1)[0]
+        for m, pattern, operation in self._routes:
+            if m == method and pattern.match(path):
+                return operation
+        return None
+
     def data(self, name: str) -> Any:
-        """Return the parsed business data file ``contracts/data/<name>.yaml`` (cached)."""
+        """Return the parsed business data file ``contracts/data/<name>.yaml`` (cached).
+
+        Raises:
+            ContractError: no such data file (the message lists the known ones).
+        """
         if name not in self._data:
             path = self.root / "data" / f"{name}.yaml"
             if not path.is_file():
@@ -101,39 +316,34 @@ class Contract:
             self._data[name] = _read_yaml(path)
         return self._data[name]
 
-    def schema(self, name: str) -> dict[str, Any]:
-        """A validating root schema for ``components.schemas[name]`` (refs resolve inside it)."""
-        if name not in self.openapi["components"]["schemas"]:
-            raise ContractError(f"no schema named {name!r} in components.schemas")
-        return schema_root(self.openapi, {"$ref": f"#/components/schemas/{name}"})
+    def __repr__(self) -> str:
+        return f"<Contracts {self.root}: {', '.join(self.contracts)}>"
 
-    def schema_path(self, relative: str) -> Path:
-        """Absolute path of a schema file given relative to the contracts directory."""
-        return self.root / relative
 
-    def read_yaml(self, relative: str) -> Any:
-        """Parse a YAML or JSON file inside the contracts directory."""
-        return _read_yaml(self.root / relative)
+def _shape(path: str) -> str:
+    """A path template with its parameter names erased (``/a/{x}`` and ``/a/{y}`` are one route)."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
 
 
 def schema_root(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Wrap an operation's schema so that ``#/components/...`` refs resolve against the bundle."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": openapi["components"], **schema}
+    components = openapi.get("components") or {}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": components, **schema}
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(root: str) -> Contract:
-    return Contract.from_path(root)
+def _load_cached(root: str) -> Contracts:
+    return Contracts.from_path(root)
 
 
-def load(path: str | Path | None = None) -> Contract:
-    """Load (once per directory) and return the contracts.
+def load(path: str | Path | None = None) -> Contracts:
+    """Load (once per directory) and return every contract of a contracts directory.
 
     Args:
         path: a contracts directory; by default the one shipped with villa-contracts.
 
     Returns:
-        The parsed ``Contract``; the same object on every call for the same directory.
+        The parsed ``Contracts``; the same object on every call for the same directory.
 
     Raises:
         ContractError: the directory or a file in it cannot be read.

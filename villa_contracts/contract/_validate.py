@@ -6,6 +6,8 @@ Python ``jsonschema`` engine gives the same verdicts and is kept for cross-check
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -84,6 +86,56 @@ def compile_schema(schema: dict[str, Any], engine: Engine = "rust") -> _Compiled
     return _RustSchema(schema) if engine == "rust" else _PythonSchema(schema)
 
 
+_MAX_PARAMETER = 512  # characters; a longer query or path value is refused, not parsed
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameter:
+    """A path or query parameter: its name, whether it is required, and its compiled schema."""
+
+    name: str
+    where: str
+    required: bool
+    kind: str
+    schema: _Compiled
+
+    @classmethod
+    def of(cls, doc: dict[str, Any], spec: dict[str, Any], engine: Engine) -> _Parameter:
+        where = str(spec.get("in"))
+        if where not in ("path", "query"):
+            raise ContractError(f"parameter {spec.get('name')!r}: only path and query parameters are supported")
+        schema = resolve(doc, spec.get("schema") or {})
+        kind = schema.get("type", "string") if isinstance(schema.get("type", "string"), str) else "string"
+        return cls(
+            str(spec["name"]),
+            where,
+            bool(spec.get("required")) or where == "path",
+            str(kind),
+            compile_schema(schema_root(doc, spec.get("schema") or {}), engine),
+        )
+
+    def read(self, given: list[str]) -> tuple[Any, list[Violation]]:
+        pointer = f"/{self.where}/{self.name}"
+        if not given:
+            problem = Violation(pointer, f"{self.where} parameter {self.name!r} is required", "required")
+            return None, [problem] if self.required else []
+        if len(given) > 1:
+            return None, [Violation(pointer, f"{self.where} parameter {self.name!r} is given more than once", "type")]
+        text = given[0]
+        if len(text) > _MAX_PARAMETER:
+            return None, [Violation(pointer, f"longer than {_MAX_PARAMETER} characters", "maxLength")]
+        value: Any = text
+        if self.kind == "integer":
+            # ASCII digits only: int() would also read '²' or Arabic-Indic digits.
+            value = int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else text
+        elif self.kind == "number":
+            value = float(text) if re.fullmatch(r"-?[0-9]{1,18}(\.[0-9]{1,18})?", text) else text
+        elif self.kind == "boolean":
+            value = {"true": True, "false": False}.get(text, text)
+        problems = [Violation(pointer, v.message, v.keyword) for v in self.schema.violations(value)]
+        return value, problems
+
+
 class OperationValidator:
     """Request and response validators of one operation, compiled once."""
 
@@ -96,6 +148,9 @@ class OperationValidator:
             media: compile_schema(schema_root(doc, spec.get("schema") or {}), engine)
             for media, spec in (body.get("content") or {}).items()
         }
+        self.parameters = tuple(
+            _Parameter.of(doc, resolve(doc, raw), engine) for raw in operation.spec.get("parameters") or ()
+        )
         self.responses: dict[str, dict[str, _Compiled | None]] = {}
         for status, response in operation.responses.items():
             response = resolve(doc, response)
@@ -103,6 +158,41 @@ class OperationValidator:
                 media: (compile_schema(schema_root(doc, spec["schema"]), engine) if "schema" in spec else None)
                 for media, spec in (response.get("content") or {}).items()
             }
+
+    def params(
+        self, path: Mapping[str, str], query: Mapping[str, Sequence[str]]
+    ) -> tuple[dict[str, Any], list[Violation]]:
+        """Read the path and query parameters, typed by their schemas, and say what is wrong with them.
+
+        Args:
+            path: the path parameters, as matched.
+            query: each query parameter's values (a repeated parameter has several).
+
+        Returns:
+            The typed values by name (those that were given), and the violations, with pointers
+            ``/path/<name>`` or ``/query/<name>``.
+        """
+        values: dict[str, Any] = {}
+        found: list[Violation] = []
+        for parameter in self.parameters:
+            given = [path[parameter.name]] if parameter.where == "path" and parameter.name in path else []
+            if parameter.where == "query":
+                given = list(query.get(parameter.name, ()))
+            value, problems = parameter.read(given)
+            found += problems
+            if given and not problems:
+                values[parameter.name] = value
+        known = {p.name for p in self.parameters if p.where == "query"}
+        for name in query:
+            if name not in known:
+                found.append(
+                    Violation(
+                        f"/query/{name}",
+                        f"unknown query parameter {name!r} (known: {', '.join(sorted(known)) or 'none'})",
+                        "additionalProperties",
+                    )
+                )
+        return values, found
 
     def request(self, body: Any, media_type: str = "application/json") -> list[Violation]:
         """Violations of a request body (already parsed)."""

@@ -1,26 +1,49 @@
-"""Why a business rule refuses something, in a form both the mock and the suites understand."""
+"""Why a business rule refuses something, in a form both the mock and the suites understand.
+
+``STATUS`` is the one table from a refusal's kind to the HTTP status every API of the contracts
+answers with: the mock renders a ``RuleViolation`` with it, and the suites' oracle predicts with it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from villa_contracts.errors import VillaContractsError
 
-RuleKind = Literal["not_found", "conflict", "forbidden"]
+RuleKind = Literal["invalid", "forbidden", "not_found", "conflict", "unavailable"]
+
+STATUS: Final[dict[RuleKind, int]] = {
+    "invalid": 400,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "unavailable": 503,
+}
+"""The HTTP status of each kind of refusal."""
 
 
 class RuleViolation(VillaContractsError):
     """A request that is well-formed but that the backend's rules refuse.
 
     Attributes:
-        kind: ``not_found`` (unknown branch, product, coupon, order, token), ``conflict`` (the
-            state forbids it: paid order, id used, amount mismatch, out of stock) or ``forbidden``
-            (the caller is not the owner).
+        kind: ``invalid`` (a business validation, 400), ``forbidden`` (the caller may not: 403),
+            ``not_found`` (unknown branch, product, coupon, order, token; or someone else's: 404),
+            ``conflict`` (the state forbids it: paid order, id used, amount mismatch, out of stock:
+            409) or ``unavailable`` (a payment service is down: 503).
+        message: for a person: what is wrong and how to go on.
         pointer: JSON pointer of the field at fault in the request, "" for the request as a whole.
+        rule: the invariant at stake (``ownership``, ``paid_stays_paid``...), which the suites name
+            their checks after.
     """
 
-    def __init__(self, kind: RuleKind, message: str, pointer: str = "") -> None:
+    def __init__(self, kind: RuleKind, message: str, pointer: str = "", *, rule: str = "") -> None:
         super().__init__(message)
         self.kind: RuleKind = kind
         self.message = message
         self.pointer = pointer
+        self.rule = rule or kind
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this refusal is answered with."""
+        return STATUS[self.kind]

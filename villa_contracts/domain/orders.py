@@ -25,10 +25,122 @@ def order_id(branch_id: str, year: int, sequence: int) -> str:
         RuleViolation: the branch id is not 4 digits, or the year's sequence is used up.
     """
     if not (len(branch_id) == 4 and branch_id.isdigit()):
-        raise RuleViolation("not_found", f"branchId={branch_id!r} is not a 4-digit branch id", "/branchId")
+        raise RuleViolation(
+            "not_found", f"branchId={branch_id!r} is not a 4-digit branch id", "/branchId", rule="catalog"
+        )
     if not 1 <= sequence <= MAX_SEQUENCE:
-        raise RuleViolation("conflict", f"branch {branch_id} has used all {MAX_SEQUENCE} order ids of {year}")
+        raise RuleViolation(
+            "conflict", f"branch {branch_id} has used all {MAX_SEQUENCE} order ids of {year}", rule="id_space"
+        )
     return f"{branch_id}{year % 100:02d}{sequence:06d}"
+
+
+def require_branch(data: BusinessData, branch_id: str) -> None:
+    """Raise unless ``branch_id`` is a branch of the catalog (``generateOrderId``)."""
+    if branch_id not in data.branches:
+        known = ", ".join(sorted(data.branches))
+        raise RuleViolation(
+            "not_found", f"no branch {branch_id!r} (known branches: {known})", "/branchId", rule="catalog"
+        )
+
+
+def require_owner(claimed: object, caller: str, pointer: str = "/ownerId") -> None:
+    """Raise unless the ``ownerId`` a request claims is the caller's ``sub`` (create, update).
+
+    Raises:
+        RuleViolation: ``forbidden`` (rule ``owner_is_caller``).
+    """
+    if claimed != caller:
+        field_name = pointer.rsplit("/", 1)[-1]
+        raise RuleViolation(
+            "forbidden",
+            f"{field_name} must equal the sub of the caller's ID token ({field_name}={claimed!r} is not the caller's)",
+            pointer,
+            rule="owner_is_caller",
+        )
+
+
+def require_visible(order_id: object, owner: str | None, caller: str) -> None:
+    """Raise unless the order exists and is the caller's; someone else's answers exactly like a missing one.
+
+    Args:
+        order_id: the id asked for.
+        owner: the stored order's ``ownerId``; None when there is no such order.
+        caller: the caller's ``sub``.
+
+    Raises:
+        RuleViolation: ``not_found`` (rule ``exists`` or ``ownership``; same message for both).
+    """
+    if owner == caller:
+        return
+    raise RuleViolation(
+        "not_found",
+        f"no order {order_id!r} for this user",
+        "/orderId",
+        rule="exists" if owner is None else "ownership",
+    )
+
+
+def check_create(
+    order_id: str, *, issued_to: str | None, issued_branch: str | None, exists: bool, caller: str, branch: str | None
+) -> str:
+    """Decide whether the caller may create an order with ``order_id``; return its branch.
+
+    Args:
+        order_id: the id the order is created with.
+        issued_to: who ``generateOrderId`` gave the id to (None: never issued).
+        issued_branch: the branch it was issued for.
+        exists: an order with that id is already stored.
+        caller: the caller's ``sub``.
+        branch: the ``branchId`` the order names (None: the id's branch).
+
+    Raises:
+        RuleViolation: the id was not issued to the caller (``not_found``, ``id_issued_to_caller``),
+            is used (``conflict``, ``id_used_once``) or is for another branch (``conflict``, ``branch_fixed``).
+    """
+    if issued_to is None or issued_to != caller or issued_branch is None:
+        raise RuleViolation(
+            "not_found",
+            f"orderId {order_id!r} was not generated for this user; call /api/order2/gentele first",
+            "/orderId",
+            rule="id_issued_to_caller",
+        )
+    if exists:
+        raise RuleViolation(
+            "conflict",
+            f"order {order_id!r} already exists; use /api/order/update to change it",
+            "/orderId",
+            rule="id_used_once",
+        )
+    chosen = branch or issued_branch
+    if chosen != issued_branch:
+        raise RuleViolation(
+            "conflict",
+            f"orderId {order_id!r} was generated for branch {issued_branch}, the order says {chosen}",
+            "/branchId",
+            rule="branch_fixed",
+        )
+    return chosen
+
+
+def check_update(order_id: str, *, paid: bool, stored_branch: str, branch: str | None) -> str:
+    """Decide whether an order (the caller's, already checked) may be replaced; return its branch.
+
+    Raises:
+        RuleViolation: it is paid (``conflict``, ``paid_stays_paid``) or would move to another
+            branch (``conflict``, ``branch_fixed``).
+    """
+    if paid:
+        raise RuleViolation("conflict", f"order {order_id!r} is paid and cannot be changed", rule="paid_stays_paid")
+    chosen = branch or stored_branch
+    if chosen != stored_branch:
+        raise RuleViolation(
+            "conflict",
+            f"an order cannot move from branch {stored_branch} to {chosen}",
+            "/branchId",
+            rule="branch_fixed",
+        )
+    return chosen
 
 
 def is_paid(order: Mapping[str, Any]) -> bool:
@@ -45,6 +157,33 @@ def stock_needs(order: Mapping[str, Any] | None) -> Counter[int]:
     return needs
 
 
+def reserve(
+    data: BusinessData, branch_id: str, reserved: Mapping[int, int], before: Counter[int], after: Counter[int]
+) -> dict[int, int]:
+    """Move one order's stock hold from ``before`` to ``after``; return the branch's new reservations.
+
+    Only growing lines are checked: shrinking an order never fails for stock that others took since.
+
+    Args:
+        data: the catalog (its stock).
+        branch_id: the order's branch.
+        reserved: units per cprcode all orders hold at the branch now (``before`` included).
+        before: what the order held (empty for a new order).
+        after: what it will hold.
+
+    Raises:
+        RuleViolation: a growing line does not fit (``conflict``, rule ``stock``).
+    """
+    delta: Counter[int] = Counter(after)
+    delta.subtract(before)
+    others = {code: reserved.get(code, 0) - before.get(code, 0) for code in set(reserved) | set(after)}
+    check_stock(data, branch_id, Counter({c: after[c] for c in after if delta[c] > 0}), others)
+    moved = dict(reserved)
+    for code, change in delta.items():
+        moved[code] = moved.get(code, 0) + change
+    return {code: units for code, units in moved.items() if units}
+
+
 def check_stock(data: BusinessData, branch_id: str, wanted: Counter[int], reserved: Mapping[int, int]) -> None:
     """Raise unless the branch's stock can hold ``wanted`` besides what other orders hold.
 
@@ -59,7 +198,9 @@ def check_stock(data: BusinessData, branch_id: str, wanted: Counter[int], reserv
         free = stock - reserved.get(code, 0)
         if units > free:
             raise RuleViolation(
-                "conflict", f"product {code} is out of stock at branch {branch_id}: {units} wanted, {free} left"
+                "conflict",
+                f"product {code} is out of stock at branch {branch_id}: {units} wanted, {free} left",
+                rule="stock",
             )
 
 

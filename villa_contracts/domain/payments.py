@@ -63,11 +63,99 @@ def require_amount(sent: object, expected: Satang, pointer: str = "/grandTotal")
     try:
         amount = to_satang(sent)
     except ValueError:
-        raise RuleViolation("conflict", f"grandTotal={sent!r} is not an amount in THB", pointer) from None
+        raise RuleViolation(
+            "conflict", f"grandTotal={sent!r} is not an amount in THB", pointer, rule="amount_must_match"
+        ) from None
     if amount != expected:
         raise RuleViolation(
             "conflict",
             f"grandTotal {fmt(amount)} THB does not match the order's grand total {fmt(expected)} THB",
             pointer,
+            rule="amount_must_match",
         )
     return amount
+
+
+def require_payer(user_id: object, caller: str) -> None:
+    """Raise when a payment request names a ``userId`` that is not the caller's ``sub`` (absent: fine)."""
+    if user_id is not None and user_id != caller:
+        raise RuleViolation(
+            "forbidden",
+            f"userId must equal the sub of the caller's ID token (userId={user_id!r} is not the caller's)",
+            "/userId",
+            rule="owner_is_caller",
+        )
+
+
+def check_payable(order_id: object, *, paid: bool, grand_total: Satang, sent: object) -> Satang:
+    """Decide whether the caller's order can take a card token or a charge of ``sent`` THB.
+
+    Raises:
+        RuleViolation: the order is paid (``conflict``, ``paid_stays_paid``) or ``sent`` is not its
+            grand total (``conflict``, ``amount_must_match``).
+    """
+    if paid:
+        raise RuleViolation("conflict", f"order {order_id!r} is already paid", rule="paid_stays_paid")
+    return require_amount(sent, grand_total)
+
+
+def check_token(*, known: bool, used: bool, expires_at: float, now: float, gateway_down: bool) -> None:
+    """Decide whether a card token can pay for the order it is presented with.
+
+    Args:
+        known: the token exists, is the caller's and was made for this order.
+        used: a charge was already made with it.
+        expires_at: when it expires (epoch seconds).
+        now: the clock.
+        gateway_down: its card's gateway does not answer.
+
+    Raises:
+        RuleViolation: unknown (``not_found``), used or expired (``conflict``), or the gateway is
+            down (``unavailable``: nothing is charged).
+    """
+    if not known:
+        raise RuleViolation(
+            "not_found", "no such card token for this order; create one with cardtoken", "/token", rule="token_known"
+        )
+    if used:
+        raise RuleViolation(
+            "conflict", "the card token was already used; create a new one", "/token", rule="token_once"
+        )
+    if expires_at < now:
+        raise RuleViolation("conflict", "the card token has expired; create a new one", "/token", rule="token_fresh")
+    if gateway_down:
+        raise RuleViolation(
+            "unavailable",
+            "payment gateway unavailable; nothing was charged, try again later",
+            rule="gateway_down_changes_nothing",
+        )
+
+
+def require_charge(charge_id: object, order_id: object | None, *, known: bool) -> None:
+    """Raise unless the charge exists (and, for verify, is the caller's and was made for ``order_id``)."""
+    if not known:
+        if order_id is None:  # the 3-D Secure page: the charge id is in the path
+            raise RuleViolation("not_found", f"no charge {charge_id!r}", "/path/chargeId", rule="exists")
+        raise RuleViolation(
+            "not_found", f"no charge {charge_id!r} for order {order_id!r}", "/chargeId", rule="ownership"
+        )
+
+
+def check_three_ds(charge_id: str, state: str) -> None:
+    """Raise unless the charge waits for 3-D Secure (``Pre-Authorized``)."""
+    if state != PRE_AUTHORIZED:
+        raise RuleViolation(
+            "conflict", f"charge {charge_id!r} is {state}, not waiting for 3-D Secure", rule="payment_outcome"
+        )
+
+
+def three_ds_result(action: str) -> Outcome:
+    """The charge's outcome after the card holder completes or refuses 3-D Secure."""
+    if action == "complete":
+        return Outcome(AUTHORIZED, "success", False)
+    return Outcome(DECLINED, "fail", False, "3ds_refused", "the card holder refused 3-D Secure")
+
+
+def settles(*, charge_state: str, order_paid: bool) -> bool:
+    """Whether verifying a charge pays its order now: an Authorized charge of an unpaid order."""
+    return charge_state == AUTHORIZED and not order_paid

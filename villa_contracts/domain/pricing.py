@@ -46,14 +46,14 @@ class Quote:
 
 def _cprcode(raw: Any, pointer: str) -> int:
     if isinstance(raw, bool):
-        raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer)
+        raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer, rule="catalog")
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
     if isinstance(raw, str) and raw.isdigit() and len(raw) < 19:
         return int(raw)
-    raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer)
+    raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer, rule="catalog")
 
 
 def delivery_fee(data: BusinessData, shipping: Mapping[str, Any] | None) -> Satang:
@@ -101,7 +101,9 @@ def price_cart(
     """
     if branch_id not in data.branches:
         known = ", ".join(sorted(data.branches))
-        raise RuleViolation("not_found", f"no branch {branch_id!r} (known branches: {known})", "/branchId")
+        raise RuleViolation(
+            "not_found", f"no branch {branch_id!r} (known branches: {known})", "/branchId", rule="catalog"
+        )
     lines = []
     for index, item in enumerate(products):
         pointer = f"{products_pointer}/{index}"
@@ -109,10 +111,14 @@ def price_cart(
         product = data.products.get(code)
         offer = product.offers.get(branch_id) if product else None
         if product is None or offer is None:
-            raise RuleViolation("not_found", f"product {code} is not sold at branch {branch_id}", f"{pointer}/cprcode")
+            raise RuleViolation(
+                "not_found", f"product {code} is not sold at branch {branch_id}", f"{pointer}/cprcode", rule="catalog"
+            )
         quantity = int(item.get("quantity", 0))
         if quantity < 1:
-            raise RuleViolation("conflict", f"quantity={quantity} must be at least 1", f"{pointer}/quantity")
+            raise RuleViolation(
+                "conflict", f"quantity={quantity} must be at least 1", f"{pointer}/quantity", rule="catalog"
+            )
         settlement = offer.price * quantity
         lines.append(Line(code, product.name, quantity, offer.original_price, offer.price, settlement, 0, settlement))
     subtotal = sum(line.row_total for line in lines)
@@ -122,7 +128,7 @@ def price_cart(
     for index, coupon_code in enumerate(coupon_codes):
         coupon = data.coupons.get(coupon_code)
         if coupon is None:
-            raise RuleViolation("not_found", f"no coupon {coupon_code!r}", f"/couponCodeList/{index}")
+            raise RuleViolation("not_found", f"no coupon {coupon_code!r}", f"/couponCodeList/{index}", rule="catalog")
         if coupon_code in codes:
             continue
         codes.append(coupon_code)

@@ -177,6 +177,22 @@ class RunRecord:
             return "INCOMPLETE"
         return "PASSED" if code == 0 else "FAILED" if code == 1 else "ERROR"
 
+    def outcome(self) -> tuple[int, str]:
+        """The exit code the run has earned so far, and why: the one place it is decided.
+
+        ``2`` when a phase could not run or nothing was tested, ``1`` when a check failed, else ``0``.
+        """
+        errors = [f"{phase.name}: {phase.error}" for phase in self.phases.values() if phase.error]
+        checks = self.checks
+        failed_count = sum(1 for check in checks if failed(check))
+        if errors:
+            return 2, "; ".join(errors)
+        if not checks:
+            return 2, "nothing was tested"
+        if failed_count:
+            return 1, f"{failed_count} check(s) failed"
+        return 0, f"all {len(checks)} checks held"
+
     @property
     def checks(self) -> list[CheckFinished]:
         """All checks, phase by phase."""

@@ -1,0 +1,109 @@
+"""The admin API (``contracts/admin``): the only way tests steer the mock.
+
+Reset, users (create, confirm, tokens), the clock, the request journal and the emulated Cognito
+pool's settings. Requests are validated against the admin contract before a handler runs, so bad
+input gets a 400 and changes nothing. Off with ``create_app(enable_admin=False)``; behind
+``X-Villa-Admin-Token`` when the mock has an admin token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from mock_server.dispatch import Call
+
+
+def reset(call: Call) -> tuple[int, Any]:
+    """``POST /__admin/reset``."""
+    call.state.reset()
+    return 200, {"reset": True, "users": [u["username"] for u in call.state.auth.list_users()]}
+
+
+def list_users(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/users``."""
+    return 200, {"users": call.state.auth.list_users()}
+
+
+def create_user(call: Call) -> tuple[int, Any]:
+    """``POST /__admin/users``: 201 with the user, 409 when the name or sub is taken."""
+    body = call.body
+    user = call.state.auth.admin_create_user(
+        body["username"],
+        body["password"],
+        email=body.get("email"),
+        confirmed=body.get("confirmed", True),
+        sub=body.get("sub"),
+    )
+    return 201, user
+
+
+def confirm_user(call: Call) -> tuple[int, Any]:
+    """``POST /__admin/users/{username}/confirm``."""
+    call.state.auth.admin_confirm_user(call.params["username"])
+    return 200, {"confirmed": True}
+
+
+def issue_tokens(call: Call) -> tuple[int, Any]:
+    """``POST /__admin/users/{username}/tokens``: log in without a password."""
+    return 200, call.state.auth.issue_tokens(call.params["username"])
+
+
+def _clock(call: Call) -> dict[str, Any]:
+    return {"now": call.state.clock.now(), "offsetSeconds": call.state.clock.offset}
+
+
+def get_clock(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/clock``."""
+    return 200, _clock(call)
+
+
+def advance_clock(call: Call) -> tuple[int, Any]:
+    """``POST /__admin/clock``: the contract bounds ``advanceSeconds`` (finite, 0 to ten years)."""
+    call.state.clock.advance(float(call.body["advanceSeconds"]))
+    return 200, _clock(call)
+
+
+def get_journal(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/journal?limit=N``."""
+    journal = call.state.journal
+    entries = journal.entries(int(call.params.get("limit", 200)))
+    return 200, {"mockBugs": journal.mock_bugs, "entries": [e.as_json() for e in entries]}
+
+
+def clear_journal(call: Call) -> tuple[int, Any]:
+    """``DELETE /__admin/journal``."""
+    call.state.journal.clear()
+    return 200, {"cleared": True}
+
+
+def get_cognito(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/cognito``."""
+    return 200, call.state.auth.cognito_info()
+
+
+def set_up_provider_state(call: Call) -> tuple[int, Any] | JSONResponse:
+    """``POST /__admin/provider-states``: the Pact verifier's state change."""
+    from mock_server.provider_states import set_up
+
+    body = call.body
+    if body.get("action", "setup") == "teardown" or not body.get("state"):
+        return 200, {}
+    return 200, set_up(call.state, body["state"], body.get("params") or {})
+
+
+HANDLERS = {
+    "reset": reset,
+    "listUsers": list_users,
+    "createUser": create_user,
+    "confirmUser": confirm_user,
+    "issueTokens": issue_tokens,
+    "getClock": get_clock,
+    "advanceClock": advance_clock,
+    "getJournal": get_journal,
+    "clearJournal": clear_journal,
+    "getCognito": get_cognito,
+    "setUpProviderState": set_up_provider_state,
+}

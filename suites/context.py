@@ -1,0 +1,102 @@
+"""One run's context: the target, the contracts, the business data, and the one HTTP client every request goes through.
+
+A gate run (or a suite run alone) builds one ``RunContext``; the Schemathesis checks, the state
+machine and the pact step all get it explicitly (no module-global run state), and every request
+any of them sends itself goes through ``context.http``, which keeps to the target's rate limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from villa_contracts.contract import Contracts, load
+from villa_contracts.domain.catalog import BusinessData
+
+if TYPE_CHECKING:
+    from villa_contracts.target import Target
+
+TIMEOUT_SECONDS = 30.0
+
+
+class PacedClient:
+    """An ``httpx.Client`` that sends at most ``rate_limit`` requests per second (thread-safe).
+
+    Args:
+        rate_limit: requests per second; None for no limit.
+        timeout: seconds before a request gives up.
+    """
+
+    def __init__(self, rate_limit: float | None, *, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.interval = 1.0 / rate_limit if rate_limit else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def pace(self) -> None:
+        """Wait until the next request may go."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if wait > 0:
+            time.sleep(wait)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request when the rate limit allows it."""
+        self.pace()
+        return self.client.request(method, url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        """``POST`` (paced)."""
+        return self.request("POST", url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        """``GET`` (paced)."""
+        return self.request("GET", url, **kwargs)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.client.close()
+
+
+@dataclass
+class RunContext:
+    """What one run of the suites shares.
+
+    Attributes:
+        target: the backend and its accounts.
+        contracts: the contracts the run checks.
+        http: the one rate-limited client for requests the suites send themselves.
+        data: the contracts' business data (catalog, cards).
+    """
+
+    target: Target
+    contracts: Contracts = field(default_factory=load)
+    http: PacedClient = field(init=False)
+    data: BusinessData = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = PacedClient(self.target.rate_limit)
+        self.data = BusinessData.from_contract(self.contracts)
+
+    @property
+    def base_url(self) -> str:
+        """The target's base URL, without a trailing slash."""
+        return self.target.base_url.rstrip("/")
+
+    def close(self) -> None:
+        """Release the HTTP client."""
+        self.http.close()
+
+    def __enter__(self) -> RunContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

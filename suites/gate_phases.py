@@ -1,0 +1,83 @@
+"""The gate's built-in phases: lint, schemathesis, state machine and pact (registered on import)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from suites.gate import lint_events, machine_for, phase, selected, skipped, stdout_silenced
+from villa_contracts.events import CheckFinished, Event
+from villa_contracts.failures import Failure
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+    from suites.gate import GatePlan
+
+PAYMENT_TAG = "payments"
+
+
+@phase("lint", "the OpenAPI documents are valid; every operation has examples and error responses")
+def _lint(context: RunContext, plan: GatePlan) -> Iterator[Event]:
+    yield from lint_events(context, plan)
+
+
+@phase("schemathesis", "every operation, all checks, positive and negative data, stateful links")
+def _schemathesis(context: RunContext, plan: GatePlan) -> Iterator[Event]:
+    from suites.property.runner import run_schemathesis
+
+    for name in selected(context, plan):
+        yield from run_schemathesis(
+            context, context.contracts[name], exclude_payments=not context.target.allow_payments
+        )
+
+
+@phase("state-machine", "random interleavings of two users' calls against the domain model")
+def _state_machine(context: RunContext, plan: GatePlan) -> Iterator[Event]:
+    target = context.target
+    for name in selected(context, plan):
+        run = machine_for(name)
+        if run is None:
+            yield skipped("state-machine", f"contract {name!r} has no state machine")
+            continue
+        result = run(context, max_examples=max(3, target.max_examples // 2), seed=target.seed)
+        by_check: dict[tuple[str, str], list[Failure]] = {}
+        for failure in result.failures:
+            by_check.setdefault((failure.operation, failure.check), []).append(failure)
+        for operation, seen in sorted(result.statuses.items()):
+            if not any(op == operation for op, _ in by_check):
+                yield CheckFinished(
+                    "state-machine", operation, "state_machine", True, statuses=tuple(sorted(seen)), contract=name
+                )
+        for (operation, check), failures in sorted(by_check.items()):
+            codes = tuple(sorted(result.statuses.get(operation, ())))
+            yield CheckFinished(
+                "state-machine", operation, check, False, tuple(failures), statuses=codes, contract=name
+            )
+
+
+@phase("pact", "the consumer pacts in contracts/pacts/, with provider states")
+def _pact(context: RunContext, plan: GatePlan) -> Iterator[Event]:
+    from suites.pact.provider import pact_files, verify_pacts
+
+    target = context.target
+    if plan.state_change_url is None and not target.is_mock:
+        yield skipped("pact", "the target is not a mock; give --state-change-url to verify the pacts")
+        return
+    for name in selected(context, plan):
+        contract = context.contracts[name]
+        files = pact_files(context.contracts, contract)
+        if not files:
+            yield skipped("pact", f"no pact names contract {name!r} as its provider")
+            continue
+        with stdout_silenced():
+            # pact-ffi writes its own report straight to file descriptor 1; the reports carry the verdicts.
+            result = verify_pacts(target.base_url, state_change_url=plan.state_change_url, files=files)
+        reasons = dict(result.failed)
+        for description in result.interactions:
+            reason = reasons.get(description)
+            failures = (
+                (Failure(operation=description, check="pact", title="interaction not honoured", message=reason),)
+                if reason is not None
+                else ()
+            )
+            yield CheckFinished("pact", description, "pact", reason is None, failures, contract=name)

@@ -1,0 +1,147 @@
+"""What outlives one example of the state machine: the calls, counters, stock ledger and ids seen.
+
+Every request goes through the run context's rate-limited client. A ``Mismatch`` is an answer the
+model did not predict; ``reporting`` turns it into a ``Failure``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from hypothesis import strategies as st
+
+from suites.property import strategies
+from suites.property.model import Cart, StockLedger
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+
+SHRINK_SECONDS = 10.0
+"""Once a failure is found, at most this long is spent replaying smaller examples against the target."""
+_JOURNAL_LIMIT = 5000  # the mock keeps this many entries; a full journal may have lost some
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request the machine sent (what a reproduction replays)."""
+
+    operation: str
+    url: str
+    user: int | None
+    body: Any
+    status: int | None
+
+    def curl(self) -> str:
+        """The request as a curl command that reads the caller's token from ``$VILLA_ID_TOKEN_<n>``."""
+        parts = ["curl", "-sS", "-X", "POST", shlex.quote(self.url)]
+        if self.user is not None:
+            parts.append(f'-H "Authorization: Bearer $VILLA_ID_TOKEN_{self.user + 1}"')
+        parts += ["-H", "'Content-Type: application/json'", "--data", shlex.quote(json.dumps(self.body))]
+        return " ".join(parts) + f"  # {self.operation} -> {self.status if self.status is not None else 'no answer'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer: status, decoded JSON (or None) and text."""
+
+    status: int
+    body: Any
+    text: str
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The body when it is a JSON object, else ``{}``."""
+        return self.body if isinstance(self.body, dict) else {}
+
+    def snippet(self, limit: int = 600) -> str:
+        """The text, cut at ``limit`` characters."""
+        return self.text if len(self.text) <= limit else self.text[:limit] + "…"
+
+
+class Mismatch(AssertionError):
+    """An answer the model did not predict (turned into a ``Failure`` by ``reporting``)."""
+
+    def __init__(self, operation: str, check: str, title: str, expected: str, got: str, calls: list[Call]) -> None:
+        super().__init__(f"{operation}: {check}: {title}\nexpected: {expected}\ngot: {got}")
+        self.operation, self.check, self.title = operation, check, title
+        self.expected, self.got, self.calls = expected, got, tuple(calls)
+
+
+_MISMATCH_TYPES: dict[tuple[str, str], type[Mismatch]] = {}
+
+
+def mismatch_type(operation: str, check: str) -> type[Mismatch]:
+    """One exception class per operation and invariant, so that Hypothesis shrinks and reports each apart."""
+    key = (operation, check)
+    if key not in _MISMATCH_TYPES:
+        _MISMATCH_TYPES[key] = type(f"Mismatch_{operation}_{check}", (Mismatch,), {"__module__": __name__})
+    return _MISMATCH_TYPES[key]
+
+
+class Session:
+    """One state-machine run against the context's target.
+
+    Attributes:
+        strict: the target is a mock using the contract's data (exact prices and stock).
+        ledger: units the run's own orders hold.
+        seen_ids: every order id answered in the run, and the call that got it.
+        steps: HTTP calls made.
+        statuses: HTTP statuses seen per operationId.
+        mismatches: the first mismatch of each (operation, check), even if not replayed.
+    """
+
+    def __init__(self, context: RunContext, *, shrink_seconds: float = SHRINK_SECONDS) -> None:
+        self.context = context
+        self.target = context.target
+        self.base = context.base_url
+        self.data = context.data
+        self.http = context.http
+        self.strict = self.target.is_mock
+        self.shrink_seconds = shrink_seconds
+        self.ledger = StockLedger(exclusive=self.strict and self.mock_holds_no_stock())
+        self.seen_ids: dict[str, Call] = {}
+        self.missing: dict[str, Answer] = {}
+        self.steps = 0
+        self.statuses: dict[str, set[int]] = defaultdict(set)
+        self.first_failure: float | None = None
+        self.mismatches: dict[tuple[str, str], Mismatch] = {}
+        villa = context.contracts["villa"]
+        operations = {op.path: op.operation_id for op in villa.operations.values() if op.method == "POST"}
+        prefix = self.target.payment_prefix
+        self.ops = {name: operations[f"{prefix}/{name}"] for name in ("cardtoken", "charge", "verify")}
+        self._carts: dict[tuple[str, bool], st.SearchStrategy[Cart]] = {}
+
+    def mock_holds_no_stock(self) -> bool:
+        """Whether the mock's journal shows no order stored since it started or was reset (read-only)."""
+        try:
+            response = self.http.get(
+                f"{self.base}/__admin/journal", params={"limit": _JOURNAL_LIMIT}, headers=self.target.admin_headers
+            )
+            entries = response.json()["entries"] if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return False
+        if not isinstance(entries, list) or len(entries) >= _JOURNAL_LIMIT:
+            return False
+        writes = {("createOrder", 200), ("updateOrder", 200)}
+        return not any(isinstance(e, dict) and (e.get("operationId"), e.get("status")) in writes for e in entries)
+
+    def shrink_spent(self) -> bool:
+        """Whether the time to replay smaller examples after the first failure is used up."""
+        return self.first_failure is not None and time.monotonic() - self.first_failure > self.shrink_seconds
+
+    def declining(self) -> st.SearchStrategy[tuple[str, str]]:
+        """A test card and 3-D Secure action whose charge ends Declined."""
+        return strategies.declining(self.data)
+
+    def carts(self, branch: str, *, unknown_coupon: bool = False) -> st.SearchStrategy[Cart]:
+        """Carts of ``branch`` (cached: one strategy object per branch keeps Hypothesis' choices stable)."""
+        key = (branch, unknown_coupon)
+        if key not in self._carts:
+            self._carts[key] = strategies.carts(self.data, branch, unknown_coupon=unknown_coupon)
+        return self._carts[key]

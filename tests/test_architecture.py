@@ -1,0 +1,96 @@
+"""ARCHITECTURE.md's "Allowed imports", checked on every import statement (by AST, inside functions too).
+
+The rules are read from the fenced ``imports`` block of ARCHITECTURE.md, so the document and the
+check cannot drift apart: a rule is a line ``<package> never imports <a>, <b> [except <sub-package>]``
+or ``<package> imports only <a>, <b>, stdlib-pure``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Standard-library modules without I/O that the domain may use.
+STDLIB_PURE = {
+    "__future__", "abc", "collections", "contextlib", "copy", "dataclasses", "datetime", "decimal", "enum",
+    "functools", "hashlib", "itertools", "math", "operator", "re", "string", "threading", "time", "typing",
+    "uuid", "secrets", "json",
+}  # fmt: skip
+
+
+def _rules() -> list[tuple[str, str, set[str], str | None]]:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    block = re.search(r"```imports\n(.*?)```", text, re.S)
+    assert block, "ARCHITECTURE.md has no ```imports block"
+    rules = []
+    for line in block.group(1).splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"(\S+) (never imports|imports only) (.+?)(?: except (\S+))?", line)
+        assert match, f"unreadable rule in ARCHITECTURE.md: {line!r}"
+        package, kind, names, exception = match.groups()
+        rules.append((package, kind, {n.strip() for n in names.split(",")}, exception))
+    assert len(rules) >= 4
+    return rules
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _files(package: str) -> list[Path]:
+    base = ROOT / package.replace(".", "/")
+    return sorted(base.rglob("*.py")) if base.is_dir() else [base.with_suffix(".py")]
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda rule: f"{rule[0]} {rule[1]}")
+def test_allowed_imports(rule: tuple[str, str, set[str], str | None]) -> None:
+    package, kind, names, exception = rule
+    broken = []
+    for path in _files(package):
+        module = _module_name(path)
+        if exception and _within(module, exception):
+            continue
+        for line, imported in _imports(path):
+            top = imported.split(".")[0]
+            if kind == "never imports":
+                bad = any(_within(imported, name) for name in names)
+            else:
+                allowed = any(_within(imported, n) for n in names if n != "stdlib-pure")
+                allowed |= (
+                    "stdlib-pure" in names and top in STDLIB_PURE and top in sys.stdlib_module_names | {"__future__"}
+                )
+                bad = not allowed
+            if bad:
+                broken.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    assert not broken, f"{package} {kind} {sorted(names)}:\n" + "\n".join(broken)
+
+
+def test_the_rules_catch_a_function_level_import(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    import mock_server.app\n    from suites import gate\n")
+    assert [name for _, name in _imports(source)] == ["mock_server.app", "suites"]
