@@ -94,3 +94,18 @@ def test_the_rules_catch_a_function_level_import(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("def f():\n    import mock_server.app\n    from suites import gate\n")
     assert [name for _, name in _imports(source)] == ["mock_server.app", "suites"]
+
+
+def test_business_rules_are_decided_only_in_the_domain() -> None:
+    # A refusal is built in villa_contracts/domain and nowhere else; handlers raise nothing themselves.
+    built, raised = [], []
+    for package in ("villa_contracts", "mock_server", "suites"):
+        for path in _files(package):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "RuleViolation":
+                    built.append(str(path.relative_to(ROOT)))
+                if isinstance(node, ast.Raise) and "handlers" in path.parts:
+                    raised.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert built and all(p.startswith("villa_contracts/domain/") for p in built), sorted(set(built))
+    assert not raised, raised

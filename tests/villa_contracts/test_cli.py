@@ -45,3 +45,15 @@ def test_help_teaches(command: list[str]) -> None:
     assert "Usage:" in out
     if not command:
         assert "Exit codes" in out and "villa-contracts flow" in out
+
+
+@pytest.mark.socket
+def test_flow_against_a_running_mock_needs_no_variable() -> None:
+    # The autouse fixture removed every VILLA_* variable: the flow reads the Cognito settings from the mock.
+    from mock_server.app import create_app
+    from mock_server.runner import serve_in_thread
+
+    with serve_in_thread(lambda url: create_app(base_url=url)) as server:
+        code, out = run("flow", "--base-url", server.base_url)
+    assert code == 0, out
+    assert "checkout flow passed: 10 steps" in out
