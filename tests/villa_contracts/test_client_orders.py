@@ -1,15 +1,16 @@
-"""OrderBuilder, the Order wrapper, and the order endpoints through the reference client."""
+"""OrderBuilder, the Order wrapper, and the order endpoints through the reference client on the real mock."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 import pytest
 
-from tests.fixtures.client import USER, FakeVilla
-from villa_contracts.client import GeneratedOrderId, Order, OrderBuilder, VillaClient
+from tests.fixtures.client import ALICE, VillaMock
+from villa_contracts.client import GeneratedOrderId, Order, OrderBuilder, Settings, VillaClient
 from villa_contracts.contract import ContractValidator, load
-from villa_contracts.errors import ApiError, UsageError
+from villa_contracts.errors import ApiError, ClientError, UsageError
 
 VALIDATOR = ContractValidator(load()["villa"])
 
@@ -121,13 +122,13 @@ def test_order_builder_needs_a_login(villa: VillaClient) -> None:
 
 def test_order_builder_uses_the_token_sub(alice_client: VillaClient) -> None:
     order = alice_client.order_builder(order_id="100026000001").with_branch("1000").add_product(25281, 1).build()
-    assert order.owner_id == order.basket_id == alice_client.owner_id == USER["sub"]
+    assert order.owner_id == order.basket_id == alice_client.owner_id == ALICE["sub"]
 
 
-def test_generate_create_get_update(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
+def test_generate_create_get_update(villa_mock: VillaMock, alice_client: VillaClient) -> None:
     generated = alice_client.orders.generate_order_id("1000")
     assert isinstance(generated, GeneratedOrderId) and len(generated.order_id) == 12
-    assert fake_villa.sent("/api/order2/gentele") == [{"branchId": "1000"}]
+    assert villa_mock.sent("/api/order2/gentele") == [{"branchId": "1000"}]
     order = (
         alice_client.order_builder(order_id=generated.order_id)
         .with_branch("1000")
@@ -159,11 +160,6 @@ def test_api_errors_carry_operation_status_and_body(alice_client: VillaClient) -
 
 
 def test_unreachable_backend_is_a_client_error() -> None:
-    import httpx
-
-    from villa_contracts.client import Settings
-    from villa_contracts.errors import ClientError
-
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
@@ -175,11 +171,6 @@ def test_unreachable_backend_is_a_client_error() -> None:
 
 
 def test_non_json_success_is_a_client_error() -> None:
-    import httpx
-
-    from villa_contracts.client import Settings
-    from villa_contracts.errors import ClientError
-
     html = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>maintenance</html>"))
     client = VillaClient(Settings(), http=httpx.Client(transport=html))
     with pytest.raises(ClientError, match="not JSON"):

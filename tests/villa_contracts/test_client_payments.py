@@ -1,4 +1,4 @@
-"""Card payments through the reference client: token, charge, 3-D Secure, verify, and the prod guard."""
+"""Card payments through the reference client on the real mock: token, charge, 3-D Secure, verify, the prod guard."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.fixtures.client import USER, FakeVilla
+from tests.fixtures.client import ALICE, VillaMock
 from villa_contracts.client import ChargeResult, Order, VillaClient, mask_card
 from villa_contracts.client._payment_types import amount_text
 from villa_contracts.errors import ApiError, UsageError
@@ -49,9 +49,9 @@ def test_token_request_shape(make_client: Callable[..., VillaClient]) -> None:
         "grandTotal": "174.00",
         "customerId": "cust-9",
     }
-    client.login(USER["username"], USER["password"])
+    client.login(ALICE["username"], ALICE["password"])
     request = client.payments.build_card_token_request("o1", "b1", 174, card_number=THREE_DS_CARD)
-    assert request["userId"] == USER["sub"]
+    assert request["userId"] == ALICE["sub"]
     assert request["card"] == {
         "number": THREE_DS_CARD,
         "expirationMonth": "12",
@@ -71,22 +71,22 @@ def test_charge_request_carries_the_merchant_id(make_client: Callable[..., Villa
     }
 
 
-def test_three_d_secure_checkout_on_dev_paths(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
+def test_three_d_secure_checkout_on_dev_paths(villa_mock: VillaMock, alice_client: VillaClient) -> None:
     order = _created(alice_client)
     assert alice_client.payments.path_prefix == "/api/payment3devapi"
     charge = _charge(alice_client, order, THREE_DS_CARD)
     assert charge.transaction_state == "Pre-Authorized" and charge.status == "pending"
-    assert charge.needs_3ds and charge.redirect_url == f"http://villa.test/mock/3ds/{charge.charge_id}"
+    assert charge.needs_3ds and charge.redirect_url == f"http://testserver/mock/3ds/{charge.charge_id}"
     assert charge.amount == Decimal("174.00")
     assert alice_client.payments.complete_3ds(charge.redirect_url) == "Authorized"
-    three_ds = next(r for r in fake_villa.requests if r.url.path.startswith("/mock/3ds/"))
+    three_ds = next(r for r in villa_mock.wire if r.url.path.startswith("/mock/3ds/"))
     assert "authorization" not in three_ds.headers  # the token never leaves for the bank's page
     assert order.order_id
     verified = alice_client.payments.verify(order.order_id, charge.charge_id)
     assert verified.paid and verified.transaction_state == "Authorized"
     assert verified.order.is_paid and verified.order.payment_status == "PAID"
     assert verified.order.total_paid == Decimal("174.00")
-    paths = {r.url.path for r in fake_villa.requests}
+    paths = {r.url.path for r in villa_mock.wire}
     assert {"/api/payment3devapi/cardtoken", "/api/payment3devapi/charge", "/api/payment3devapi/verify"} <= paths
     assert not any(p.startswith("/api/payment3/") for p in paths)
 
@@ -124,25 +124,26 @@ def test_wrong_amount_is_an_api_error_without_the_card(alice_client: VillaClient
     assert THREE_DS_CARD not in str(caught.value)
 
 
-def test_prod_uses_prod_paths_and_refuses_to_charge_a_remote_backend(fake_villa: FakeVilla) -> None:
-    with fake_villa.client(env="prod") as client:
-        client.login(USER["username"], USER["password"])
+def test_prod_uses_prod_paths_and_refuses_to_charge_a_remote_backend(villa_mock: VillaMock) -> None:
+    with villa_mock.client(env="prod") as client:
+        client.login(ALICE["username"], ALICE["password"])
         order = _created(client)
         assert client.payments.path_prefix == "/api/payment3"
         with pytest.raises(UsageError, match="allow_prod_payments"):
             _charge(client, order, None)
-        assert any(r.url.path == "/api/payment3/cardtoken" for r in fake_villa.requests)
-        assert not any(r.url.path.endswith("/charge") for r in fake_villa.requests)
-    with fake_villa.client(env="prod", allow_prod_payments=True) as client:
-        client.login(USER["username"], USER["password"])
+        assert any(r.url.path == "/api/payment3/cardtoken" for r in villa_mock.wire)
+        assert not any(r.url.path.endswith("/charge") for r in villa_mock.wire)
+    with villa_mock.client(env="prod", allow_prod_payments=True) as client:
+        client.login(ALICE["username"], ALICE["password"])
         assert _charge(client, _created(client), None).transaction_state == "Authorized"
-    assert any(r.url.path == "/api/payment3/charge" for r in fake_villa.requests)
+    assert any(r.url.path == "/api/payment3/charge" for r in villa_mock.wire)
 
 
-def test_prod_on_a_loopback_backend_is_allowed() -> None:
-    fake = FakeVilla(base_url="http://127.0.0.1:8080")
-    with fake.client(env="prod") as client:
-        client.login(USER["username"], USER["password"])
+def test_prod_on_a_loopback_backend_is_allowed(make_mock: Callable[..., VillaMock]) -> None:
+    loopback = make_mock(base_url="http://127.0.0.1:8080")
+    with loopback.client(env="prod") as client:
+        assert client.settings.is_local
+        client.login(ALICE["username"], ALICE["password"])
         assert _charge(client, _created(client), None).transaction_state == "Authorized"
 
 

@@ -1,4 +1,4 @@
-"""Pre-payment validation: local schema check, both pricing APIs, and the expected grand total."""
+"""Pre-payment validation on the real mock: local schema check, both pricing APIs, and the expected grand total."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.fixtures.client import FakeVilla
+from tests.fixtures.client import VillaMock
+from tests.fixtures.fault_toolkit import json_rewriting, status_rewriting
 from villa_contracts.client import Order, OrderBuilder, VillaClient
 from villa_contracts.client._pricing_requests import get_cost_request, get_cost_shipping, grand_total_request
 from villa_contracts.errors import ApiError, UsageError
@@ -57,7 +58,7 @@ def test_client_side_total_that_differs_is_reported(alice_client: VillaClient) -
 
 
 def test_schema_violations_have_pointers_and_skip_the_remote_calls(
-    fake_villa: FakeVilla, alice_client: VillaClient
+    villa_mock: VillaMock, alice_client: VillaClient
 ) -> None:
     doc = _order(alice_client).build().to_api_payload()
     doc["productList"][0]["cprcode"] = "25281"
@@ -69,7 +70,8 @@ def test_schema_violations_have_pointers_and_skip_the_remote_calls(
         '/productList/0/cprcode: "25281" is not of type "integer"',
     ]
     assert result.calculated_grand_total is None
-    assert fake_villa.sent("/api/webPayment/calculateGrandtotal") == []
+    assert villa_mock.sent("/api/webPayment/calculateGrandtotal") == []
+    assert villa_mock.sent("/api/calculateCost/getCost") == []
 
 
 def test_an_unknown_product_is_an_error_not_an_exception(alice_client: VillaClient) -> None:
@@ -83,53 +85,44 @@ def test_an_unknown_product_is_an_error_not_an_exception(alice_client: VillaClie
     assert result.calculated_grand_total is None
 
 
-def test_no_login_raises(fake_villa: FakeVilla, villa: VillaClient) -> None:
+def test_no_login_raises(villa: VillaClient) -> None:
     order = OrderBuilder("100026000001", "sub").with_branch("1000").add_product(25281, 1).build()
     with pytest.raises(ApiError) as caught:
         villa.pre_payment.validate(order, expected_grand_total=174)
     assert caught.value.status_code == 401
 
 
-def test_server_errors_raise(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
-    fake_villa.fail_with["getCost"] = (503, {"error": "down", "code": "unavailable", "details": []})
+def test_server_errors_raise(villa_mock: VillaMock, alice_client: VillaClient) -> None:
+    villa_mock.inject(status_rewriting(["getCost"], 503))
     with pytest.raises(ApiError) as caught:
         alice_client.pre_payment.validate(_order(alice_client).build(), expected_grand_total=174)
     assert caught.value.status_code == 503
 
 
-def test_disagreeing_pricing_apis_are_reported(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
-    answer = {
-        "branchId": "1000",
-        "productList": [],
-        "deliveryFee": 95.0,
-        "cartDiscount": 0.0,
-        "cartDiscountInfo": [],
-        "couponCodeList": [],
-        "subTotal": 79.0,
-        "grandTotal": 180.0,
-    }
-    fake_villa.fail_with["getCost"] = (200, answer)
+def test_disagreeing_pricing_apis_are_reported(villa_mock: VillaMock, alice_client: VillaClient) -> None:
+    villa_mock.inject(json_rewriting(["getCost"], lambda answer: {**answer, "grandTotal": 180.0}))
     result = alice_client.pre_payment.validate(_order(alice_client).build(), expected_grand_total=174)
     assert result.errors == [
         "the pricing APIs disagree: calculateGrandtotal grandTotal 174.00 THB, getCost grandTotal 180.00 THB"
     ]
 
 
-def test_pickup_and_express(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
+def test_pickup_and_express(villa_mock: VillaMock, alice_client: VillaClient) -> None:
     assert alice_client.pre_payment.validate(_order(alice_client, shipping="PICKUP").build(), 79).valid
     express = alice_client.pre_payment.validate(_order(alice_client, shipping="EXPRESS").build(), 229)
     assert express.valid, express.errors
-    assert fake_villa.sent("/api/calculateCost/getCost")[-1]["shipping"] == {
+    assert villa_mock.sent("/api/calculateCost/getCost")[-1]["shipping"] == {
         "shippingType": "DELIVERY",
         "scheduleList": [{"mode": "EXPRESS", "scheduleId": 1}],
     }
 
 
-def test_coupons_are_sent_to_both_apis(fake_villa: FakeVilla, alice_client: VillaClient) -> None:
+def test_coupons_are_sent_to_both_apis(villa_mock: VillaMock, alice_client: VillaClient) -> None:
     result = alice_client.pre_payment.validate(_order(alice_client).with_coupons("WELCOME20").build(), 154)
     assert result.valid, result.errors
     assert result.breakdown["couponDiscount"] == 20.0
-    assert fake_villa.sent("/api/calculateCost/getCost")[-1]["couponCodeList"] == ["WELCOME20"]
+    assert villa_mock.sent("/api/calculateCost/getCost")[-1]["couponCodeList"] == ["WELCOME20"]
+    assert villa_mock.sent("/api/webPayment/calculateGrandtotal")[-1]["couponCodeList"] == ["WELCOME20"]
 
 
 def test_request_bodies_follow_the_contract() -> None:
