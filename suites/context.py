@@ -18,6 +18,7 @@ from villa_contracts.contract import Contracts, load
 from villa_contracts.domain.catalog import BusinessData
 
 if TYPE_CHECKING:
+    from villa_contracts.contract import Operation
     from villa_contracts.target import Target
 
 TIMEOUT_SECONDS = 30.0
@@ -85,6 +86,22 @@ class RunContext:
     def __post_init__(self) -> None:
         self.http = PacedClient(self.target.rate_limit)
         self.data = BusinessData.from_contract(self.contracts)
+
+    def may_call(self, operation: Operation) -> bool:
+        """Whether this run may call ``operation`` on its target.
+
+        Not: payment operations when payments are not allowed (prod), payment paths of the other
+        environment on a real backend (a dev backend's ``/api/payment3`` is the live gateway),
+        operations only the mock has (``x-villa.mockOnly``) on a real backend.
+        """
+        target = self.target
+        if operation.mock_only and not target.is_mock:
+            return False
+        if "payments" in operation.tags and not target.allow_payments:
+            return False
+        if operation.path.startswith("/api/payment3") and not target.is_mock:
+            return operation.path.startswith(target.payment_prefix + "/")
+        return True
 
     @property
     def base_url(self) -> str:

@@ -1,11 +1,18 @@
 """The gate engine: run a gate's phases for a target and a set of contracts, as a stream of events.
 
 ``run_gate(context, plan)`` yields the events of ``villa_contracts.events`` for every phase (lint,
-schemathesis, state machine, pact): ``PhaseStarted``, then ``Progress`` and ``CheckFinished`` events,
-then ``PhaseFinished`` (with the error when a phase could not run). It prints nothing and decides
-no exit code: the caller feeds the events to its handlers and to a ``RunRecord``, which derives the
-verdict. Phases are registered with ``@phase``; what a phase runs per contract (a state machine,
-a pact provider) is registered per contract name, so a new API plugs in without touching the engine.
+schemathesis, state machine, pact): ``PhaseStarted``, then ``Progress``, ``Skipped`` and
+``CheckFinished`` events, then ``PhaseFinished`` (with the error when a phase could not run). It
+prints nothing and decides no exit code: the caller feeds the events to its handlers and to a
+``RunRecord``, which derives the verdict.
+
+Coverage is a verdict: after a phase, every operation the phase should reach gets a ``coverage``
+check that fails unless the operation answered a 2xx in that phase (``GatePlan.coverage="warn"``
+reports it as a warning instead). A Ctrl-C or SIGTERM (``KeyboardInterrupt``) ends the current
+phase with ``PhaseFinished(interrupted=True)`` and propagates.
+
+Phases are registered with ``@phase``; what a phase runs per contract (a state machine, a pact
+provider) is registered per contract name, so a new API plugs in without touching the engine.
 
 Example:
     >>> with RunContext(target) as context:  # doctest: +SKIP
@@ -22,17 +29,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from villa_contracts.events import CheckFinished, Event, PhaseFinished, PhaseStarted, Progress
+from villa_contracts.events import CheckFinished, Event, PhaseFinished, PhaseStarted, Skipped
 from villa_contracts.failures import Failure
 
 if TYPE_CHECKING:
     from suites.context import RunContext
     from suites.property.reporting import MachineResult
+    from villa_contracts.contract import Operation
 
 PhaseRunner = Callable[["RunContext", "GatePlan"], Iterator[Event]]
+Reach = Callable[["RunContext", "GatePlan", "dict[tuple[str, str], set[int]]"], "set[tuple[str, str]]"]
 MachineRunner = Callable[..., "MachineResult"]
+Coverage = Literal["fail", "warn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +53,24 @@ class GatePlan:
         phases: the phases to run, in order.
         contracts: the short names of the contracts to check (the context's backend APIs when empty).
         state_change_url: the provider's Pact state-change URL (a mock's own by default).
+        coverage: ``fail``: an operation that never answered 2xx in a phase that should reach it
+            fails the run; ``warn``: it is reported as a warning.
     """
 
     phases: tuple[str, ...] = ("lint", "schemathesis", "state-machine", "pact")
     contracts: tuple[str, ...] = ()
     state_change_url: str | None = None
+    coverage: Coverage = "fail"
 
 
 @dataclass(frozen=True, slots=True)
 class PhaseSpec:
-    """A registered phase: its name, what it does (for people) and its runner."""
+    """A registered phase: its name, what it does (for people), its runner, and what it should reach."""
 
     name: str
     description: str
     run: PhaseRunner
+    reaches: Reach | None = None
 
 
 PHASES: dict[str, PhaseSpec] = {}
@@ -66,11 +80,11 @@ MACHINES: dict[str, str] = {"villa": "suites.property.stateful:run_machine"}
 """The state machine of each contract that has one: contract name → ``module:function`` (imported when run)."""
 
 
-def phase(name: str, description: str) -> Callable[[PhaseRunner], PhaseRunner]:
-    """Register a phase of the gate."""
+def phase(name: str, description: str, *, reaches: Reach | None = None) -> Callable[[PhaseRunner], PhaseRunner]:
+    """Register a phase of the gate (``reaches``: the operations it must get a 2xx from)."""
 
     def register(run: PhaseRunner) -> PhaseRunner:
-        PHASES[name] = PhaseSpec(name, description, run)
+        PHASES[name] = PhaseSpec(name, description, run, reaches)
         return run
 
     return register
@@ -95,18 +109,60 @@ def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:
 
     Yields:
         Every event of every phase. A phase that raises ends with ``PhaseFinished(error=…)`` and
-        the next phase still runs.
+        the next phase still runs; an interrupted one ends with ``PhaseFinished(interrupted=True)``
+        and the ``KeyboardInterrupt`` propagates.
     """
     _load_builtin_phases()
     for name in plan.phases:
         spec = PHASES[name]
         yield PhaseStarted(name, spec.description)
         started, error = time.perf_counter(), None
+        statuses: dict[tuple[str, str], set[int]] = {}
         try:
-            yield from spec.run(context, plan)
+            for event in spec.run(context, plan):
+                if isinstance(event, CheckFinished) and event.contract:
+                    statuses.setdefault((event.contract, event.operation), set()).update(event.statuses)
+                yield event
+            if spec.reaches is not None:
+                yield from _coverage(name, spec.reaches(context, plan, statuses), statuses, plan)
+        except KeyboardInterrupt:
+            yield PhaseFinished(name, time.perf_counter() - started, None, interrupted=True)
+            raise
         except Exception as exc:  # a phase that cannot run makes the gate unable to judge; the next one still runs
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         yield PhaseFinished(name, time.perf_counter() - started, error)
+
+
+def _coverage(
+    phase_name: str, expected: set[tuple[str, str]], statuses: dict[tuple[str, str], set[int]], plan: GatePlan
+) -> Iterator[CheckFinished]:
+    for contract, operation in sorted(expected):
+        seen = statuses.get((contract, operation), set())
+        succeeded = any(200 <= status < 300 for status in seen)
+        failures: tuple[Failure, ...] = ()
+        if not succeeded:
+            got = ", ".join(map(str, sorted(seen))) or "no answer at all"
+            failures = (
+                Failure(
+                    operation=operation,
+                    check="coverage",
+                    title=f"never answered 2xx in the {phase_name} phase: its success path was not tested",
+                    message=f"expected: at least one 2xx answer\ngot: {got}\n"
+                    "The gate's data set-up or links could not reach it; on a target that cannot, "
+                    "lower this to a warning with --coverage warn.",
+                    severity="high",
+                ),
+            )
+        yield CheckFinished(
+            phase_name,
+            operation,
+            "coverage",
+            succeeded,
+            failures,
+            statuses=tuple(sorted(seen)),
+            contract=contract,
+            warning=not succeeded and plan.coverage == "warn",
+        )
 
 
 def selected(context: RunContext, plan: GatePlan) -> list[str]:
@@ -114,9 +170,19 @@ def selected(context: RunContext, plan: GatePlan) -> list[str]:
     return [contract.name for contract in context.contracts.select(plan.contracts)]
 
 
+def callable_operations(context: RunContext, plan: GatePlan) -> list[Operation]:
+    """The operations of the selected contracts this run may call on its target (``RunContext.may_call``)."""
+    return [
+        operation
+        for name in selected(context, plan)
+        for operation in context.contracts[name].operations.values()
+        if context.may_call(operation)
+    ]
+
+
 def _load_builtin_phases() -> None:
-    # The phases register themselves when their modules are imported (lazily: schemathesis and
-    # pact are heavy, and a plan may not need them).
+    # The phases register themselves when their module is imported (lazily: schemathesis and pact
+    # are heavy, and a plan may not need them).
     import suites.gate_phases  # noqa: F401
 
 
@@ -134,19 +200,6 @@ def stdout_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def lint_events(context: RunContext, plan: GatePlan) -> Iterator[Event]:
-    """One ``CheckFinished`` per lint check of every selected contract."""
-    from villa_contracts.contract import lint
-
-    for name in selected(context, plan):
-        for result in lint(context.contracts[name]):
-            failures = tuple(
-                Failure(operation=result.operation, check=result.check, title=p, message=p, severity="medium")
-                for p in result.problems
-            )
-            yield CheckFinished("lint", result.operation, result.check, result.passed, failures, contract=name)
-
-
-def skipped(phase_name: str, why: str) -> Progress:
-    """The note a phase gives for what it did not run."""
-    return Progress(phase_name, f"skipped: {why}")
+def skipped(phase_name: str, subject: str, reason: str, contract: str = "") -> Skipped:
+    """What a phase did not do, and why."""
+    return Skipped(phase_name, subject, reason, contract)

@@ -3,8 +3,11 @@
 Console output and the JUnit, JSON and HTML reports are all handlers of this one stream (see
 ``villa_contracts.reports``).
 
-A run is: ``RunStarted``, then per phase ``PhaseStarted`` … ``CheckFinished``* … ``PhaseFinished``,
-then ``RunFinished``. ``CheckFinished`` is the unit of the reports: one operation × one check.
+A run is: ``RunStarted``, then per phase ``PhaseStarted`` … (``CheckFinished`` | ``Skipped`` |
+``Progress``)* … ``PhaseFinished``, then ``RunFinished``. ``CheckFinished`` is the unit of the
+reports: one operation × one check. ``Skipped`` says what a phase did not do and why (never
+counted as passed). A run cut short (Ctrl-C, SIGTERM) ends with ``PhaseFinished(interrupted=True)``
+and ``RunFinished(exit_code=EXIT_INCOMPLETE)``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from villa_contracts.failures import Failure
+
+EXIT_OK = 0
+"""Every check held."""
+EXIT_FAILED = 1
+"""The target violated a contract."""
+EXIT_ERROR = 2
+"""The command could not run (bad options or config, target unreachable, nothing tested)."""
+EXIT_INCOMPLETE = 3
+"""The run was interrupted (Ctrl-C, SIGTERM) before every phase finished: neither green nor red."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,7 @@ class RunStarted:
     max_examples: int
     started_at: float
     phases: tuple[str, ...]
+    contracts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,8 @@ class CheckFinished:
         statuses: the HTTP statuses the operation answered in those calls.
         seconds: time spent.
         contract: the short name of the operation's contract ("" when the check is not about one).
+        warning: a finding that is reported but does not fail the run (e.g. coverage lowered to a
+            warning with ``--coverage warn``).
     """
 
     phase: str
@@ -62,14 +77,41 @@ class CheckFinished:
     statuses: tuple[int, ...] = ()
     seconds: float = 0.0
     contract: str = ""
+    warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something a phase did not do, and why (shown as skipped, never as passed).
+
+    Attributes:
+        phase: the phase.
+        subject: what was not done (a contract, an operation, the whole phase).
+        reason: why, and how to have it done.
+        contract: the contract it concerns ("" for the whole phase).
+    """
+
+    phase: str
+    subject: str
+    reason: str
+    contract: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Something happened that a person watching may want to see."""
+    """Something happened that a person watching may want to see.
+
+    Attributes:
+        phase: the phase it belongs to (or ``gate`` for the run).
+        message: for people.
+        done: how many units of work are done (operations, examples, interactions), if counted.
+        total: how many there are in all, if known.
+    """
 
     phase: str
     message: str
+    done: int | None = None
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +121,7 @@ class PhaseFinished:
     phase: str
     seconds: float
     error: str | None = None
+    interrupted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,4 +134,4 @@ class RunFinished:
     statuses: dict[str, list[int]] = field(default_factory=dict)
 
 
-Event = RunStarted | PhaseStarted | CheckFinished | Progress | PhaseFinished | RunFinished
+Event = RunStarted | PhaseStarted | CheckFinished | Skipped | Progress | PhaseFinished | RunFinished

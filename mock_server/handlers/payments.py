@@ -40,7 +40,7 @@ def create_card_token(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/cardtoken``: a one-use token for one order."""
     state, body = call.state, call.body
     rules.require_payer(body.get("userId"), call.sub)
-    _unpaid_order(state, body, call.sub)
+    order = _unpaid_order(state, body, call.sub)
     number = (body.get("card") or {}).get("number") or state.data.default_card
     outcome = rules.charge_outcome(state.data, number)
     card = state.data.cards.get(number)
@@ -68,6 +68,7 @@ def create_card_token(call: Call) -> tuple[int, Any]:
     return 200, {
         "cardToken": token,
         "orderId": body["orderId"],
+        "grandTotal": to_json(order_rules.grand_total(order)),
         "maskedCardNo": record["masked"],
         "brand": record["brand"],
         "expiresAt": record["expiresAt"],

@@ -24,6 +24,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
 
 from suites.property.invariants import (
@@ -258,4 +259,17 @@ BUSINESS_CHECKS: tuple[type[BusinessCheck], ...] = (
     paid_stays_paid,
     declined_never_paid,
     catalog_prices,
+)
+
+
+def _branches() -> list[str]:
+    from villa_contracts.contract import load
+
+    return sorted(str(branch) for branch in load().data("catalog")["branches"])
+
+
+# Generated branch ids are mostly the catalog's (a real backend has them too), sometimes any 4 digits:
+# with random ones only, no generated order id ever exists, and no stateful chain gets past its first step.
+schemathesis.openapi.format(
+    "branch-id", st.one_of(st.sampled_from(_branches()), st.from_regex(r"\A[0-9]{4}\Z", fullmatch=True))
 )

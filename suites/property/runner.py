@@ -18,6 +18,7 @@ import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
 from suites.property import checks as business
+from suites.property.livedata import live_examples, with_examples
 from villa_contracts.events import CheckFinished, Event, Progress
 from villa_contracts.failures import Failure, Severity
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from villa_contracts.contract import Contract
 
 PHASE = "schemathesis"
-PAYMENT_TAG = "payments"
 # Schema-valid requests that a business rule refuses are 403/404/409 by the contract; 503 only comes
 # from the gateway-down test card.
 POSITIVE_STATUSES = ["2xx", "401", "403", "404", "409", "503"]
@@ -40,8 +40,13 @@ class _Tally:
     seconds: float = 0.0
 
 
-def engine_config(context: RunContext, *, exclude_payments: bool) -> schemathesis.Config:
-    """The Schemathesis configuration of a gate run (the business checks get the run's context)."""
+def engine_config(context: RunContext, contract: Contract) -> schemathesis.Config:
+    """The Schemathesis configuration of a gate run over ``contract``.
+
+    The business checks get the run's context; operations the run may not call on its target
+    (``RunContext.may_call``: payments on prod, the other environment's payment paths, the mock's
+    own pages on a real backend) are switched off.
+    """
     target = context.target
     checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
     for check in business.BUSINESS_CHECKS:
@@ -58,12 +63,13 @@ def engine_config(context: RunContext, *, exclude_payments: bool) -> schemathesi
     }
     if target.rate_limit:
         raw["rate-limit"] = f"{target.rate_limit:g}/s"
-    if exclude_payments:
-        raw["operations"] = [{"include-tag": PAYMENT_TAG, "enabled": False}]
+    barred = sorted(op_id for op_id, op in contract.operations.items() if not context.may_call(op))
+    if barred:
+        raw["operations"] = [{"include-operation-id": barred, "enabled": False}]
     return schemathesis.Config.from_dict(raw)
 
 
-def run_schemathesis(context: RunContext, contract: Contract, *, exclude_payments: bool = False) -> Iterator[Event]:
+def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]:
     """Run the engine over ``contract`` against the context's target.
 
     Yields:
@@ -73,18 +79,29 @@ def run_schemathesis(context: RunContext, contract: Contract, *, exclude_payment
         RuntimeError: the engine could not run (the message says why).
     """
     labels = {op.label: op_id for op_id, op in contract.operations.items()}
-    schema = schemathesis.openapi.from_dict(
-        _served_contract(contract, context.base_url), config=engine_config(context, exclude_payments=exclude_payments)
-    )
+    live = live_examples(context, contract)
+    for note in live.notes:
+        yield Progress(PHASE, f"{contract.name}: data set-up: {note}")
+    document = with_examples(_served_contract(contract, context.base_url), contract, live)
+    schema = schemathesis.openapi.from_dict(document, config=engine_config(context, contract))
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     statuses: dict[str, set[int]] = defaultdict(set)
     fatal: str | None = None
+    interrupted = False
     seed = context.target.seed
+    total = sum(1 for op in contract.operations.values() if context.may_call(op))
+    step, done = "", 0
     for event in from_schema(schema).execute():
         if isinstance(event, events.PhaseStarted):
-            yield Progress(PHASE, f"{contract.name}: schemathesis {event.phase.name.value}")
+            step, done = event.phase.name.value, 0
+            yield Progress(PHASE, f"{contract.name}: {step}", 0, total if step != "stateful" else None)
         elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
             _fold(event, labels, tallies, statuses, seed)
+            if step != "stateful":
+                done = min(done + 1, total)
+                yield Progress(PHASE, f"{contract.name}: {step}", done, total)
+        elif isinstance(event, events.Interrupted):
+            interrupted = True
         elif isinstance(event, events.FatalError):
             fatal = str(event.exception)
         elif isinstance(event, events.NonFatalError):
@@ -101,7 +118,7 @@ def run_schemathesis(context: RunContext, contract: Contract, *, exclude_payment
                     seed=seed,
                 ),
             )
-    if fatal is not None:
+    if fatal is not None and not interrupted:
         raise RuntimeError(f"schemathesis could not run on contract {contract.name!r}: {fatal}")
     for (operation, check), tally in sorted(tallies.items()):
         yield CheckFinished(
@@ -115,6 +132,9 @@ def run_schemathesis(context: RunContext, contract: Contract, *, exclude_payment
             seconds=tally.seconds,
             contract=contract.name,
         )
+    if interrupted:
+        # The engine swallowed the Ctrl-C (or SIGTERM) to finish cleanly; the run must not look complete.
+        raise KeyboardInterrupt
 
 
 def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:

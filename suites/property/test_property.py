@@ -11,7 +11,7 @@ from villa_contracts.events import CheckFinished
 def test_schemathesis_over_every_contract(context: RunContext) -> None:
     checks = []
     for contract in context.contracts.apis:
-        events = run_schemathesis(context, contract, exclude_payments=not context.target.allow_payments)
+        events = run_schemathesis(context, contract)
         checks += [e for e in events if isinstance(e, CheckFinished)]
     assert checks, "schemathesis judged nothing"
     failures = [f"{f.operation} · {f.check} · {f.title}\n{f.reproduction}" for e in checks for f in e.failures]

@@ -19,6 +19,7 @@ from villa_contracts.events import (
     Progress,
     RunFinished,
     RunStarted,
+    Skipped,
 )
 from villa_contracts.failures import Failure
 from villa_contracts.reports import (
@@ -62,14 +63,20 @@ def run_events(*, failing: bool = True, finished: bool = True) -> list[Event]:
             phases=("lint", "schemathesis", "state-machine", "pact"),
         ),
         PhaseStarted("lint", "Lint the contract"),
-        CheckFinished("lint", "contract", "operation_ids_unique", passed=True, seconds=0.01),
-        CheckFinished("lint", "contract", "examples_valid", passed=True, seconds=0.02),
+        CheckFinished("lint", "(document)", "openapi_valid", passed=True, seconds=0.01, contract="villa"),
+        CheckFinished("lint", "getOrder", "examples_valid", passed=True, seconds=0.02, contract="villa"),
         PhaseFinished("lint", seconds=0.05),
         PhaseStarted("schemathesis", "Generated requests against every operation"),
         Progress("schemathesis", "8 operations selected"),
-        CheckFinished("schemathesis", "getOrder", "not_a_server_error", True, calls=25, statuses=(200, 404, 200)),
-        CheckFinished("schemathesis", "getOrder", "status_code_conformance", True, calls=25, statuses=(404, 200)),
-        CheckFinished("schemathesis", "createOrder", "not_a_server_error", True, calls=25, statuses=(201, 400)),
+        CheckFinished(
+            "schemathesis", "getOrder", "not_a_server_error", True, calls=25, statuses=(200, 404, 200), contract="villa"
+        ),
+        CheckFinished(
+            "schemathesis", "getOrder", "status_code_conformance", True, calls=25, statuses=(404, 200), contract="villa"
+        ),
+        CheckFinished(
+            "schemathesis", "createOrder", "not_a_server_error", True, calls=25, statuses=(201, 400), contract="villa"
+        ),
     ]
     if failing:
         events += [
@@ -82,13 +89,19 @@ def run_events(*, failing: bool = True, finished: bool = True) -> list[Event]:
                 calls=25,
                 statuses=(201, 422),
                 seconds=1.5,
+                contract="villa",
             ),
-            CheckFinished("schemathesis", "payOrder", "grand_total", passed=False, calls=3, statuses=(200,)),
+            CheckFinished(
+                "schemathesis", "payOrder", "grand_total", passed=False, calls=3, statuses=(200,), contract="villa"
+            ),
         ]
     else:
         events.append(
-            CheckFinished("schemathesis", "createOrder", "response_schema_conformance", True, calls=25, statuses=(201,))
-        )
+            CheckFinished(
+                "schemathesis", "createOrder", "response_schema_conformance", True, calls=25, statuses=(201,),
+                contract="villa",
+            )
+        )  # fmt: skip
     events.append(PhaseFinished("schemathesis", seconds=3.25))
     if failing:
         events += [PhaseStarted("state-machine", "Stateful flows"), PhaseFinished("state-machine", 0.5, error="boom")]
@@ -170,14 +183,16 @@ def test_summary_json_content() -> None:
         ("state-machine", "error", 0, 0, "boom"),
         ("pact", "not run", 0, 0, None),
     ]
-    assert data["operations"]["getOrder"] == {
-        "statuses": [200, 404],
-        "checks": {"not_a_server_error": "passed", "status_code_conformance": "passed"},
+    villa = data["operations"]["villa"]
+    assert villa["getOrder"] == {
+        "statuses": {"schemathesis": [200, 404]},
+        "succeeded": True,
+        "checks": {"examples_valid": "passed", "not_a_server_error": "passed", "status_code_conformance": "passed"},
     }
-    assert data["operations"]["createOrder"]["statuses"] == [201, 400, 422]
-    assert data["operations"]["createOrder"]["checks"]["response_schema_conformance"] == "failed"
-    assert data["operations"]["listOrders"] == {"statuses": [200, 401], "checks": {}}
-    assert data["counts"] == {"checks": 7, "passed": 5, "failed": 2}
+    assert villa["createOrder"]["statuses"] == {"schemathesis": [201, 400, 422]}
+    assert villa["createOrder"]["checks"]["response_schema_conformance"] == "failed"
+    assert "(document)" not in villa  # lint's document-wide check is no operation
+    assert data["counts"] == {"checks": 7, "passed": 5, "failed": 2, "operations": 3}
     first = data["failures"][0]
     assert first == {**schema_failure().as_json(), "phase": "schemathesis"}  # full message, not cleaned
     assert len(data["failures"][1]["message"]) == len(HUGE)  # full text kept here only
@@ -241,7 +256,7 @@ def test_html_shows_verdict_coverage_failures_and_timings() -> None:
     assert page.count("<article") == 3 and 'id="failure-1"' in page
     assert '<a class="bad" href="#failure-1">response_schema_conformance</a>' in page
     assert '<a class="bad" href="#failure-3">grand_total</a>' in page
-    assert ">listOrders<" in page and ">401<" in page  # seen by the run, judged by no check
+    assert page.count('<td class="code">villa</td>') == 3  # three operations of the villa contract
     assert "3.25s" in page and "boom" in page and "not run" in page
     passing = html_report(record_of(run_events(failing=False)))
     assert '<header class="PASSED">' in passing and "<article" not in passing
@@ -305,10 +320,22 @@ def test_run_directory_name_stays_inside(run_id: str, name: str) -> None:
 # Console
 
 
-def console_lines(events: list[Event], *, color: bool = False, width: int = 80, progress: bool = True) -> list[str]:
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def console_lines(
+    events: list[Event], *, color: bool = False, progress: bool = True, clock: FakeClock | None = None
+) -> list[str]:
     lines: list[str] = []
     writer = ReportWriter.from_dir(Path("out"))
-    reporter = ConsoleReporter(lines.append, color=color, progress=progress, width=width, reports=writer)
+    reporter = ConsoleReporter(
+        lines.append, color=color, progress=progress, reports=writer, clock=clock or FakeClock(), every=5.0
+    )
     for event in events:
         writer.handle(event)
         reporter.handle(event)
@@ -322,24 +349,73 @@ def test_console_shows_phases_progress_and_summary() -> None:
     assert lines[1] == "target https://staging.example.com/api · seed 42 · max examples 25"
     assert "secret" not in text
     assert "lint  Lint the contract" in lines
-    assert "  .." in lines and "  ...FF" in lines
+    assert "  ✗ villa.createOrder · response_schema_conformance" in lines  # each failure as it is found
     assert "  schemathesis: failed · 5 checks, 3 passed, 2 failed · 3.25s" in lines
     assert "  error: boom" in lines
-    assert "7 checks: 5 passed, 2 failed" in lines
-    assert "  createOrder · response_schema_conformance · Response violates the Order schema" in lines
-    assert "  payOrder · grand_total · check failed without details" in lines
+    assert "7 checks on 3 operations: 5 passed, 2 failed" in lines
+    assert "Failures (2 distinct)" in lines
+    head = "  createOrder · response_schema_conformance (×2) [schemathesis]: Response violates the Order schema"
+    assert head in lines
+    assert "  payOrder · grand_total [schemathesis]: check failed without details" in lines
     assert f"  junit    {Path('out/junit.xml')}" in lines
     assert lines[-1] == "FAILED (exit code 1) in 4.00s"
     assert "\x1b" not in text and "\x00" not in text
 
 
-def test_console_dots_wrap_at_the_width() -> None:
-    events = run_events(failing=False)
-    checks = [CheckFinished("lint", f"op{i}", "c", passed=i != 100) for i in range(130)]
-    lines = console_lines([*events[:2], *checks, *events[2:]], width=80)
-    dots = [line for line in lines if line.startswith("  .")]
-    assert [len(line) for line in dots[:3]] == [80, 56, 6]
-    assert dots[1][2 + 100 - 78] == "F"
+def test_console_counts_progress_at_most_every_few_seconds_with_an_estimate() -> None:
+    clock = FakeClock()
+    lines: list[str] = []
+    reporter = ConsoleReporter(lines.append, color=False, clock=clock, every=5.0)
+    reporter.handle(PhaseStarted("schemathesis", ""))
+    for done, now in ((1, 101.0), (2, 102.0), (5, 110.0), (10, 111.0)):
+        clock.now = now
+        reporter.handle(Progress("schemathesis", "villa: fuzzing", done, 10))
+    counted = [line for line in lines if "villa: fuzzing" in line]
+    assert counted == [
+        "  villa: fuzzing 1/10",  # the first one, at once (too early for an estimate)
+        "  villa: fuzzing 5/10 · about 10.0s left in this step",  # 10 s for 5, 5 to go; 2/10 was too soon
+        "  villa: fuzzing 10/10",  # complete: always shown
+    ]
+
+
+def test_console_shows_skips_and_an_interrupted_run() -> None:
+    events: list[Event] = [
+        RunStarted("r", "http://x", True, 1, 5, 0.0, ("lint", "pact")),
+        PhaseStarted("lint", ""),
+        CheckFinished("lint", "getOrder", "documented", True, contract="villa"),
+        PhaseFinished("lint", 0.1),
+        PhaseStarted("pact", ""),
+        Skipped("pact", "every pact", "the target is not a mock"),
+        PhaseFinished("pact", 0.0),
+    ]
+    lines = console_lines(events)
+    assert "  skipped: every pact: the target is not a mock" in lines
+    assert "  pact: skipped · 0 checks, 0 passed, 0 failed · 0.00s" in lines
+    record = record_of(events)
+    assert record.phases["pact"].status == "skipped" and record.outcome() == (0, "all 1 checks held")
+    cut = [*events[:4], PhaseStarted("pact", ""), PhaseFinished("pact", 0.2, interrupted=True)]
+    record = record_of(cut)
+    assert record.phases["pact"].status == "interrupted"
+    assert record.outcome() == (3, "interrupted: not finished: pact")
+    lines = console_lines([*cut, RunFinished(3, 0.3, "interrupted: not finished: pact")])
+    assert lines[-1] == "INCOMPLETE (exit code 3) in 0.30s: interrupted: not finished: pact"
+
+
+def test_a_warning_is_reported_but_does_not_fail_the_run() -> None:
+    uncovered = Failure(operation="verify", check="coverage", title="never answered 2xx", message="got: 404")
+    events: list[Event] = [
+        PhaseStarted("schemathesis", ""),
+        CheckFinished("schemathesis", "getOrder", "coverage", True, statuses=(200,), contract="villa"),
+        CheckFinished("schemathesis", "verify", "coverage", False, (uncovered,), statuses=(404,), contract="villa",
+                      warning=True),
+        PhaseFinished("schemathesis", 1.0),
+    ]  # fmt: skip
+    record = record_of(events)
+    assert record.outcome() == (0, "all 2 checks held (1 warning(s))")
+    assert record.failures == [] and [f for _, f in record.warnings] == [uncovered]
+    assert record.operations()[("villa", "verify")].checks == {"coverage": "warning"}
+    assert not record.operations()[("villa", "verify")].succeeded
+    assert "Warnings (1, not failing the run)" in summary_lines(record)
 
 
 def test_console_without_progress_shows_only_the_summary() -> None:
@@ -356,7 +432,7 @@ def test_console_colors_only_when_asked() -> None:
 def test_summary_lines_lists_at_most_limit_failures() -> None:
     many = [CheckFinished("p", f"op{i}", "c", passed=False) for i in range(30)]
     lines = summary_lines(record_of([PhaseStarted("p", ""), *many]), limit=5)
-    assert sum("· c · check failed without details" in line for line in lines) == 5
+    assert sum("· c [p]: check failed without details" in line for line in lines) == 5
     assert "  … and 25 more (see the reports)" in lines
     assert lines[-1] == "INCOMPLETE (no exit code)"
 
@@ -381,3 +457,21 @@ def test_redact_url() -> None:
 def test_progress_outside_a_phase_adds_no_phase() -> None:
     record = record_of([Progress("", "starting the embedded mock"), *run_events(failing=False)])
     assert list(record.phases) == ["lint", "schemathesis", "state-machine", "pact"]
+
+
+def test_junit_shows_skips_as_skipped_and_an_interruption_as_an_error() -> None:
+    events: list[Event] = [
+        RunStarted("r", "http://x", True, 1, 5, 0.0, ("pact", "state-machine")),
+        PhaseStarted("pact", ""),
+        Skipped("pact", "villa", "no pact names contract 'villa' as its provider", "villa"),
+        PhaseFinished("pact", 0.0),
+        PhaseStarted("state-machine", ""),
+        PhaseFinished("state-machine", 0.4, interrupted=True),
+    ]
+    root = ET.fromstring(junit_xml(record_of(events)))
+    pact = root.find("testsuite[@name='pact']")
+    assert pact is not None and (pact.get("tests"), pact.get("skipped"), pact.get("failures")) == ("1", "1", "0")
+    skipped = pact.find("testcase/skipped")
+    assert skipped is not None and skipped.get("message") == "no pact names contract 'villa' as its provider"
+    error = root.find("testsuite[@name='state-machine']/testcase/error")
+    assert error is not None and "interrupted" in str(error.get("message"))

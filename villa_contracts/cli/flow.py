@@ -20,7 +20,21 @@ def _print_step(step: Step) -> None:
     click.echo(f"  {step.number:>2}. {mark} {step.name:<44} {step.detail}  ({step.seconds * 1000:.0f} ms)")
 
 
-@click.command("flow")
+FLOW_EPILOG = """\b
+Examples:
+  villa-contracts flow                                   # embedded mock
+  villa-contracts flow --base-url http://127.0.0.1:8080  # a running mock, no variables needed
+
+\b
+Exit codes:
+  0  every step held
+  1  a step failed (it is named, with what came back)
+  2  the flow could not run (target unreachable, Cognito not configured or unreachable)
+  3  interrupted
+"""
+
+
+@click.command("flow", epilog=FLOW_EPILOG)
 @options.base_url
 @options.admin_token
 @click.option("--username", envvar="VILLA_TEST_USERNAME", help="Sign up this user (default: a fresh one per run).")
@@ -36,16 +50,14 @@ def command(
     password: str | None,
     confirmation_code: str | None,
 ) -> None:
-    r"""Run the checkout flow of the seeds with the reference client and print each step.
+    """Run the checkout flow of the seeds with the reference client and print each step.
 
-    \b
-    sign up + login → generate id → build → pre-payment validate (174.00) → create →
-    card token → card payment → 3-D Secure → verify → get shows the order paid
+    Steps: sign up + login, generate an id, build, pre-payment validation (174.00), create, card
+    token, card payment, 3-D Secure, verify, and read the order back paid.
 
     Without --base-url (or VILLA_BASE_URL) it starts an embedded mock on a free port and stops it
     afterwards. Against a running mock it reads the Cognito settings from the mock itself; against
-    another backend they come from the VILLA_COGNITO_* variables. Exit 0 when every step held, 1
-    when a step failed, 2 when the flow could not run.
+    another backend they come from the VILLA_COGNITO_* variables.
     """
     from suites.flows.checkout import run_checkout
     from villa_contracts.cli._embedded import target_url

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -16,10 +18,12 @@ from villa_contracts.cli import options
 PHASES = ("lint", "schemathesis", "state-machine", "pact")
 EPILOG = """\b
 Exit codes:
-  0  every check held
-  1  the target violated a contract (see reports/<run-id>/)
+  0  every check held, and every operation answered 2xx (coverage)
+  1  the target violated a contract, or an operation never answered 2xx
+     (see reports/<run-id>/)
   2  the gate could not run: bad options, target unreachable, login failed,
-     or nothing was tested
+     a phase could not run, or nothing was tested
+  3  INCOMPLETE: interrupted (Ctrl-C, SIGTERM); the reports say what did not finish
 
 \b
 Examples:
@@ -43,6 +47,10 @@ Examples:
 @click.option("--run-id", help="Name of this run's report folder (default: time and seed).")
 @click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated phases to run.")
 @click.option("--allow-prod-payments", is_flag=True, help="Call payment operations even when VILLA_ENV=prod.")
+@click.option(
+    "--coverage", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, envvar="VILLA_GATE_COVERAGE",
+    help="An operation that never answers 2xx: fail the gate, or only warn (a target that cannot reach some).",
+)  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress display, only the summary.")
 def command(
     base_url: str | None,
@@ -57,9 +65,10 @@ def command(
     run_id: str | None,
     phases: str,
     allow_prod_payments: bool,
+    coverage: str,
     no_progress: bool,
 ) -> None:
-    r"""Check a backend against the contracts; fail the build on any violation.
+    """Check a backend against the contracts; fail the build on any violation.
 
     Runs contract lint, then Schemathesis over every operation (examples, coverage, positive and
     negative fuzzing, stateful through the contract's links; all built-in checks plus the business
@@ -76,7 +85,7 @@ def command(
     from suites.gate import GatePlan, run_gate
     from villa_contracts.cli._embedded import target_url
     from villa_contracts.contract import load
-    from villa_contracts.events import Event, Progress, RunFinished, RunStarted
+    from villa_contracts.events import EXIT_ERROR, EXIT_INCOMPLETE, Event, Progress, RunFinished, RunStarted
     from villa_contracts.reports import ConsoleReporter, ReportWriter, RunRecord, run_directory_name
     from villa_contracts.target import resolve_target
 
@@ -91,6 +100,7 @@ def command(
     started = time.perf_counter()
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     writer = ReportWriter.from_dir(report_dir / run_directory_name(run_id))
+    writer.check_writable()  # before anything runs: a run whose reports cannot be written is not worth starting
     console = ConsoleReporter(click.echo, color=color, progress=not no_progress, reports=writer)
     record = RunRecord()
     handlers: list[Callable[[Event], None]] = [record.handle, console.handle, writer.handle]
@@ -99,11 +109,17 @@ def command(
         for handle in handlers:
             handle(event)
 
-    exit_code, reason = 2, ""
-    plan = GatePlan(phases=chosen, contracts=contracts, state_change_url=state_change_url)
+    exit_code, reason = EXIT_ERROR, ""
+    plan = GatePlan(
+        phases=chosen,
+        contracts=contracts,
+        state_change_url=state_change_url,
+        coverage="warn" if coverage == "warn" else "fail",
+    )
     try:
-        with target_url(base_url) as (url, embedded):
-            emit(RunStarted(run_id, url, embedded, seed, max_examples, time.time(), chosen))
+        with _terminate_as_interrupt(), target_url(base_url) as (url, embedded):
+            names = tuple(c.name for c in everything.select(contracts))
+            emit(RunStarted(run_id, url, embedded, seed, max_examples, time.time(), chosen, names))
             try:
                 target = resolve_target(
                     url,
@@ -125,14 +141,31 @@ def command(
                     emit(event)
         exit_code, reason = record.outcome()
     except _CannotRun as exc:
-        exit_code, reason = 2, str(exc)
+        exit_code, reason = EXIT_ERROR, str(exc)
+    except KeyboardInterrupt:
+        code, why = record.outcome()
+        exit_code, reason = EXIT_INCOMPLETE, why if code == EXIT_INCOMPLETE else "interrupted before the first phase"
     finally:
         emit(RunFinished(exit_code, time.perf_counter() - started, reason))
         writer.close()
-    if exit_code == 2:
+    if exit_code == EXIT_ERROR:
         click.echo(f"gate could not run: {reason}", err=True)
     sys.exit(exit_code)
 
 
 class _CannotRun(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI cancelling the job) ends the run like Ctrl-C does: INCOMPLETE, with reports."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,33 +8,51 @@ from pathlib import Path
 
 import click
 
-SCHEMAS = {"order": "Order"}
+SCHEMAS = {"order": ("villa", "Order")}
+"""Document kinds: kind → (contract, components.schemas name)."""
+
+EPILOG = """\b
+Examples:
+  villa-contracts validate order goodSample.json extraCol.json
+  cat order.json | villa-contracts validate order -
+
+\b
+Exit codes:
+  0  every document is valid
+  1  a document breaks the contract (every violation is printed with its JSON pointer)
+  2  a file could not be read or is not JSON (every file is still checked)
+"""
 
 
-@click.command("validate")
+@click.command("validate", epilog=EPILOG)
 @click.argument("kind", type=click.Choice(sorted(SCHEMAS)))
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def command(kind: str, files: tuple[Path, ...]) -> None:
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+def command(kind: str, files: tuple[str, ...]) -> None:
     """Validate JSON documents of KIND (e.g. an order) and print every violation with its JSON pointer.
 
-    Exit 0 when every file is valid, 1 when one is not, 2 when a file cannot be read.
+    FILES are paths, or - for standard input; a UTF-8 byte order mark is accepted.
     """
     from villa_contracts.contract import ContractValidator, load
 
-    validator = ContractValidator(load()["villa"])
-    invalid = 0
-    for path in files:
+    contract_name, schema = SCHEMAS[kind]
+    validator = ContractValidator(load()[contract_name])
+    invalid = unreadable = 0
+    for name in files:
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            click.echo(f"{path}: cannot read JSON: {exc}", err=True)
-            sys.exit(2)
-        violations = validator.document(SCHEMAS[kind], document)
+            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            document = json.loads(raw.decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            unreadable += 1
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            click.echo(f"{'stdin' if name == '-' else name}: cannot read JSON: {reason}", err=True)
+            continue
+        shown = "stdin" if name == "-" else name
+        violations = validator.document(schema, document)
         if violations:
             invalid += 1
-            click.echo(f"{path}: INVALID {kind}, {len(violations)} violation(s)")
+            click.echo(f"{shown}: INVALID {kind}, {len(violations)} violation(s)")
             for v in violations:
                 click.echo(f"  {v.pointer or '/'}: {v.message}")
         else:
-            click.echo(f"{path}: valid {kind}")
-    sys.exit(1 if invalid else 0)
+            click.echo(f"{shown}: valid {kind}")
+    sys.exit(2 if unreadable else 1 if invalid else 0)

@@ -84,6 +84,12 @@ class Operation:
         return f"{self.method} {self.path}"
 
     @property
+    def mock_only(self) -> bool:
+        """Whether only the mock has it (``x-villa.mockOnly``, e.g. the mock bank's 3-D Secure page)."""
+        extension = self.spec.get("x-villa") or {}
+        return bool(extension.get("mockOnly")) if isinstance(extension, dict) else False
+
+    @property
     def tags(self) -> tuple[str, ...]:
         """The operation's tags."""
         return tuple(str(t) for t in self.spec.get("tags") or ())

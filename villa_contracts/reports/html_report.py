@@ -51,7 +51,8 @@ td.hit { text-align: center; font-weight: 600; }
 .s2 { color: var(--ok); } .s3 { color: #0969da; } .s4 { color: var(--err); } .s5 { color: var(--bad); }
 .pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; }
 .pill.passed { background: var(--ok); } .pill.failed { background: var(--bad); }
-.pill.error, .pill.running { background: var(--err); } .pill.not-run { background: #8c959f; }
+.pill.error, .pill.running, .pill.interrupted { background: var(--err); }
+.pill.not-run, .pill.skipped { background: #8c959f; }
 .bar { background: #0969da; height: 8px; border-radius: 4px; min-width: 2px; }
 a { color: #0969da; } a.bad { color: var(--bad); }
 article { border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px;
@@ -106,6 +107,7 @@ def _tiles(record: RunRecord) -> str:
         ("ok", len(checks) - bad, "passed"),
         ("bad" if bad else "", bad, "failed"),
         ("", len(record.operations()), "operations"),
+        ("", sum(len(phase.skips) for phase in record.phases.values()), "skipped"),
         ("bad" if record.failures else "", len(record.failures), "failures"),
     ]
     cells = "".join(
@@ -136,20 +138,48 @@ def _coverage(record: RunRecord, anchors: dict[tuple[str, str], str]) -> str:
     operations = record.operations()
     if not operations:
         return '<h2 id="coverage">Coverage</h2><p class="muted">No operation was exercised.</p>'
-    columns = sorted({status for seen, _ in operations.values() for status in seen})
-    head = "<tr><th>Operation</th>" + "".join(f'<th class="num {_status_class(s)}">{s}</th>' for s in columns)
+    phases = [name for name, phase in record.phases.items() if any(name in c.statuses for c in operations.values())]
+    head = "<tr><th>Contract</th><th>Operation</th><th>2xx</th>"
+    head += "".join(f"<th>{_e(phase)}</th>" for phase in phases)
     head += '<th class="num">Passed</th><th>Failed checks</th></tr>'
     rows = []
-    for operation, (seen, checks) in operations.items():
-        hits = "".join(f'<td class="hit {_status_class(s)}">{"✓" if s in seen else ""}</td>' for s in columns)
-        bad = [name for name, ok in checks.items() if not ok]
-        links = ", ".join(
-            f'<a class="bad" href="#{anchors.get((operation, name), "failures")}">{_e(name)}</a>' for name in bad
+    for (contract, operation), coverage in operations.items():
+        reached = '<td class="hit s2">✓</td>' if coverage.succeeded else '<td class="hit s5" title="never 2xx">✗</td>'
+        cells = "".join(
+            '<td class="code">'
+            + " ".join(f'<span class="{_status_class(s)}">{s}</span>' for s in sorted(coverage.statuses.get(phase, ())))
+            + "</td>"
+            for phase in phases
         )
-        passed = f'<span title="{_e(", ".join(n for n, ok in checks.items() if ok))}">{len(checks) - len(bad)}</span>'
-        row = f'<td class="code">{_e(operation)}</td>{hits}<td class="num">{passed}</td><td>{links}</td>'
-        rows.append(f"<tr>{row}</tr>")
-    return f'<h2 id="coverage">Coverage</h2><table>{head}{"".join(rows)}</table>'
+        bad = [name for name, verdict in coverage.checks.items() if verdict != "passed"]
+        links = ", ".join(
+            f'<a class="bad" href="#{anchors.get((operation, name), "failures")}">{_e(name)}</a>'
+            + (" (warning)" if coverage.checks[name] == "warning" else "")
+            for name in bad
+        )
+        good = [name for name, verdict in coverage.checks.items() if verdict == "passed"]
+        passed = f'<span title="{_e(", ".join(good))}">{len(good)}</span>'
+        rows.append(
+            f'<tr><td class="code">{_e(contract)}</td><td class="code">{_e(operation)}</td>{reached}{cells}'
+            f'<td class="num">{passed}</td><td>{links}</td></tr>'
+        )
+    note = (
+        '<p class="muted">The statuses each phase got per operation; ✗ marks an operation that never '
+        "answered 2xx (its success path was not tested).</p>"
+    )
+    return f'<h2 id="coverage">Coverage</h2>{note}<table>{head}{"".join(rows)}</table>'
+
+
+def _skips(record: RunRecord) -> str:
+    rows = [
+        f'<tr><td>{_e(phase.name)}</td><td class="code">{_e(skip.subject)}</td><td>{_e(skip.reason)}</td></tr>'
+        for phase in record.phases.values()
+        for skip in phase.skips
+    ]
+    if not rows:
+        return ""
+    head = "<tr><th>Phase</th><th>Not done</th><th>Why</th></tr>"
+    return f'<h2 id="skipped">Skipped</h2><table>{head}{"".join(rows)}</table>'
 
 
 def _failure(number: int, phase: str, failure: Failure, run_seed: int | None) -> str:
@@ -222,6 +252,7 @@ def html_report(record: RunRecord) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
         f"{_header(record)}\n<main>{_tiles(record)}\n{_phases(record)}\n{_coverage(record, anchors)}\n"
+        f"{_skips(record)}\n"
         f"{failure_section}\n{_checks(record)}\n</main>\n"
         '<footer>villa-contracts · machine-readable: <a href="summary.json">summary.json</a>, '
         '<a href="junit.xml">junit.xml</a></footer>\n</body></html>\n'

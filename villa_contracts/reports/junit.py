@@ -8,6 +8,7 @@ The layout is the one GitHub and GitLab test reports, Jenkins and most JUnit vie
         <testcase classname="<phase>" name="<operation> :: <check>" time>
           <failure message="<title>" type="<check>">message, curl reproduction, seed</failure>
         </testcase>
+        <testcase classname="<phase>" name="<subject> :: skipped"><skipped message="<why>"/></testcase>
         <testcase classname="<phase>" name="<phase> :: phase error"><error …/></testcase>
         <system-out>the phase's progress messages</system-out>
       </testsuite>
@@ -23,7 +24,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from villa_contracts.reports._text import MESSAGE_LIMIT, clean, iso_time, truncate
-from villa_contracts.reports.record import failed, failures_of
+from villa_contracts.reports.record import failed, failures_of, warned
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -78,6 +79,11 @@ def _testcase(suite: ET.Element, check: CheckFinished, run_seed: int | None) -> 
         name=clean(f"{check.operation} :: {check.check}"),
         time=_seconds(check.seconds),
     )
+    if warned(check):
+        ET.SubElement(case, "system-out").text = "warning (not failing the run): " + failure_text(
+            failures_of(check), run_seed
+        )
+        return
     if not failed(check):
         return
     failures = failures_of(check)
@@ -90,7 +96,12 @@ def _error_case(suite: ET.Element, phase: PhaseRecord) -> bool:
     # A phase that broke (or never finished) is an error, not a failure: the tool could not judge.
     if phase.error is None and phase.finished:
         return False
-    error = phase.error if phase.error is not None else "the phase did not finish"
+    if phase.error is not None:
+        error = phase.error
+    elif phase.interrupted:
+        error = "the phase was interrupted (Ctrl-C or SIGTERM): the run is INCOMPLETE"
+    else:
+        error = "the phase did not finish"
     case = ET.SubElement(suite, "testcase", classname=clean(phase.name), name=clean(f"{phase.name} :: phase error"))
     case.set("time", "0.000")
     element = ET.SubElement(case, "error", message=_attribute(error or "error"), type="PhaseError")
@@ -118,14 +129,18 @@ def _suite(root: ET.Element, phase: PhaseRecord, record: RunRecord) -> tuple[int
     _properties(suite, record)
     for check in phase.checks:
         _testcase(suite, check, record.seed)
+    for skip in phase.skips:
+        case = ET.SubElement(suite, "testcase", classname=clean(phase.name), name=clean(f"{skip.subject} :: skipped"))
+        case.set("time", "0.000")
+        ET.SubElement(case, "skipped", message=_attribute(skip.reason))
     errors = int(_error_case(suite, phase))
     if phase.notes:
         ET.SubElement(suite, "system-out").text = clean(truncate("\n".join(phase.notes), _OUTPUT_LIMIT))
-    tests, failures = len(phase.checks) + errors, phase.failed
+    tests, failures = len(phase.checks) + len(phase.skips) + errors, phase.failed
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
-    suite.set("skipped", "0")
+    suite.set("skipped", str(len(phase.skips)))
     suite.set("time", _seconds(phase.seconds))
     if record.start is not None:
         # JUnit's schema wants a timestamp without a zone; it is UTC.

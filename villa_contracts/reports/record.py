@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from villa_contracts.events import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
     CheckFinished,
     PhaseFinished,
     PhaseStarted,
     Progress,
     RunFinished,
     RunStarted,
+    Skipped,
 )
 from villa_contracts.failures import Failure
 from villa_contracts.reports._text import iso_time, redact_url
@@ -24,20 +29,29 @@ from villa_contracts.reports._text import iso_time, redact_url
 if TYPE_CHECKING:
     from villa_contracts.events import Event
 
-PhaseStatus = Literal["passed", "failed", "error", "running", "not run"]
+PhaseStatus = Literal["passed", "failed", "error", "skipped", "interrupted", "running", "not run"]
 Verdict = Literal["PASSED", "FAILED", "ERROR", "INCOMPLETE"]
+DOCUMENT = "(document)"
+"""The operation name of document-wide lint checks (not an operation of the API)."""
 
 
 def failed(check: CheckFinished) -> bool:
-    """Whether a check failed; a check that reports failures failed, whatever its ``passed`` says.
+    """Whether a check failed the run; a check that reports failures failed, whatever its ``passed`` says.
+
+    A warning (``check.warning``) is shown but never fails the run.
 
     Args:
         check: the event.
 
     Returns:
-        True when the check did not hold.
+        True when the check did not hold and is not a mere warning.
     """
-    return not check.passed or bool(check.failures)
+    return (not check.passed or bool(check.failures)) and not check.warning
+
+
+def warned(check: CheckFinished) -> bool:
+    """Whether a check is a finding lowered to a warning."""
+    return check.warning and (not check.passed or bool(check.failures))
 
 
 def failures_of(check: CheckFinished) -> tuple[Failure, ...]:
@@ -69,9 +83,11 @@ class PhaseRecord:
         description: what it does (from ``PhaseStarted``).
         started: whether it started.
         finished: whether it finished.
+        interrupted: whether it was cut short (Ctrl-C, SIGTERM).
         seconds: its duration (from ``PhaseFinished``; the sum of its checks until then).
         error: why it could not complete, if it could not.
         checks: its checks, in the order they finished.
+        skips: what it did not do, and why.
         notes: its ``Progress`` messages.
     """
 
@@ -79,9 +95,11 @@ class PhaseRecord:
     description: str = ""
     started: bool = False
     finished: bool = False
+    interrupted: bool = False
     seconds: float = 0.0
     error: str | None = None
     checks: list[CheckFinished] = field(default_factory=list)
+    skips: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -90,15 +108,51 @@ class PhaseRecord:
         return sum(1 for check in self.checks if failed(check))
 
     @property
+    def warnings(self) -> int:
+        """How many of its checks are findings lowered to warnings."""
+        return sum(1 for check in self.checks if warned(check))
+
+    @property
     def status(self) -> PhaseStatus:
-        """``error`` beats ``failed`` beats ``passed``; ``running`` if it never finished."""
+        """``interrupted`` and ``error`` beat ``failed`` beats ``passed``; ``skipped`` when it judged nothing."""
         if not self.started:
             return "not run"
+        if self.interrupted:
+            return "interrupted"
         if self.error is not None:
             return "error"
         if self.failed:
             return "failed"
-        return "passed" if self.finished else "running"
+        if not self.finished:
+            return "running"
+        return "skipped" if not self.checks and self.skips else "passed"
+
+
+@dataclass(slots=True)
+class OperationCoverage:
+    """What a run saw of one operation: the statuses each phase got, and each check's verdict.
+
+    Attributes:
+        statuses: HTTP statuses answered, by phase.
+        checks: ``passed``, ``failed`` or ``warning`` by check name (a check that ran in several
+            phases passed only if it passed in all of them).
+    """
+
+    statuses: dict[str, set[int]] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def all_statuses(self) -> list[int]:
+        """Every status any phase got, sorted."""
+        return sorted({status for seen in self.statuses.values() for status in seen})
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether any phase got a 2xx answer."""
+        return any(200 <= status < 300 for status in self.all_statuses)
+
+
+_RANK = {"passed": 0, "warning": 1, "failed": 2}
 
 
 @dataclass(slots=True)
@@ -135,13 +189,18 @@ class RunRecord:
                 phase.checks.append(event)
                 if not phase.finished:
                     phase.seconds += event.seconds
+            case Skipped():
+                phase = self._phase(event.phase)
+                phase.started = True
+                phase.skips.append(event)
             case Progress():
                 # Run-level messages (no known phase) are for the console; don't invent a phase.
-                if event.phase in self.phases:
+                if event.phase in self.phases and event.total is None:
                     self.phases[event.phase].notes.append(event.message)
             case PhaseFinished():
                 phase = self._phase(event.phase)
-                phase.started, phase.finished = True, True
+                phase.started, phase.finished = True, not event.interrupted
+                phase.interrupted = event.interrupted
                 phase.seconds, phase.error = event.seconds, event.error
             case RunFinished():
                 self.finish = event
@@ -171,27 +230,40 @@ class RunRecord:
 
     @property
     def verdict(self) -> Verdict:
-        """``PASSED`` (exit 0), ``FAILED`` (exit 1), ``ERROR`` (exit 2+) or ``INCOMPLETE`` (no end)."""
+        """``PASSED`` (0), ``FAILED`` (1), ``ERROR`` (2), ``INCOMPLETE`` (3, or no end at all)."""
         code = self.exit_code
-        if code is None:
+        if code is None or code == EXIT_INCOMPLETE:
             return "INCOMPLETE"
-        return "PASSED" if code == 0 else "FAILED" if code == 1 else "ERROR"
+        return "PASSED" if code == EXIT_OK else "FAILED" if code == EXIT_FAILED else "ERROR"
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether a phase was cut short."""
+        return any(phase.interrupted for phase in self.phases.values())
+
+    def unfinished(self) -> list[str]:
+        """The planned phases that did not finish (interrupted, or never started)."""
+        return [phase.name for phase in self.phases.values() if not phase.finished]
 
     def outcome(self) -> tuple[int, str]:
         """The exit code the run has earned so far, and why: the one place it is decided.
 
-        ``2`` when a phase could not run or nothing was tested, ``1`` when a check failed, else ``0``.
+        ``3`` (INCOMPLETE) when a phase was interrupted; ``2`` when a phase could not run or nothing
+        was tested; ``1`` when a check failed (warnings do not fail); else ``0``.
         """
+        if self.interrupted:
+            return EXIT_INCOMPLETE, f"interrupted: not finished: {', '.join(self.unfinished())}"
         errors = [f"{phase.name}: {phase.error}" for phase in self.phases.values() if phase.error]
         checks = self.checks
         failed_count = sum(1 for check in checks if failed(check))
         if errors:
-            return 2, "; ".join(errors)
+            return EXIT_ERROR, "; ".join(errors)
         if not checks:
-            return 2, "nothing was tested"
+            return EXIT_ERROR, "nothing was tested"
         if failed_count:
-            return 1, f"{failed_count} check(s) failed"
-        return 0, f"all {len(checks)} checks held"
+            return EXIT_FAILED, f"{failed_count} check(s) failed"
+        warnings = sum(phase.warnings for phase in self.phases.values())
+        return EXIT_OK, f"all {len(checks)} checks held" + (f" ({warnings} warning(s))" if warnings else "")
 
     @property
     def checks(self) -> list[CheckFinished]:
@@ -200,35 +272,47 @@ class RunRecord:
 
     @property
     def failures(self) -> list[tuple[str, Failure]]:
-        """Every failure with the phase it showed in, in run order."""
+        """Every failure (warnings excluded) with the phase it showed in, in run order."""
         return [(check.phase, failure) for check in self.checks if failed(check) for failure in failures_of(check)]
 
-    def operations(self) -> dict[str, tuple[list[int], dict[str, bool]]]:
-        """Coverage per operation: the statuses it answered and, per check, whether the check passed.
+    @property
+    def warnings(self) -> list[tuple[str, Failure]]:
+        """Every finding lowered to a warning, with its phase."""
+        return [(check.phase, failure) for check in self.checks if warned(check) for failure in failures_of(check)]
 
-        A check that ran in several phases passed only if it passed in all of them. Operations the
-        run saw (``RunFinished.statuses``) but no check judged are listed with no checks.
+    def operations(self) -> dict[tuple[str, str], OperationCoverage]:
+        """Coverage per ``(contract, operation)``: the statuses each phase got, and each check's verdict.
+
+        Lint's document-wide checks and checks about no operation are left out: every key is an
+        operation of a contract.
 
         Returns:
-            ``{operation: (sorted unique statuses, {check: passed})}``, sorted by operation.
+            ``{(contract, operationId): OperationCoverage}``, sorted.
         """
-        statuses: dict[str, set[int]] = {}
-        verdicts: dict[str, dict[str, bool]] = {}
+        found: dict[tuple[str, str], OperationCoverage] = {}
         for check in self.checks:
-            statuses.setdefault(check.operation, set()).update(check.statuses)
-            checks = verdicts.setdefault(check.operation, {})
-            checks[check.check] = checks.get(check.check, True) and not failed(check)
-        for operation, seen in (self.finish.statuses if self.finish else {}).items():
-            statuses.setdefault(operation, set()).update(seen)
-        return {
-            operation: (sorted(statuses[operation]), dict(sorted(verdicts.get(operation, {}).items())))
-            for operation in sorted(statuses)
-        }
+            if check.operation == DOCUMENT or not check.contract:
+                continue
+            coverage = found.setdefault((check.contract, check.operation), OperationCoverage())
+            if check.statuses:
+                coverage.statuses.setdefault(check.phase, set()).update(check.statuses)
+            verdict = "failed" if failed(check) else "warning" if warned(check) else "passed"
+            before = coverage.checks.get(check.check, "passed")
+            coverage.checks[check.check] = max(before, verdict, key=_RANK.__getitem__)
+        return dict(sorted(found.items()))
 
     def as_json(self) -> dict[str, object]:
         """The ``summary.json`` form (write it with ``sort_keys=True`` for a stable key order)."""
         checks = self.checks
         failed_count = sum(1 for check in checks if failed(check))
+        covered = self.operations()
+        operations: dict[str, dict[str, object]] = {}
+        for (contract, operation), coverage in covered.items():
+            operations.setdefault(contract, {})[operation] = {
+                "statuses": {phase: sorted(seen) for phase, seen in coverage.statuses.items()},
+                "succeeded": coverage.succeeded,
+                "checks": dict(sorted(coverage.checks.items())),
+            }
         return {
             "runId": self.run_id,
             "target": self.target,
@@ -248,16 +332,21 @@ class RunRecord:
                     "error": phase.error,
                     "checks": len(phase.checks),
                     "failed": phase.failed,
+                    "warnings": phase.warnings,
+                    "skipped": [
+                        {"subject": skip.subject, "reason": skip.reason, "contract": skip.contract}
+                        for skip in phase.skips
+                    ],
                 }
                 for phase in self.phases.values()
             ],
-            "operations": {
-                operation: {
-                    "statuses": seen,
-                    "checks": {name: "passed" if ok else "failed" for name, ok in checks_by_name.items()},
-                }
-                for operation, (seen, checks_by_name) in self.operations().items()
-            },
+            "operations": operations,
             "failures": [{**failure.as_json(), "phase": phase} for phase, failure in self.failures],
-            "counts": {"checks": len(checks), "passed": len(checks) - failed_count, "failed": failed_count},
+            "warnings": [{**failure.as_json(), "phase": phase} for phase, failure in self.warnings],
+            "counts": {
+                "checks": len(checks),
+                "passed": len(checks) - failed_count,
+                "failed": failed_count,
+                "operations": len(covered),
+            },
         }

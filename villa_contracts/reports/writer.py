@@ -116,6 +116,22 @@ class ReportWriter:
         """
         self.record.handle(event)
 
+    def check_writable(self) -> None:
+        """Make the directory and prove a file can be written in it.
+
+        Raises:
+            OSError: with a message naming the directory and saying what to do.
+        """
+        probe = self.directory / ".write-test"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot write reports to {self.directory}: {exc.strerror} (choose another --report-dir)"
+            ) from None
+
     @property
     def paths(self) -> dict[str, Path]:
         """Where :meth:`close` writes (or wrote) each report, by kind (``junit``, ``summary``, ``html``)."""

@@ -1,0 +1,205 @@
+"""The gate's data set-up: live resources behind the contract's request examples, so every operation can succeed.
+
+A contract's examples name ids that do not exist on the target (``orderId: "100026000001"``), so
+Schemathesis' examples phase only ever sees 404s for the operations that need a resource. Before
+the Schemathesis phase, ``live_examples`` creates what each example needs through the target's
+own public API, as the run's first account (an order id, an order, an unused card token, an
+Authorized charge, a charge waiting for 3-D Secure), one resource per example where an example
+changes state, and answers the request examples with the live ids put in. It works on any target
+that allows the calls (payments only where the run allows them); whatever cannot be set up keeps
+the contract's example and is named in the notes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+    from villa_contracts.contract import Contract
+
+Examples = dict[str, Any]
+"""A live request body per operationId."""
+
+
+@dataclass
+class LiveData:
+    """Live request examples for a contract, and notes on what could not be set up.
+
+    Attributes:
+        examples: live request bodies by operationId.
+        parameters: live path parameter values by path template and parameter name.
+        notes: what could not be set up, and why.
+    """
+
+    examples: Examples = field(default_factory=dict)
+    parameters: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class SetupFailed(Exception):
+    """A set-up call did not answer as the contract says it should."""
+
+
+class _Api:
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.account = context.target.accounts[0]
+        # The set-up pays where the target's environment pays (a mock answers on both prefixes).
+        self.prefix = context.target.payment_prefix
+
+    def call(self, path: str, body: Any) -> dict[str, Any]:
+        try:
+            response = self.context.http.post(f"{self.context.base_url}{path}", json=body, headers=self.account.headers)
+        except httpx.HTTPError as exc:
+            raise SetupFailed(f"POST {path}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise SetupFailed(f"POST {path} answered {response.status_code}: {response.text[:200]}")
+        answer = response.json()
+        if not isinstance(answer, dict):
+            raise SetupFailed(f"POST {path} answered {answer!r}")
+        return answer
+
+    def order_id(self, branch: str) -> str:
+        return str(self.call("/api/order2/gentele", {"branchId": branch})["orderId"])
+
+    def order(self, branch: str, example: dict[str, Any]) -> dict[str, Any]:
+        body = {**example, "orderId": self.order_id(branch), "ownerId": self.account.sub, "basketId": self.account.sub}
+        return self.call("/api/order/create", body)
+
+    def token(self, order: dict[str, Any], card: str) -> str:
+        body = {
+            "orderId": order["orderId"],
+            "basketId": self.account.sub,
+            "grandTotal": order["payment"]["grandTotal"],
+            "card": {"number": card, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "123"},
+        }
+        return str(self.call(f"{self.prefix}/cardtoken", body)["cardToken"])
+
+    def charge(self, order: dict[str, Any], card: str) -> str:
+        body = {
+            "orderId": order["orderId"],
+            "basketId": self.account.sub,
+            "grandTotal": order["payment"]["grandTotal"],
+            "token": self.token(order, card),
+        }
+        return str(self.call(f"{self.prefix}/charge", body)["chargeId"])
+
+
+def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
+    api = _Api(context)
+    sub = api.account.sub
+    branch = min(context.data.branches)
+    create_example = _request_example(contract, "createOrder")
+
+    def put(operation_id: str, make: Callable[[], dict[str, Any]]) -> None:
+        try:
+            live.examples[operation_id] = make()
+        except SetupFailed as exc:
+            live.notes.append(f"{operation_id}: the contract's example is sent as it is ({exc})")
+
+    put("createOrder", lambda: {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub})
+    order = _try(lambda: api.order(branch, create_example))
+    if order is not None:
+        live.examples["getOrder"] = {"orderId": order["orderId"]}
+        update = _request_example(contract, "updateOrder")
+        live.examples["updateOrder"] = {**update, "orderId": order["orderId"], "ownerId": sub, "basketId": sub}
+        live.examples["calculateGrandtotal"] = {
+            **_request_example(contract, "calculateGrandtotal"),
+            "ownerId": sub,
+            "branchId": order["branchId"],
+        }
+    if not context.target.allow_payments:
+        live.notes.append("payments are not allowed on this target: no payment resources were set up")
+        return
+    cards = context.data
+    approve, three_ds = cards.default_card, cards.card_with_outcome("three_ds").number
+    for suffix in ("", "Dev"):
+        operation = contract.operations.get(f"createCardToken{suffix}")
+        if operation is None or not context.may_call(operation):
+            continue
+
+        def token_example(suffix: str = suffix) -> dict[str, Any]:
+            unpaid = api.order(branch, create_example)
+            example = _request_example(contract, f"createCardToken{suffix}")
+            return {**example, "orderId": unpaid["orderId"], "basketId": sub, "userId": sub,
+                    "grandTotal": unpaid["payment"]["grandTotal"]}  # fmt: skip
+
+        def charge_example(suffix: str = suffix) -> dict[str, Any]:
+            unpaid = api.order(branch, create_example)
+            return {
+                "orderId": unpaid["orderId"],
+                "basketId": sub,
+                "grandTotal": unpaid["payment"]["grandTotal"],
+                "token": api.token(unpaid, approve),
+            }
+
+        def verify_example() -> dict[str, Any]:
+            unpaid = api.order(branch, create_example)
+            return {"orderId": unpaid["orderId"], "chargeId": api.charge(unpaid, approve)}
+
+        put(f"createCardToken{suffix}", token_example)
+        put(f"createCharge{suffix}", charge_example)
+        put(f"verifyPayment{suffix}", verify_example)
+    if "threeDSecureSubmit" in contract.operations and context.target.is_mock:
+        # The 3-D Secure page is the mock bank's (only a mock has it); its charge id is a path parameter.
+        try:
+            charge = api.charge(api.order(branch, create_example), three_ds)
+            live.parameters[contract.operations["threeDSecureSubmit"].path] = {"chargeId": charge}
+        except SetupFailed as exc:
+            live.notes.append(f"threeDSecureSubmit: the contract's example is sent as it is ({exc})")
+
+
+def _try(make: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    try:
+        return make()
+    except SetupFailed:
+        return None
+
+
+def _request_example(contract: Contract, operation_id: str) -> dict[str, Any]:
+    body = (contract.operations[operation_id].spec.get("requestBody") or {}).get("content", {})
+    example = (body.get("application/json") or {}).get("example")
+    return copy.deepcopy(example) if isinstance(example, dict) else {}
+
+
+SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {"villa": _villa}
+"""The data set-up of each contract that needs one, by contract name."""
+
+
+def live_examples(context: RunContext, contract: Contract) -> LiveData:
+    """Set up live resources for ``contract``'s request examples on the context's target.
+
+    Returns:
+        The live request bodies by operationId, and notes on what could not be set up.
+    """
+    live = LiveData()
+    setup = SETUPS.get(contract.name)
+    if setup is not None:
+        setup(context, contract, live)
+    return live
+
+
+def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) -> dict[str, Any]:
+    """``document`` (a copy of the contract's bundled document) with the live request examples put in."""
+    for operation_id, body in live.examples.items():
+        operation = contract.operations[operation_id]
+        media = document["paths"][operation.path][operation.method.lower()]["requestBody"]["content"][
+            "application/json"
+        ]
+        media.pop("examples", None)
+        media["example"] = body
+    for path, values in live.parameters.items():
+        item = document["paths"][path]
+        specs = [item, *(item[m] for m in ("get", "post", "put", "patch", "delete") if m in item)]
+        for spec in specs:
+            for parameter in spec.get("parameters") or []:
+                if parameter.get("name") in values:
+                    parameter.pop("examples", None)
+                    parameter["example"] = values[parameter["name"]]
+    return document
