@@ -194,6 +194,14 @@ def client_settings(
         }
     settings = Settings.from_env({**environ, "VILLA_BASE_URL": base_url})
     settings.require_cognito()
+    if cognito is None:
+        try:  # any HTTP answer will do: a login cannot even start without one
+            httpx.post(settings.cognito_url, timeout=10)
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"Cognito at {settings.cognito_url} is unreachable ({type(exc).__name__}): "
+                "check VILLA_COGNITO_ENDPOINT / VILLA_COGNITO_REGION and the network"
+            ) from None
     return settings, cognito is not None
 
 

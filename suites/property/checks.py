@@ -80,7 +80,7 @@ def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
 
 def _raise(problems: list[Problem]) -> None:
     if problems:
-        raise AssertionError("\n".join(f"expected {p.expected}, got {p.got}" for p in problems))
+        raise AssertionError("\n\n".join(f"expected: {p.expected}\ngot: {p.got}" for p in problems))
 
 
 class BusinessCheck:

@@ -100,8 +100,8 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
     def put(operation_id: str, make: Callable[[], dict[str, Any]]) -> None:
         try:
             live.examples[operation_id] = make()
-        except SetupFailed as exc:
-            live.notes.append(f"{operation_id}: the contract's example is sent as it is ({exc})")
+        except _FAILED as exc:
+            live.notes.append(f"{operation_id}: the contract's example is sent as it is ({_why(exc)})")
 
     put("createOrder", lambda: {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub})
     order = _try(lambda: api.order(branch, create_example))
@@ -151,14 +151,23 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
         try:
             charge = api.charge(api.order(branch, create_example), three_ds)
             live.parameters[contract.operations["threeDSecureSubmit"].path] = {"chargeId": charge}
-        except SetupFailed as exc:
-            live.notes.append(f"threeDSecureSubmit: the contract's example is sent as it is ({exc})")
+        except _FAILED as exc:
+            live.notes.append(f"threeDSecureSubmit: the contract's example is sent as it is ({_why(exc)})")
+
+
+# A target may answer a set-up call with something the contract does not allow (that is what the
+# gate is about to find out): the set-up then keeps the contract's example instead of crashing.
+_FAILED = (SetupFailed, LookupError, TypeError, ValueError, AttributeError)
+
+
+def _why(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, SetupFailed) else f"an answer without {type(exc).__name__}: {exc}"
 
 
 def _try(make: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
     try:
         return make()
-    except SetupFailed:
+    except _FAILED:
         return None
 
 

@@ -237,7 +237,9 @@ class VillaMachine(RuleBasedStateMachine):
             self._fail(op, "order_id_format", f"{op}: id of another branch", f"an id starting {branch}", order_id)
         if order_id in self.session.seen_ids:
             first = self.session.seen_ids[order_id]
-            before = f"a new order id; {order_id} was answered before, to user {first.user}: {first.curl()}"
+            before = (
+                f"a new order id; {order_id} was answered before, to user {first.user}: {first.curl(self.session.base)}"
+            )
             self._fail(op, "unique_order_ids", f"{op} issued {order_id} twice", before, order_id)
         self.session.seen_ids[order_id] = self.calls[-1]
         self.model.issue(order_id, user, branch)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from suites.property.session import token_variable
 from villa_contracts.failures import Failure, Severity
 
 if TYPE_CHECKING:
@@ -51,10 +52,10 @@ def to_failure(error: Mismatch, *, seed: int, note: str | None, target: Target) 
         message += "\n" + note
     if steps:
         message += f"\n\nMinimal sequence found by Hypothesis (seed {seed}):\n" + "\n".join(steps)
-    reproduction = "\n".join(call.curl() for call in error.calls)
+    reproduction = "\n".join(call.curl(target.base_url.rstrip("/")) for call in error.calls)
     for index, account in enumerate(target.accounts):  # never the real token
-        message = message.replace(account.id_token, f"$VILLA_ID_TOKEN_{index + 1}")
-        reproduction = reproduction.replace(account.id_token, f"$VILLA_ID_TOKEN_{index + 1}")
+        message = message.replace(account.id_token, token_variable(index))
+        reproduction = reproduction.replace(account.id_token, token_variable(index))
     severity: Severity = "critical" if error.check in _CRITICAL else "medium" if error.check in _MEDIUM else "high"
     return Failure(
         operation=error.operation,

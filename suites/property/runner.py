@@ -96,7 +96,7 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
             step, done = event.phase.name.value, 0
             yield Progress(PHASE, f"{contract.name}: {step}", 0, total if step != "stateful" else None)
         elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
-            _fold(event, labels, tallies, statuses, seed)
+            _fold(event, labels, tallies, statuses, seed, context.base_url)
             if step != "stateful":
                 done = min(done + 1, total)
                 yield Progress(PHASE, f"{contract.name}: {step}", done, total)
@@ -145,9 +145,15 @@ def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:
     return doc
 
 
-def pastable(code_sample: str) -> str:
-    """Make a reproduction pastable: the sanitised token becomes ``$VILLA_ID_TOKEN`` for the shell to fill."""
-    return code_sample.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $VILLA_ID_TOKEN"')
+def pastable(code_sample: str, base_url: str) -> str:
+    """Make a reproduction pastable: the shell fills in ``$VILLA_ID_TOKEN`` and ``$VILLA_BASE_URL``.
+
+    The run's base URL may be an embedded mock's port that is gone; ``villa-contracts tokens``
+    sets both variables for any mock (README: "Reproduce a failure").
+    """
+    sample = code_sample.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $VILLA_ID_TOKEN"')
+    base = base_url.rstrip("/")
+    return sample.replace(f"'{base}", '"$VILLA_BASE_URL"\'').replace(base, '"$VILLA_BASE_URL"')
 
 
 def _severity(failure: Any) -> Severity:
@@ -161,6 +167,7 @@ def _fold(
     tallies: dict[tuple[str, str], _Tally],
     statuses: dict[str, set[int]],
     seed: int,
+    base_url: str,
 ) -> None:
     recorder = event.recorder
     case_ops = {
@@ -190,6 +197,6 @@ def _fold(
                     title=failure.title,
                     message=failure.message,
                     severity=_severity(failure),
-                    reproduction=pastable(check.failure_info.code_sample),
+                    reproduction=pastable(check.failure_info.code_sample, base_url),
                     seed=seed,
                 )

@@ -27,6 +27,11 @@ SHRINK_SECONDS = 10.0
 _JOURNAL_LIMIT = 5000  # the mock keeps this many entries; a full journal may have lost some
 
 
+def token_variable(user: int) -> str:
+    """The shell variable a reproduction reads account ``user``'s ID token from."""
+    return "$VILLA_ID_TOKEN" if user == 0 else f"$VILLA_ID_TOKEN_{user + 1}"
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One request the machine sent (what a reproduction replays)."""
@@ -37,11 +42,16 @@ class Call:
     body: Any
     status: int | None
 
-    def curl(self) -> str:
-        """The request as a curl command that reads the caller's token from ``$VILLA_ID_TOKEN_<n>``."""
-        parts = ["curl", "-sS", "-X", "POST", shlex.quote(self.url)]
+    def curl(self, base_url: str) -> str:
+        """The request as a curl command on ``$VILLA_BASE_URL``, with the caller's token from the environment.
+
+        The first account's token is ``$VILLA_ID_TOKEN``, the second's ``$VILLA_ID_TOKEN_2``
+        (``villa-contracts tokens`` sets them).
+        """
+        path = self.url[len(base_url) :] if self.url.startswith(base_url) else self.url
+        parts = ["curl", "-sS", "-X", "POST", f'"$VILLA_BASE_URL"{shlex.quote(path)}']
         if self.user is not None:
-            parts.append(f'-H "Authorization: Bearer $VILLA_ID_TOKEN_{self.user + 1}"')
+            parts.append(f'-H "Authorization: Bearer {token_variable(self.user)}"')
         parts += ["-H", "'Content-Type: application/json'", "--data", shlex.quote(json.dumps(self.body))]
         return " ".join(parts) + f"  # {self.operation} -> {self.status if self.status is not None else 'no answer'}"
 

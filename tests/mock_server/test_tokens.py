@@ -37,7 +37,8 @@ def make_auth(store: Storage | None = None, clock: AdjustableClock | None = None
 
 @pytest.fixture
 def clock() -> AdjustableClock:
-    return AdjustableClock()
+    # Frozen: expiry is decided by the clock alone, never by how long a loaded machine takes.
+    return AdjustableClock(frozen_at=time.time())
 
 
 @pytest.fixture
@@ -102,11 +103,8 @@ def test_verification_is_cached_but_expiry_still_applies(
     auth: AuthService, clock: AdjustableClock, id_token: str
 ) -> None:
     first = auth.verify_id_token(id_token)
-    started = time.perf_counter()
-    for _ in range(10_000):
+    for _ in range(3):  # the same object: the signature was checked once (speed is the bench's business)
         assert auth.principal_from_header(f"Bearer {id_token}") is first
-    # A cached check is a dict lookup and a clock read; generous bound for slow CI machines.
-    assert time.perf_counter() - started < 2.0
     clock.advance(3599)
     assert auth.verify_id_token(id_token) is first
     clock.advance(1)

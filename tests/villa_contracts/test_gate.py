@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -112,7 +115,7 @@ def test_prod_skips_payments_unless_allowed(tmp_path: Path) -> None:
     assert not any("Charge" in op or "CardToken" in op or "verify" in op for op in operations)
 
 
-def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: Path, monkeypatch) -> None:
+def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: Path) -> None:
     from tests.fixtures.faults import FAULTS
 
     fault = FAULTS["server_error_on_valid_request"]
@@ -120,17 +123,55 @@ def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: P
         code, _ = gate("--base-url", server.base_url, "--phases", "schemathesis", "--max-examples", "3", "--seed", "5",
                        "--report-dir", str(tmp_path), "--run-id", "broken")  # fmt: skip
         assert code == 1
-        failure = next(f for f in summary(tmp_path, "broken")["failures"] if f["check"] == "not_a_server_error")
+        data = summary(tmp_path, "broken")
+        failure = next(f for f in data["failures"] if f["check"] == "not_a_server_error")
         assert failure["seed"] == 5
         curl = next(line for line in failure["reproduction"].splitlines() if line.startswith("curl "))
-        assert "$VILLA_ID_TOKEN" in curl
-        token = httpx.post(f"{server.base_url}/__admin/users/test.user@villa.example/tokens").json()["IdToken"]
-        shell = f"{curl} -s -o /dev/null -w '%{{http_code}}'"
+        assert "$VILLA_ID_TOKEN" in curl and '"$VILLA_BASE_URL"' in curl and server.base_url not in curl
+        # As the report says: set the variables with `villa-contracts tokens`, then paste the curl line.
+        assert data["reproduce"]["variables"] == (
+            f'eval "$(villa-contracts tokens --base-url {server.base_url} --seed 5)"'
+        )
+        script = Path(sys.executable).parent / "villa-contracts"
+        shell = f'eval "$({script} tokens --base-url {server.base_url} --seed 5)"; '
+        shell += f"{curl} -s -o /dev/null -w '%{{http_code}}'"
         status = subprocess.run(
-            ["bash", "-c", shell],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={"VILLA_ID_TOKEN": token, "PATH": "/usr/bin:/bin"},
+            ["bash", "-c", shell], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}
         ).stdout
     assert status == "500"
+
+
+def test_an_embedded_mock_run_says_how_to_reproduce_on_a_fresh_mock(tmp_path: Path) -> None:
+    code, out = gate("--phases", "lint", "--seed", "9", "--report-dir", str(tmp_path), "--run-id", "e")
+    assert code == 0, out
+    steps = summary(tmp_path, "e")["reproduce"]
+    assert steps["rerun"].startswith("villa-contracts gate --seed 9 --max-examples 100 --contract villa --phases lint")
+    assert steps["variables"] == 'eval "$(villa-contracts tokens --base-url http://127.0.0.1:8080 --seed 9)"'
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("phase", ["schemathesis", "state-machine"])
+def test_an_interrupted_gate_is_incomplete_never_green(signum: int, phase: str, tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "villa-contracts"
+    args = [str(script), "gate", "--seed", "1", "--max-examples", "20", "--report-dir", str(tmp_path), "--run-id", "x"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
+    assert process.stdout is not None
+    seen: list[str] = []
+    for line in process.stdout:  # interrupt once the phase has started
+        seen.append(line)
+        if line.startswith(phase):
+            process.send_signal(signum)
+            break
+    rest, _ = process.communicate(timeout=120)
+    output = "".join(seen) + rest
+    assert process.returncode == 3, output
+    data = summary(tmp_path, "x")
+    assert (data["verdict"], data["exitCode"]) == ("INCOMPLETE", 3)
+    assert data["reason"].startswith("interrupted: not finished: ") and phase in data["reason"]
+    assert {p["name"]: p["status"] for p in data["phases"]}[phase] == "interrupted"
+    assert "INCOMPLETE (exit code 3)" in output and "PASSED" not in output
+    assert (tmp_path / "x" / "junit.xml").is_file() and (tmp_path / "x" / "index.html").is_file()
+
+
+def _clean_env() -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("VILLA_")}, "NO_COLOR": "1"}

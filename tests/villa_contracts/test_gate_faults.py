@@ -204,6 +204,12 @@ def _update_not_persisted(api: Api) -> bool:
     return bool(api.get(order_id).json()["productList"][0]["quantity"] == 1)
 
 
+def _payments_not_found(api: Api) -> bool:
+    order_id, created = api.create()
+    common = {"orderId": order_id, "basketId": api.subs[0], "grandTotal": created.json()["payment"]["grandTotal"]}
+    return api.call("createCardTokenDev", common).status_code == 404
+
+
 PROBES: dict[str, Callable[[Api], bool]] = {
     "dropped_required_field": _dropped_required_field,
     "field_type_changed": _field_type_changed,
@@ -221,6 +227,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "unmasked_card_number": _unmasked_card_number,
     "html_error_pages": _html_error_pages,
     "update_not_persisted": _update_not_persisted,
+    "payments_not_found": _payments_not_found,
 }
 
 
@@ -319,3 +326,21 @@ def test_gate_passes_the_unbroken_mock(tmp_path: Path) -> None:
         code, summary, output = run_gate(base_url, tmp_path, "unbroken")
     assert code == 0, f"{_brief(summary)}\n{output}"
     assert summary["failures"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["dropped_required_field", "payments_not_found"])
+@pytest.mark.parametrize(
+    "options", [("--phases", "lint,schemathesis", "--max-examples", "50"), ("--max-examples", "5")]
+)
+def test_the_fast_options_still_fail_a_broken_backend(name: str, options: tuple[str, ...], tmp_path: Path) -> None:
+    # The README's "faster" settings: a backend that answers no success to some operations, or
+    # answers them without their id, must not pass because those operations were never reached.
+    from villa_contracts.cli import cli
+
+    with serve_broken(name) as base_url:
+        args = ["gate", "--base-url", base_url, "--seed", "3", *options, "--report-dir", str(tmp_path)]
+        result = CliRunner().invoke(cli, [*args, "--run-id", "fast"])
+    summary = json.loads((tmp_path / "fast" / "summary.json").read_text(encoding="utf-8"))
+    assert result.exit_code == 1, _brief(summary)
+    assert caught(FAULTS[name], summary), _brief(summary)

@@ -74,7 +74,6 @@ def test_the_mock_passes() -> None:
         result = _run(target, max_examples=15)
     assert result.failures == (), [f.message for f in result.failures]
     assert result.steps > 100
-    assert result.seconds < 30
     for operation in ("generateOrderId", "createOrder", "getOrder", "updateOrder", "calculateGrandtotal"):
         assert 200 in result.statuses[operation], operation
     assert 404 in result.statuses["getOrder"]  # the other user's orders

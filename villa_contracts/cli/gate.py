@@ -85,7 +85,15 @@ def command(
     from suites.gate import GatePlan, run_gate
     from villa_contracts.cli._embedded import target_url
     from villa_contracts.contract import load
-    from villa_contracts.events import EXIT_ERROR, EXIT_INCOMPLETE, Event, Progress, RunFinished, RunStarted
+    from villa_contracts.events import (
+        EXIT_ERROR,
+        EXIT_INCOMPLETE,
+        Event,
+        PhaseFinished,
+        Progress,
+        RunFinished,
+        RunStarted,
+    )
     from villa_contracts.reports import ConsoleReporter, ReportWriter, RunRecord, run_directory_name
     from villa_contracts.target import resolve_target
 
@@ -143,6 +151,10 @@ def command(
     except _CannotRun as exc:
         exit_code, reason = EXIT_ERROR, str(exc)
     except KeyboardInterrupt:
+        # The signal may land anywhere (in a phase, or while a handler writes): end the running phase here.
+        for phase in record.phases.values():
+            if phase.started and not phase.finished and not phase.interrupted:
+                emit(PhaseFinished(phase.name, phase.seconds, None, interrupted=True))
         code, why = record.outcome()
         exit_code, reason = EXIT_INCOMPLETE, why if code == EXIT_INCOMPLETE else "interrupted before the first phase"
     finally:

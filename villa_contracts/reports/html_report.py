@@ -99,6 +99,18 @@ def _header(record: RunRecord) -> str:
     )
 
 
+def _reproduce(record: RunRecord) -> str:
+    steps = record.reproduce()
+    if not steps:
+        return ""
+    lines = "\n".join(steps.values())
+    return (
+        '<h2 id="reproduce">Reproduce</h2><p class="muted">Run it again with the same seed, or set the '
+        "variables the failures' curl lines read (<code>$VILLA_BASE_URL</code>, <code>$VILLA_ID_TOKEN</code>, "
+        f"<code>$VILLA_ID_TOKEN_2</code>):</p><pre>{_e(lines)}</pre>"
+    )
+
+
 def _tiles(record: RunRecord) -> str:
     checks = record.checks
     bad = sum(1 for check in checks if failed(check))
@@ -253,7 +265,7 @@ def html_report(record: RunRecord) -> str:
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
         f"{_header(record)}\n<main>{_tiles(record)}\n{_phases(record)}\n{_coverage(record, anchors)}\n"
         f"{_skips(record)}\n"
-        f"{failure_section}\n{_checks(record)}\n</main>\n"
+        f"{failure_section}\n{_reproduce(record)}\n{_checks(record)}\n</main>\n"
         '<footer>villa-contracts · machine-readable: <a href="summary.json">summary.json</a>, '
         '<a href="junit.xml">junit.xml</a></footer>\n</body></html>\n'
     )

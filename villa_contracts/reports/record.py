@@ -245,6 +245,23 @@ class RunRecord:
         """The planned phases that did not finish (interrupted, or never started)."""
         return [phase.name for phase in self.phases.values() if not phase.finished]
 
+    def reproduce(self) -> dict[str, str]:
+        """How to run this again: the whole run, and the variables a failure's curl reads."""
+        if self.start is None:
+            return {}
+        start = self.start
+        args = f"--seed {start.seed} --max-examples {start.max_examples}"
+        args += "".join(f" --contract {name}" for name in start.contracts)
+        args += f" --phases {','.join(start.phases)}" if start.phases else ""
+        if start.embedded_mock:
+            rerun = f"villa-contracts gate {args}   # on a fresh embedded mock: the same requests"
+            serve = "villa-contracts serve --port 8080 &   # a mock for the curl lines"
+            tokens = f'eval "$(villa-contracts tokens --base-url http://127.0.0.1:8080 --seed {start.seed})"'
+            return {"rerun": rerun, "mock": serve, "variables": tokens}
+        rerun = f"villa-contracts gate --base-url {self.target} {args}"
+        tokens = f'eval "$(villa-contracts tokens --base-url {self.target} --seed {start.seed})"'
+        return {"rerun": rerun, "variables": tokens}
+
     def outcome(self) -> tuple[int, str]:
         """The exit code the run has earned so far, and why: the one place it is decided.
 
@@ -324,6 +341,7 @@ class RunRecord:
             "exitCode": self.exit_code,
             "reason": self.finish.reason if self.finish else "",
             "verdict": self.verdict,
+            "reproduce": self.reproduce(),
             "phases": [
                 {
                     "name": phase.name,

@@ -1,0 +1,41 @@
+"""``villa-contracts tokens``: the shell variables a failure's curl reproduction reads."""
+
+from __future__ import annotations
+
+import shlex
+
+import click
+
+from villa_contracts.cli import options
+
+EPILOG = """\b
+Examples:
+  villa-contracts serve --port 8080 &
+  eval "$(villa-contracts tokens --base-url http://127.0.0.1:8080 --seed 42)"
+  curl -sS -X POST "$VILLA_BASE_URL"/api/order/get -H "Authorization: Bearer $VILLA_ID_TOKEN" ...
+
+\b
+Exit codes:
+  0  the exports were printed
+  2  the target is unreachable or refused the login
+"""
+
+
+@click.command("tokens", epilog=EPILOG)
+@click.option("--base-url", envvar="VILLA_BASE_URL", required=True, help="The target (a running mock, or any backend).")
+@click.option("--seed", type=int, envvar="VILLA_GATE_SEED", default=0, show_default=True,
+              help="The gate run's seed: on a mock, its two accounts are made from it.")  # fmt: skip
+@options.admin_token
+def command(base_url: str, seed: int, admin_token: str | None) -> None:
+    """Print ``export`` lines for VILLA_BASE_URL, VILLA_ID_TOKEN and VILLA_ID_TOKEN_2.
+
+    On a villa-contracts mock the two accounts are the ones a gate run with --seed makes (they are
+    created when missing, so a fresh mock works); on another backend they are the VILLA_TEST_*
+    accounts. The ID tokens are secrets: evaluate the output, do not log it.
+    """
+    from villa_contracts.target import resolve_target
+
+    target = resolve_target(base_url, seed=seed, admin_token=admin_token)
+    click.echo(f"export VILLA_BASE_URL={shlex.quote(target.base_url)}")
+    click.echo(f"export VILLA_ID_TOKEN={shlex.quote(target.accounts[0].id_token)}  # {target.accounts[0].username}")
+    click.echo(f"export VILLA_ID_TOKEN_2={shlex.quote(target.accounts[1].id_token)}  # {target.accounts[1].username}")
