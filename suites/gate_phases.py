@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
 from suites.gate import callable_operations, machine_for, phase, selected, skipped, stdout_silenced
-from villa_contracts.events import CheckFinished, Event
+from villa_contracts.events import CheckFinished, Event, Progress
 from villa_contracts.failures import Failure
 
 if TYPE_CHECKING:
     from suites.context import RunContext
     from suites.gate import GatePlan
+    from suites.property.reporting import MachineResult
 
 Statuses = dict[tuple[str, str], set[int]]
 
@@ -62,7 +66,9 @@ def _state_machine(context: RunContext, plan: GatePlan) -> Iterator[Event]:
         if run is None:
             yield skipped("state-machine", name, f"contract {name!r} has no state machine", name)
             continue
-        result = run(context, max_examples=max(3, target.max_examples // 2), seed=target.seed)
+        examples = max(3, target.max_examples // 2)
+        options = {"max_examples": examples, "seed": target.seed}
+        result = yield from _in_worker(name, examples, functools.partial(run, context, **options))
         by_check: dict[tuple[str, str], list[Failure]] = {}
         for failure in result.failures:
             by_check.setdefault((failure.operation, failure.check), []).append(failure)
@@ -76,6 +82,39 @@ def _state_machine(context: RunContext, plan: GatePlan) -> Iterator[Event]:
             yield CheckFinished(
                 "state-machine", operation, check, False, tuple(failures), statuses=codes, contract=name
             )
+
+
+def _in_worker(contract: str, total: int, work: Callable[..., MachineResult]) -> Generator[Event, None, MachineResult]:
+    """Run a state machine in a worker thread, yielding its progress; an interrupt stops it and propagates."""
+    updates: queue.Queue[int] = queue.Queue()
+    stop = threading.Event()
+    outcome: list[MachineResult | BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(work(progress=updates.put, stop=stop))
+        except BaseException as exc:  # handed to the phase's thread, which raises it there
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, name=f"state-machine-{contract}", daemon=True)
+    worker.start()
+    shown = -1
+    try:
+        while worker.is_alive() or not updates.empty():
+            try:
+                done = min(updates.get(timeout=0.2), total)  # shrinking replays run examples past the total
+            except queue.Empty:
+                continue
+            if done != shown:
+                shown = done
+                yield Progress("state-machine", f"{contract}: examples", done, total)
+    except BaseException:
+        stop.set()  # the examples left make no calls; the thread ends by itself
+        raise
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 @phase("pact", "the consumer pacts in contracts/pacts/, with provider states")

@@ -106,14 +106,11 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
     put("createOrder", lambda: {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub})
     order = _try(lambda: api.order(branch, create_example))
     if order is not None:
-        live.examples["getOrder"] = {"orderId": order["orderId"]}
         update = _request_example(contract, "updateOrder")
-        live.examples["updateOrder"] = {**update, "orderId": order["orderId"], "ownerId": sub, "basketId": sub}
-        live.examples["calculateGrandtotal"] = {
-            **_request_example(contract, "calculateGrandtotal"),
-            "ownerId": sub,
-            "branchId": order["branchId"],
-        }
+        pricing = _request_example(contract, "calculateGrandtotal")
+        put("getOrder", lambda: {"orderId": order["orderId"]})
+        put("updateOrder", lambda: {**update, "orderId": order["orderId"], "ownerId": sub, "basketId": sub})
+        put("calculateGrandtotal", lambda: {**pricing, "ownerId": sub, "branchId": order["branchId"]})
     if not context.target.allow_payments:
         live.notes.append("payments are not allowed on this target: no payment resources were set up")
         return

@@ -108,7 +108,9 @@ class VillaMachine(RuleBasedStateMachine):
         self.charge_ids: dict[int, str | None] = {}
         self.failed = False
         # Past the shrink budget, examples pass without calls; the final replay always runs for real.
-        self.skip = self.session.shrink_spent() and not _is_final()
+        self.session.example_started()
+        # Past the shrink budget, or once the run is stopped, examples pass without calls.
+        self.skip = (self.session.shrink_spent() and not _is_final()) or self.session.stopped
 
     # HTTP and failing.
 

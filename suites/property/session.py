@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,8 +108,18 @@ class Session:
         mismatches: the first mismatch of each (operation, check), even if not replayed.
     """
 
-    def __init__(self, context: RunContext, *, shrink_seconds: float = SHRINK_SECONDS) -> None:
+    def __init__(
+        self,
+        context: RunContext,
+        *,
+        shrink_seconds: float = SHRINK_SECONDS,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.context = context
+        self.progress = progress
+        self.stop = stop
+        self.examples = 0
         self.target = context.target
         self.base = context.base_url
         self.data = context.data
@@ -140,6 +152,17 @@ class Session:
             return False
         writes = {("createOrder", 200), ("updateOrder", 200)}
         return not any(isinstance(e, dict) and (e.get("operationId"), e.get("status")) in writes for e in entries)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run was asked to stop (an interrupted gate): the remaining examples make no calls."""
+        return self.stop is not None and self.stop.is_set()
+
+    def example_started(self) -> None:
+        """Count an example (shrinking replays included) and tell the run's progress callback."""
+        self.examples += 1
+        if self.progress is not None:
+            self.progress(self.examples)
 
     def shrink_spent(self) -> bool:
         """Whether the time to replay smaller examples after the first failure is used up."""

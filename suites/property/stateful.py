@@ -9,7 +9,9 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -34,6 +36,8 @@ def run_machine(
     seed: int,
     stateful_step_count: int = 20,
     shrink_seconds: float = SHRINK_SECONDS,
+    progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> MachineResult:
     """Run the state machine against the context's target and report what broke.
 
@@ -46,6 +50,8 @@ def run_machine(
         seed: the seed of the sequences.
         stateful_step_count: rules per sequence.
         shrink_seconds: after the first failure, at most this long is spent replaying smaller examples.
+        progress: called with the number of examples run so far (shrinking replays included).
+        stop: once set, the remaining examples make no calls (the run was interrupted).
 
     Returns:
         The failures (one per distinct broken invariant, with the minimal sequence and curl commands
@@ -54,7 +60,7 @@ def run_machine(
     """
     started = time.monotonic()
     target = context.target
-    session = Session(context, shrink_seconds=shrink_seconds)
+    session = Session(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
 
     class Machine(VillaMachine):
         pass

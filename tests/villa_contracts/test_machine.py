@@ -225,7 +225,8 @@ def test_planted_bugs_are_caught(
     # The minimal sequence Hypothesis replayed; a bug that depends on the mock's accumulated state
     # (gentele's) may not replay, and is then reported as it was first seen.
     assert any(text in failure.message for text in ("state = VillaMachine()", "did not repeat", "not replayed"))
-    assert failure.reproduction.startswith("curl ") and "$VILLA_ID_TOKEN_" in failure.reproduction
+    assert failure.reproduction.startswith("curl ") and "$VILLA_ID_TOKEN" in failure.reproduction
+    assert '"$VILLA_BASE_URL"' in failure.reproduction and target.base_url not in failure.reproduction
     for token in tokens:
         assert token not in failure.reproduction and token not in failure.message
 

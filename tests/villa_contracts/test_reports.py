@@ -373,7 +373,7 @@ def test_console_counts_progress_at_most_every_few_seconds_with_an_estimate() ->
     counted = [line for line in lines if "villa: fuzzing" in line]
     assert counted == [
         "  villa: fuzzing 1/10",  # the first one, at once (too early for an estimate)
-        "  villa: fuzzing 5/10 · about 10.0s left in this step",  # 10 s for 5, 5 to go; 2/10 was too soon
+        "  villa: fuzzing 5/10 · about 9.00s left in this step",  # 5 done in the 9 s since the step began, 5 to go
         "  villa: fuzzing 10/10",  # complete: always shown
     ]
 

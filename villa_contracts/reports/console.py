@@ -187,8 +187,9 @@ class ConsoleReporter:
         self._reports = reports
         self._clock = clock
         self._every = every
-        self._phase_started = 0.0
         self._last_shown = -1e9
+        self._completed: str | None = None
+        self._steps: dict[str, float] = {}
 
     def handle(self, event: Event) -> None:
         """Show one event of the run.
@@ -211,7 +212,7 @@ class ConsoleReporter:
                 self._echo(_paint(f"villa-contracts gate · run {event.run_id}", self._color, bold=True))
                 self._echo(f"target {self.record.target}{mock} · seed {event.seed} · max examples {event.max_examples}")
             case PhaseStarted():
-                self._phase_started, self._last_shown = self._clock(), -1e9
+                self._last_shown = -1e9
                 self._echo("")
                 description = f"  {_paint(_one_line(event.description), self._color, dim=True)}"
                 self._echo(_paint(event.phase, self._color, bold=True) + (description if event.description else ""))
@@ -233,12 +234,16 @@ class ConsoleReporter:
     def _counted(self, event: Progress) -> None:
         assert event.done is not None and event.total is not None
         now = self._clock()
+        started = self._steps.setdefault(event.message, now)
         complete = event.done >= event.total
+        if complete and self._completed == event.message:
+            return
         if not complete and now - self._last_shown < self._every:
             return
+        self._completed = event.message if complete else None
         self._last_shown = now
         line = f"{event.message} {event.done}/{event.total}"
-        elapsed = now - self._phase_started
+        elapsed = now - started
         if not complete and event.done and elapsed > 1:
             line += f" · about {duration(elapsed * (event.total - event.done) / event.done)} left in this step"
         self._echo(_INDENT + _paint(_one_line(line, 200), self._color, dim=True))
