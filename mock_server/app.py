@@ -19,12 +19,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server.auth import AuthService
 from mock_server.dispatch import Handler, build_routes, check_handlers
+from mock_server.guard import Guard
 from mock_server.handlers import HANDLERS
 from mock_server.journal import Journal
 from mock_server.state import MockState
@@ -99,6 +101,8 @@ def create_app(
     clock: AdjustableClock | None = None,
     enable_admin: bool = True,
     admin_token: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+    allowed_origins: tuple[str, ...] = (),
 ) -> Starlette:
     """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
@@ -110,6 +114,8 @@ def create_app(
         clock: the clock (tests freeze or advance it); the wall clock by default.
         enable_admin: serve the admin contract (``/__admin``).
         admin_token: when set, the admin API requires ``X-Villa-Admin-Token: <token>``.
+        allowed_hosts: besides loopback names, the ``Host`` names a token-less admin API answers.
+        allowed_origins: browser origins a token-less admin API answers (none by default).
 
     Returns:
         A Starlette app; ``app.state.mock`` is its ``MockState``.
@@ -138,6 +144,7 @@ def create_app(
             {"error": message, "code": code, "details": []}, status_code=exc.status_code, headers=exc.headers
         )
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[guard])
     app.state.mock = state
     return app

@@ -1,6 +1,9 @@
-"""The request journal: every request with its validation outcome, newest last, bounded.
+"""The request journal: every request with its validation outcome, newest last, bounded in count and bytes.
 
-Entries carry no bodies or headers (they may hold passwords, tokens or card numbers).
+Entries carry no bodies or headers (they may hold passwords, tokens or card numbers); the
+violation messages they keep are short and have card numbers masked already
+(``villa_contracts.contract``), and notes are masked here. A journal holds at most ``maxlen``
+entries and about ``max_bytes`` of them, whichever comes first: the oldest go.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from villa_contracts.redact import redact
 
 
 @dataclass(slots=True)
@@ -49,32 +54,59 @@ class Entry:
         }
 
 
-class Journal:
-    """A bounded, thread-safe list of entries."""
+MAX_DETAILS = 20
+"""Violations kept per entry (the first ones)."""
 
-    def __init__(self, maxlen: int = 5000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=maxlen)
+
+def _size(entry: Entry) -> int:
+    details = entry.request_violations + entry.response_violations
+    return 200 + len(entry.path) + len(entry.note or "") + sum(len(d["message"]) + len(d["pointer"]) for d in details)
+
+
+class Journal:
+    """A thread-safe list of entries, bounded by count and by size."""
+
+    def __init__(self, maxlen: int = 5000, max_bytes: int = 4 * 1024 * 1024) -> None:
+        self._entries: deque[tuple[Entry, int]] = deque()
+        self._maxlen = maxlen
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._seq = 0
         self._lock = threading.Lock()
         self.mock_bugs = 0
 
     def add(self, entry: Entry) -> None:
-        """Append an entry, numbering it."""
+        """Append an entry, numbering it; drop the oldest past the bounds."""
+        entry.path = entry.path[:500]
+        entry.request_violations = entry.request_violations[:MAX_DETAILS]
+        entry.response_violations = entry.response_violations[:MAX_DETAILS]
+        entry.note = redact(entry.note[:500]) if entry.note else entry.note
+        size = _size(entry)
         with self._lock:
             self._seq += 1
             entry.seq = self._seq
-            self._entries.append(entry)
+            self._entries.append((entry, size))
+            self._bytes += size
+            while self._entries and (len(self._entries) > self._maxlen or self._bytes > self._max_bytes):
+                _, dropped = self._entries.popleft()
+                self._bytes -= dropped
             if entry.mock_bug:
                 self.mock_bugs += 1
+
+    @property
+    def size(self) -> int:
+        """About how many bytes the entries take."""
+        return self._bytes
 
     def entries(self, limit: int | None = None) -> list[Entry]:
         """The newest ``limit`` entries (all by default), oldest first."""
         with self._lock:
-            items = list(self._entries)
+            items = [entry for entry, _ in self._entries]
         return items[-limit:] if limit else items
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
             self.mock_bugs = 0

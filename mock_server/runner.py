@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -22,6 +23,8 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from villa_contracts.redact import redact
 
 Build = Callable[[str], ASGIApp]
 
@@ -50,14 +53,33 @@ def _base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _NoCardNumbers(logging.Filter):
+    """Masks card numbers in log records (an access log line carries the path and query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(str(record.msg))
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 def _server(app: ASGIApp, log_level: str) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         log_level=log_level,
         lifespan="auto",
         timeout_graceful_shutdown=5,
+        # Idle keep-alive connections are closed after 5 s; at most this many connections at once
+        # (the rest get 503), so slow or idle clients cannot hold the server.
+        timeout_keep_alive=5,
+        limit_concurrency=1000,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    for name in ("uvicorn.access", "uvicorn.error", "villa_contracts.mock"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoCardNumbers) for f in logger.filters):
+            logger.addFilter(_NoCardNumbers())
+    return server
 
 
 @dataclass

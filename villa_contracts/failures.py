@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from villa_contracts.redact import redact, redact_reproduction
+
 Severity = Literal["critical", "high", "medium", "low"]
 
 
@@ -16,7 +18,8 @@ class Failure(AssertionError):
         title: one line, for lists.
         message: what was expected and what came back.
         severity: how bad it is.
-        reproduction: a curl command (or several, one per line) that shows it again.
+        reproduction: a curl command (or several, one per line) that shows it again; card numbers
+            and CVVs in it are read from shell variables (``villa_contracts.redact``).
         seed: the seed of the run that found it, when it came from generated data.
     """
 
@@ -31,13 +34,15 @@ class Failure(AssertionError):
         reproduction: str = "",
         seed: int | None = None,
     ) -> None:
+        # Whatever a target answered, and however a card number arrived, no report carries it.
+        title, message = redact(title), redact(message)
         super().__init__(f"{operation}: {check}: {title}")
         self.operation = operation
         self.check = check
         self.title = title
         self.message = message
         self.severity: Severity = severity
-        self.reproduction = reproduction
+        self.reproduction = redact_reproduction(reproduction)
         self.seed = seed
 
     def as_json(self) -> dict[str, object]:

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from mock_server.handlers.orders import ORDERS, own_order
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
-from villa_contracts.domain.money import to_json
+from villa_contracts.domain.money import to_json, to_satang
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Call
@@ -22,7 +22,22 @@ if TYPE_CHECKING:
 
 TOKENS = "card_tokens"
 CHARGES = "charges"
+ORDER_CHARGES = "order_charges"
 TOKEN_TTL = 15 * 60
+
+
+def _facts(charge: dict[str, Any]) -> rules.ChargeFacts:
+    return rules.ChargeFacts(charge["chargeId"], charge["transaction_state"], to_satang(charge["amount"]))
+
+
+def _charges_of(state: MockState, order_id: str) -> list[dict[str, Any]]:
+    """The charges made for an order (an index kept beside the charges, so no lookup scans them all)."""
+    ids = (state.store.get(ORDER_CHARGES, order_id) or {}).get("charges", [])
+    return [charge for charge in (state.store.get(CHARGES, charge_id) for charge_id in ids) if charge is not None]
+
+
+def _paid_by(order: dict[str, Any]) -> str | None:
+    return str((order.get("payment") or {}).get("gbpReferenceNo")) if order_rules.is_paid(order) else None
 
 
 def _unpaid_order(state: MockState, body: dict[str, Any], sub: str) -> dict[str, Any]:
@@ -88,6 +103,9 @@ def create_charge(call: Call) -> tuple[int, Any]:
     rules.require_payer(body.get("userId"), call.sub)
     with state.store.transaction():
         order = _unpaid_order(state, body, call.sub)
+        total = order_rules.grand_total(order)
+        charges = [_facts(c) for c in _charges_of(state, order["orderId"])]
+        rules.check_no_open_charge(order["orderId"], rules.open_charge(charges, grand_total=total, paid_by=None))
         token = state.store.get(TOKENS, body["token"]) or {}
         rules.check_token(
             known=token.get("owner") == call.sub and token.get("orderId") == body["orderId"],
@@ -118,6 +136,8 @@ def create_charge(call: Call) -> tuple[int, Any]:
         token["used"] = True
         state.store.put(TOKENS, body["token"], token)
         state.store.put(CHARGES, charge_id, charge)
+        index = state.store.get(ORDER_CHARGES, order["orderId"]) or {"charges": []}
+        state.store.put(ORDER_CHARGES, order["orderId"], {"charges": [*index["charges"], charge_id]})
     return 200, _charge_json(charge)
 
 
@@ -129,7 +149,10 @@ def verify_payment(call: Call) -> tuple[int, Any]:
         known = charge.get("owner") == call.sub and charge.get("orderId") == body["orderId"]
         rules.require_charge(body["chargeId"], body["orderId"], known=known)
         order = own_order(state, body["orderId"], call.sub)
-        if rules.settles(charge_state=charge["transaction_state"], order_paid=order_rules.is_paid(order)):
+        settles = rules.check_capture(
+            _facts(charge), grand_total=order_rules.grand_total(order), paid_by=_paid_by(order)
+        )
+        if settles:
             order = order_rules.mark_paid(
                 order, charge_id=charge["chargeId"], masked_card=charge["maskedCardNo"], now=state.clock.now()
             )
@@ -175,7 +198,8 @@ def three_d_secure_submit(call: Call) -> tuple[int, Any]:
     state = call.state
     with state.store.transaction():
         charge = _charge(state, call.params["chargeId"])
-        rules.check_three_ds(charge["chargeId"], charge["transaction_state"])
+        order = state.store.get(ORDERS, charge["orderId"]) or {}
+        rules.check_three_ds(charge["chargeId"], charge["transaction_state"], order_paid=order_rules.is_paid(order))
         outcome = rules.three_ds_result(call.body["action"])
         charge.update(transaction_state=outcome.transaction_state, status=outcome.status)
         if outcome.failure_code:

@@ -429,7 +429,7 @@ class VillaMachine(RuleBasedStateMachine):
         op, amount = self.session.ops["charge"], total + 1 if wrong else total
         body = {"orderId": order_id, "basketId": basket, "grandTotal": to_json(amount), "token": token}
         body["userId"] = self._sub(user)
-        expect = self.model.expect_payable(user, order_id, amount)
+        expect = self.model.expect_charge(user, order_id, amount)
         state = self.model.expect_charge_state(card) if self.session.strict else AUTHORIZED
         if expect.status == 200 and state is None:
             expect = Expect(503, "gateway_down_changes_nothing", "the test card's gateway is down")
@@ -451,7 +451,7 @@ class VillaMachine(RuleBasedStateMachine):
             self._fail(op, "payment_outcome", f"{op}: card {card[:6]}… gives {state}", str(state), str(got_state))
         if money(charge.get("amount")) != total:
             self._fail(op, "amount_must_match", f"{op} charged another amount", fmt(total), repr(charge.get("amount")))
-        self.model.charged(charge_id, order_id, user, str(got_state))
+        self.model.charged(charge_id, order_id, user, str(got_state), total)
         return charge_id
 
     def _three_ds(self, charge_id: str, action: str) -> None:
@@ -476,6 +476,8 @@ class VillaMachine(RuleBasedStateMachine):
         self._status(op, answer, expect)
         if expect.check == "ownership":
             self._like_missing(op, answer, user, path, {"orderId": MISSING_ORDER_ID, "chargeId": MISSING_CHARGE_ID})
+            return
+        if answer.status != 200:  # refused as predicted (a stale charge, an order paid by another): nothing moved
             return
         got, doc = answer.doc.get("paid"), answer.doc.get("order")
         doc_paid = isinstance(doc, dict) and (doc.get("payment") or {}).get("isPaid") is True

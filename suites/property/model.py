@@ -128,12 +128,18 @@ class OrderModel:
 
 @dataclass(slots=True)
 class ChargeModel:
-    """One charge the target made."""
+    """One charge the target made, and the amount it was made for."""
 
     charge_id: str
     order_id: str
     owner: int
     state: str
+    amount: Satang = 0
+
+    @property
+    def facts(self) -> payments.ChargeFacts:
+        """What the payment rules need to know of it."""
+        return payments.ChargeFacts(self.charge_id, self.state, self.amount)
 
 
 class StockLedger:
@@ -284,6 +290,17 @@ class Model:
             return Expect.of(refusal)
         return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total")
 
+    def expect_charge(self, user: int, order_id: str, amount: Satang | None) -> Expect:
+        """``charge`` of ``amount`` for ``order_id``: payable, and no other charge of it in progress."""
+        expect = self.expect_payable(user, order_id, amount)
+        if expect.status != 200:
+            return expect
+        order = self.orders[order_id]
+        charges = [c.facts for c in self.charges.values() if c.order_id == order_id]
+        in_progress = payments.open_charge(charges, grand_total=order.total, paid_by=order.paid_by)
+        refusal = refused(payments.check_no_open_charge, order_id, in_progress)
+        return Expect.of(refusal) if refusal is not None else expect
+
     def expect_charge_state(self, card: str) -> str | None:
         """The transaction state a charge with ``card`` gets; None when the gateway is down (503)."""
         outcome = payments.charge_outcome(self.data, card)
@@ -296,13 +313,19 @@ class Model:
         if refusal is not None:
             return Expect.of(refusal), False
         order = self.orders[charge.order_id]
-        paid = order.paid_by == charge_id or payments.settles(charge_state=charge.state, order_paid=order.paid)
+        try:
+            settles = payments.check_capture(charge.facts, grand_total=order.total, paid_by=order.paid_by)
+        except RuleViolation as capture_refused:
+            return Expect.of(capture_refused), False
+        paid = order.paid_by == charge_id or settles
         check = "declined_never_paid" if charge.state == payments.DECLINED else "payment_outcome"
         return Expect(200, check, f"the caller's charge, {charge.state}"), paid
 
     def expect_three_ds(self, charge_id: str) -> Expect:
         """``threeDSecureSubmit`` for a charge."""
-        refusal = refused(payments.check_three_ds, charge_id, self.charges[charge_id].state)
+        charge = self.charges[charge_id]
+        paid = self.orders[charge.order_id].paid
+        refusal = refused(payments.check_three_ds, charge_id, charge.state, order_paid=paid)
         if refusal is not None:
             return Expect.of(refusal)
         return Expect(200, "payment_outcome", "the charge waits for 3-D Secure")
@@ -328,9 +351,11 @@ class Model:
         order = self.orders.get(order_id)
         self.ledger.move(cart.branch, order.cart.needs() if order is not None else Counter(), cart.needs())
 
-    def charged(self, charge_id: str, order_id: str, user: int, state: str) -> None:
-        """A charge was made (or changed state)."""
-        self.charges[charge_id] = ChargeModel(charge_id, order_id, user, state)
+    def charged(self, charge_id: str, order_id: str, user: int, state: str, amount: Satang | None = None) -> None:
+        """A charge was made for ``amount`` (or changed state: its amount stays)."""
+        before = self.charges.get(charge_id)
+        kept = amount if amount is not None else before.amount if before is not None else 0
+        self.charges[charge_id] = ChargeModel(charge_id, order_id, user, state, kept)
 
     def settled(self, order_id: str, charge_id: str, doc: dict[str, Any]) -> None:
         """``verify`` paid ``order_id`` with ``charge_id``."""

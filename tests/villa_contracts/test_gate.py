@@ -175,3 +175,27 @@ def test_an_interrupted_gate_is_incomplete_never_green(signum: int, phase: str, 
 
 def _clean_env() -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("VILLA_")}, "NO_COLOR": "1"}
+
+
+def test_reports_carry_no_card_number_and_no_cvv(tmp_path: Path) -> None:
+    # A backend that answers card numbers unmasked: the failures quote them, the reports must not.
+    from tests.fixtures.faults import FAULTS
+
+    fault = FAULTS["unmasked_card_number"]
+    with serve_in_thread(lambda url: fault.wrap(create_app(base_url=url))) as server:
+        code, out = gate("--base-url", server.base_url, "--phases", "schemathesis,state-machine", "--max-examples",
+                         "5", "--seed", "2", "--report-dir", str(tmp_path), "--run-id", "cards")  # fmt: skip
+    assert code == 1, out
+    from villa_contracts.contract import load
+
+    cards = [str(number) for number in load().data("test_cards")["cards"]]
+    texts = {name: (tmp_path / "cards" / name).read_text() for name in ("junit.xml", "summary.json", "index.html")}
+    texts["console"] = out
+    for name, text in texts.items():
+        flat = re.sub(r"[\s\-]", "", text)
+        assert not [c for c in cards if c in flat], name
+        assert not re.search(r"securityCode\W+\d{3,4}\b", text), name
+    failures = summary(tmp_path, "cards")["failures"]
+    assert any("xxxxxx" in f["message"] for f in failures)  # masked where the target showed one
+    reproductions = "\n".join(f["reproduction"] for f in failures)
+    assert "$VILLA_CARD_" in reproductions  # a reproduction reads the test card from a variable

@@ -302,12 +302,22 @@ def test_the_model_says_which_charges_pay() -> None:
     model.issue("100026000001", 0, "1000")
     model.created("100026000001", 0, Cart("1000", ((25281, 1),)), {"payment": {"grandTotal": 174.0}})
     assert model.expect_charge_state(load().data("test_cards")["default"]) == "Authorized"
-    model.charged("chrg_test_a", "100026000001", 0, "Declined")
-    model.charged("chrg_test_b", "100026000001", 0, "Authorized")
+    model.charged("chrg_test_a", "100026000001", 0, "Declined", 17400)
+    model.charged("chrg_test_b", "100026000001", 0, "Authorized", 17400)
     assert model.expect_verify(0, "chrg_test_a")[1] is False
     assert model.expect_verify(0, "chrg_test_a")[0].check == "declined_never_paid"
     assert model.expect_verify(0, "chrg_test_b")[1] is True
     assert model.expect_verify(1, "chrg_test_b")[0].status == 404
+    # A second charge while one is Authorized and not captured: one authorization at a time.
+    assert model.expect_charge(0, "100026000001", None).check == "one_charge_at_a_time"
     model.settled("100026000001", "chrg_test_b", {"payment": {"isPaid": True}})
     assert model.expect_update(0, "100026000001", Cart("1000", ())).check == "paid_stays_paid"
     assert model.expect_three_ds("chrg_test_b").status == 409
+    # An Authorized charge made for another total is never captured; nor is one after the order is paid.
+    model.charged("chrg_test_c", "100026000001", 0, "Authorized", 17400)
+    assert model.expect_verify(0, "chrg_test_c")[0].check == "captured_once"
+    model.issue("100026000002", 0, "1000")
+    model.created("100026000002", 0, Cart("1000", ((25281, 2),)), {"payment": {"grandTotal": 253.0}})
+    model.charged("chrg_test_d", "100026000002", 0, "Authorized", 17400)  # made before the order grew
+    assert model.expect_verify(0, "chrg_test_d") == (model.expect_verify(0, "chrg_test_d")[0], False)
+    assert model.expect_verify(0, "chrg_test_d")[0].check == "amount_must_match"

@@ -30,7 +30,23 @@ Exit codes:
 @options.db
 @click.option("--no-admin", is_flag=True, help="Do not serve the /__admin API.")
 @click.option("--admin-token", envvar="VILLA_MOCK_ADMIN_TOKEN", help="Require X-Villa-Admin-Token on /__admin.")
-def command(host: str, port: int, db_path: str | None, no_admin: bool, admin_token: str | None) -> None:
+@click.option(
+    "--allow-host", "allowed_hosts", multiple=True, envvar="VILLA_MOCK_ALLOW_HOSTS",
+    help="Without an admin token, /__admin answers only loopback Host names: also answer this one (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--allow-origin", "allowed_origins", multiple=True, envvar="VILLA_MOCK_ALLOW_ORIGINS",
+    help="Without an admin token, /__admin refuses browser pages: allow this Origin (repeatable).",
+)  # fmt: skip
+def command(
+    host: str,
+    port: int,
+    db_path: str | None,
+    no_admin: bool,
+    admin_token: str | None,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
 
     Stop it with Ctrl-C (or SIGTERM). Exit 0 when stopped, 2 when it cannot start (port in use,
@@ -40,7 +56,14 @@ def command(host: str, port: int, db_path: str | None, no_admin: bool, admin_tok
     from mock_server.runner import serve_forever
 
     def build(url: str) -> object:
-        app = create_app(base_url=url, db_path=db_path, enable_admin=not no_admin, admin_token=admin_token)
+        app = create_app(
+            base_url=url,
+            db_path=db_path,
+            enable_admin=not no_admin,
+            admin_token=admin_token,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+        )
         # Only once the app is built: a bad --db or contract must not print a banner first.
         click.echo(f"villa mock on {url}  (contracts: {url}/openapi/<name>.json", err=True, nl=False)
         click.echo(")" if no_admin else f", admin: {url}/__admin/cognito)", err=True)

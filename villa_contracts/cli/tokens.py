@@ -27,15 +27,22 @@ Exit codes:
               help="The gate run's seed: on a mock, its two accounts are made from it.")  # fmt: skip
 @options.admin_token
 def command(base_url: str, seed: int, admin_token: str | None) -> None:
-    """Print ``export`` lines for VILLA_BASE_URL, VILLA_ID_TOKEN and VILLA_ID_TOKEN_2.
+    """Print ``export`` lines for the variables a failure's curl reproduction reads.
 
-    On a villa-contracts mock the two accounts are the ones a gate run with --seed makes (they are
-    created when missing, so a fresh mock works); on another backend they are the VILLA_TEST_*
-    accounts. The ID tokens are secrets: evaluate the output, do not log it.
+    VILLA_BASE_URL, VILLA_ID_TOKEN and VILLA_ID_TOKEN_2 (on a villa-contracts mock the two accounts
+    are the ones a gate run with --seed makes, created when missing, so a fresh mock works; on
+    another backend they are the VILLA_TEST_* accounts), and the contract's test cards
+    (VILLA_CARD_<last 4 digits>, VILLA_CARD_CVV), which reports never show. The ID tokens are
+    secrets: evaluate the output, do not log it.
     """
+    from villa_contracts.contract import load
+    from villa_contracts.redact import CVV_VARIABLE, card_variable
     from villa_contracts.target import resolve_target
 
     target = resolve_target(base_url, seed=seed, admin_token=admin_token)
     click.echo(f"export VILLA_BASE_URL={shlex.quote(target.base_url)}")
     click.echo(f"export VILLA_ID_TOKEN={shlex.quote(target.accounts[0].id_token)}  # {target.accounts[0].username}")
     click.echo(f"export VILLA_ID_TOKEN_2={shlex.quote(target.accounts[1].id_token)}  # {target.accounts[1].username}")
+    for number in load().data("test_cards")["cards"]:
+        click.echo(f"export {card_variable(str(number))}={shlex.quote(str(number))}")
+    click.echo(f"export {CVV_VARIABLE}=123")

@@ -6,6 +6,7 @@ Python ``jsonschema`` engine gives the same verdicts and is kept for cross-check
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import jsonschema_rs
 from villa_contracts.contract._bundle import resolve
 from villa_contracts.contract._loader import schema_root
 from villa_contracts.errors import ContractError
+from villa_contracts.redact import redact
 
 if TYPE_CHECKING:
     from villa_contracts.contract._loader import Contract, Operation
@@ -43,6 +45,18 @@ class Violation:
         return {"pointer": self.pointer, "message": self.message}
 
 
+MESSAGE_LIMIT = 300
+"""How much of a violation message is kept: messages quote the offending value, which may be huge."""
+MAX_VIOLATIONS = 50
+"""At most this many violations are reported for one value (a huge invalid array has one per item)."""
+
+
+def _said(message: str) -> str:
+    """A violation message as it may be shown, journaled or logged: short, and without card numbers."""
+    short = message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+    return redact(short)
+
+
 def _pointer(parts: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
@@ -61,7 +75,11 @@ class _RustSchema:
         if self._validator.is_valid(instance):
             return []
         found = [
-            Violation(_pointer(e.instance_path), e.message, str(e.schema_path[-1]) if e.schema_path else "")
+            Violation(
+                _pointer(e.instance_path)[:MESSAGE_LIMIT],
+                _said(e.message),
+                str(e.schema_path[-1]) if e.schema_path else "",
+            )
             for e in self._validator.iter_errors(instance)
         ]
         return sorted(found, key=lambda v: (v.pointer, v.message))
@@ -75,8 +93,8 @@ class _PythonSchema:
 
     def violations(self, instance: Any) -> list[Violation]:
         found = [
-            Violation(_pointer(e.absolute_path), e.message, str(e.validator))
-            for e in self._validator.iter_errors(instance)
+            Violation(_pointer(e.absolute_path)[:MESSAGE_LIMIT], _said(e.message), str(e.validator))
+            for e in itertools.islice(self._validator.iter_errors(instance), MAX_VIOLATIONS)
         ]
         return sorted(found, key=lambda v: (v.pointer, v.message))
 

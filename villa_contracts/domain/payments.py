@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from villa_contracts.domain.catalog import BusinessData
@@ -141,11 +142,86 @@ def require_charge(charge_id: object, order_id: object | None, *, known: bool) -
         )
 
 
-def check_three_ds(charge_id: str, state: str) -> None:
-    """Raise unless the charge waits for 3-D Secure (``Pre-Authorized``)."""
+@dataclass(frozen=True, slots=True)
+class ChargeFacts:
+    """What the payment rules need to know of a charge: its id, state and the amount it was made for."""
+
+    charge_id: str
+    state: str
+    amount: Satang
+
+
+def open_charge(charges: Iterable[ChargeFacts], *, grand_total: Satang, paid_by: str | None) -> ChargeFacts | None:
+    """The order's charge still in progress, if any.
+
+    In progress: waiting for 3-D Secure, or Authorized for the order's current grand total and not
+    yet captured. A charge for an older total (the order changed since) is stale and blocks nothing.
+    """
+    for charge in charges:
+        if charge.state == PRE_AUTHORIZED and charge.amount == grand_total:
+            return charge
+        if charge.state == AUTHORIZED and charge.amount == grand_total and charge.charge_id != paid_by:
+            return charge
+    return None
+
+
+def check_no_open_charge(order_id: object, charge: ChargeFacts | None) -> None:
+    """Raise when the order already has a charge in progress (one authorization at a time)."""
+    if charge is not None:
+        waiting = "waits for 3-D Secure" if charge.state == PRE_AUTHORIZED else "is Authorized: verify it"
+        raise RuleViolation(
+            "conflict",
+            f"order {order_id!r} already has a charge in progress: {charge.charge_id} {waiting}",
+            "/token",
+            rule="one_charge_at_a_time",
+        )
+
+
+def check_capture(charge: ChargeFacts, *, grand_total: Satang, paid_by: str | None) -> bool:
+    """Decide what verifying ``charge`` does to its order; return whether it pays the order now.
+
+    Returns:
+        True for an Authorized charge of the order's current grand total when the order is unpaid;
+        False when nothing changes (already captured by this charge, or not Authorized).
+
+    Raises:
+        RuleViolation: the order was paid by another charge (``conflict``, ``captured_once``), or the
+            charge was made for another total than the order's current one (``conflict``,
+            ``amount_must_match``): an order is captured at most once, at the total it was charged.
+    """
+    if paid_by is not None:
+        if paid_by == charge.charge_id:
+            return False
+        raise RuleViolation(
+            "conflict",
+            f"order is already paid by {paid_by}; charge {charge.charge_id} is not captured",
+            "/chargeId",
+            rule="captured_once",
+        )
+    if charge.state != AUTHORIZED:
+        return False
+    if charge.amount != grand_total:
+        raise RuleViolation(
+            "conflict",
+            f"charge {charge.charge_id} was for {fmt(charge.amount)} THB but the order's grand total is now "
+            f"{fmt(grand_total)} THB: make a new card token and charge",
+            "/chargeId",
+            rule="amount_must_match",
+        )
+    return True
+
+
+def check_three_ds(charge_id: str, state: str, *, order_paid: bool = False) -> None:
+    """Raise unless the charge waits for 3-D Secure (``Pre-Authorized``) and its order is not paid."""
     if state != PRE_AUTHORIZED:
         raise RuleViolation(
             "conflict", f"charge {charge_id!r} is {state}, not waiting for 3-D Secure", rule="payment_outcome"
+        )
+    if order_paid:
+        raise RuleViolation(
+            "conflict",
+            f"charge {charge_id!r} cannot be completed: its order is already paid",
+            rule="paid_stays_paid",
         )
 
 
@@ -154,8 +230,3 @@ def three_ds_result(action: str) -> Outcome:
     if action == "complete":
         return Outcome(AUTHORIZED, "success", False)
     return Outcome(DECLINED, "fail", False, "3ds_refused", "the card holder refused 3-D Secure")
-
-
-def settles(*, charge_state: str, order_paid: bool) -> bool:
-    """Whether verifying a charge pays its order now: an Authorized charge of an unpaid order."""
-    return charge_state == AUTHORIZED and not order_paid

@@ -7,6 +7,8 @@ The rules of the real pricing code (VILLA_FACTS.md):
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,16 +46,33 @@ class Quote:
     coupon_codes: tuple[str, ...]
 
 
+MAX_QUANTITY = 9999
+"""The most units of one product a line may hold (the contract's ``Quantity``)."""
+_ASCII_CODE = re.compile(r"[0-9]{1,9}")
+
+
 def _cprcode(raw: Any, pointer: str) -> int:
-    if isinstance(raw, bool):
-        raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer, rule="catalog")
-    if isinstance(raw, int):
+    # ASCII digits only: str.isdigit() accepts "²" (and int() then fails) and int() reads Arabic-Indic
+    # digits as if they were ASCII ones.
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 10**9:
         return raw
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and 0 < raw < 10**9:
         return int(raw)
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 19:
+    if isinstance(raw, str) and _ASCII_CODE.fullmatch(raw):
         return int(raw)
-    raise RuleViolation("not_found", f"cprcode={raw!r} is not a product code", pointer, rule="catalog")
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "…"
+    raise RuleViolation("not_found", f"cprcode={shown} is not a product code", pointer, rule="catalog")
+
+
+def _quantity(raw: Any, pointer: str) -> int:
+    whole = isinstance(raw, int) and not isinstance(raw, bool)
+    whole |= isinstance(raw, float) and math.isfinite(raw) and raw.is_integer()
+    if not whole:
+        raise RuleViolation("invalid", f"quantity={raw!r} is not a whole number of units", pointer, rule="catalog")
+    if not 1 <= raw <= MAX_QUANTITY:
+        shown = int(raw) if abs(raw) < 10**12 else f"{raw:.3g}"
+        raise RuleViolation("conflict", f"quantity={shown} must be from 1 to {MAX_QUANTITY}", pointer, rule="catalog")
+    return int(raw)
 
 
 def delivery_fee(data: BusinessData, shipping: Mapping[str, Any] | None) -> Satang:
@@ -114,11 +133,7 @@ def price_cart(
             raise RuleViolation(
                 "not_found", f"product {code} is not sold at branch {branch_id}", f"{pointer}/cprcode", rule="catalog"
             )
-        quantity = int(item.get("quantity", 0))
-        if quantity < 1:
-            raise RuleViolation(
-                "conflict", f"quantity={quantity} must be at least 1", f"{pointer}/quantity", rule="catalog"
-            )
+        quantity = _quantity(item.get("quantity", 0), f"{pointer}/quantity")
         settlement = offer.price * quantity
         lines.append(Line(code, product.name, quantity, offer.original_price, offer.price, settlement, 0, settlement))
     subtotal = sum(line.row_total for line in lines)

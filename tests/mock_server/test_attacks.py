@@ -1,0 +1,413 @@
+"""The attack suite: each class of hostile input the mock was attacked with, refused with a 4xx, changing nothing.
+
+One test (or a property) per finding of the attack run: numbers past any realistic bound, identifiers
+in other scripts, the admin fence, payments at a total never charged, memory by size, bodies past
+their limit, card numbers in what is journaled, admin input that crashed, disconnects, a browser or
+a rebinding host on the admin API, slow bodies. The forged-token set is in ``test_token_refusals``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from mock_server.app import create_app
+from mock_server.guard import Guard
+from tests.fixtures.mock import User, login_user, new_order
+
+CARD = "4111111111111111"
+THREE_DS_CARD = "5149500000009007"
+
+
+def _journal(api: TestClient) -> list[dict[str, Any]]:
+    return list(api.get("/__admin/journal?limit=100000").json()["entries"])
+
+
+# 1. Numbers the schema accepted crashed the pricing (Decimal past 28 digits).
+
+
+GRAND_TOTAL, COST = "/api/webPayment/calculateGrandtotal", "/api/calculateCost/getCost"
+
+
+@pytest.mark.parametrize(
+    ("path", "product"),
+    [
+        (GRAND_TOTAL, {"cprcode": 25281, "quantity": 1e25}),
+        (COST, {"cprcode": 25281, "productName": "x", "quantity": 10**25}),
+        (GRAND_TOTAL, {"cprcode": 10**25, "quantity": 1}),
+    ],
+)
+def test_huge_numbers_are_a_400(api: TestClient, alice: User, path: str, product: dict[str, Any]) -> None:
+    response = api.post(path, json={"branchId": "1000", "productList": [product]}, headers=alice.headers)
+    assert response.status_code == 400, response.text
+    assert api.get("/__admin/journal").json()["mockBugs"] == 0
+
+
+def test_a_huge_quantity_on_update_changes_nothing(api: TestClient, alice: User) -> None:
+    order = new_order(api, alice)
+    body = {**order, "productList": [{"cprcode": 25281, "quantity": 1e308}]}
+    assert api.post("/api/order/update", json=body, headers=alice.headers).status_code == 400
+    assert api.post("/api/order/get", json={"orderId": order["orderId"]}, headers=alice.headers).json() == order
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(
+    quantity=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)),
+    cprcode=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30)),
+)
+def test_pricing_is_total_for_every_number(quantity: Any, cprcode: Any) -> None:
+    # Whatever number arrives, the answer is a 2xx or a 4xx: the money code never raises.
+    with TestClient(create_app()) as api:
+        alice = login_user(api, 0)
+        for path in ("/api/webPayment/calculateGrandtotal", "/api/calculateCost/getCost"):
+            product = {"cprcode": cprcode, "quantity": quantity, "productName": "x"}
+            response = api.post(path, json={"branchId": "1000", "productList": [product]}, headers=alice.headers)
+            assert response.status_code < 500, (path, product, response.text)
+
+
+# 2. Identifiers are ASCII digits: "²" crashed int(), Arabic-Indic digits were read as 25281.
+
+
+@pytest.mark.parametrize("code", ["²", "٢٥٢٨١", "２５２８１", "25281 ", "0x62c1", ""])
+def test_product_codes_are_ascii_digits(api: TestClient, alice: User, code: str) -> None:
+    body = {"branchId": "1000", "productList": [{"cprcode": code, "productName": "x", "quantity": 1}]}
+    response = api.post("/api/calculateCost/getCost", json=body, headers=alice.headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["details"][0]["pointer"].startswith("/productList/0/cprcode")
+
+
+@pytest.mark.parametrize("branch", ["１０００", "١٠٠٠", "100", "10000", "²000"])
+def test_branch_ids_are_four_ascii_digits(api: TestClient, alice: User, branch: str) -> None:
+    response = api.post("/api/order2/gentele", json={"branchId": branch}, headers=alice.headers)
+    assert response.status_code == 400, response.text
+
+
+# 3. With an admin token, every admin route is behind it: provider states too.
+
+
+ADMIN_CALLS = [
+    ("POST", "/__admin/reset", None),
+    ("GET", "/__admin/users", None),
+    ("POST", "/__admin/users", {"username": "x@villa.example", "password": "Passw0rd!"}),
+    ("POST", "/__admin/users/test.user@villa.example/confirm", None),
+    ("POST", "/__admin/users/test.user@villa.example/tokens", None),
+    ("GET", "/__admin/clock", None),
+    ("POST", "/__admin/clock", {"advanceSeconds": 3600}),
+    ("GET", "/__admin/journal", None),
+    ("DELETE", "/__admin/journal", None),
+    ("GET", "/__admin/cognito", None),
+    ("POST", "/__admin/provider-states", {"state": "order O is paid", "action": "setup"}),
+]
+
+
+def test_every_admin_route_needs_the_token_when_one_is_set() -> None:
+    with TestClient(create_app(admin_token="s3cret")) as api:
+        good = {"X-Villa-Admin-Token": "s3cret"}
+        before = (api.get("/__admin/clock", headers=good).json(), api.get("/__admin/users", headers=good).json())
+        for method, path, body in ADMIN_CALLS:
+            for headers in ({}, {"X-Villa-Admin-Token": "wrong"}):
+                response = api.request(method, path, json=body, headers=headers)
+                assert response.status_code == 401, (method, path, response.text)
+        after = (api.get("/__admin/clock", headers=good).json(), api.get("/__admin/users", headers=good).json())
+        assert after[0]["offsetSeconds"] == before[0]["offsetSeconds"] == 0
+        assert after[1] == before[1]
+        assert api.post("/__admin/provider-states", json={"state": "user U is logged in"}, headers=good).json()["token"]
+
+
+# 4. Paid at a total that was never charged; one capture per order; no 3-D Secure after payment.
+
+
+def _token(api: TestClient, user: User, order: dict[str, Any], card: str = CARD) -> str:
+    card_input = {"number": card, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "123"}
+    body = {"orderId": order["orderId"], "basketId": user.sub, "grandTotal": order["payment"]["grandTotal"]}
+    body["card"] = card_input
+    response = api.post("/api/payment3devapi/cardtoken", json=body, headers=user.headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["cardToken"])
+
+
+def _charge(api: TestClient, user: User, order: dict[str, Any], token: str) -> Any:
+    body = {"orderId": order["orderId"], "basketId": user.sub, "grandTotal": order["payment"]["grandTotal"],
+            "token": token}  # fmt: skip
+    return api.post("/api/payment3devapi/charge", json=body, headers=user.headers)
+
+
+def _verify(api: TestClient, user: User, order_id: str, charge_id: str) -> Any:
+    return api.post(
+        "/api/payment3devapi/verify", json={"orderId": order_id, "chargeId": charge_id}, headers=user.headers
+    )
+
+
+def _get(api: TestClient, user: User, order_id: str) -> dict[str, Any]:
+    return dict(api.post("/api/order/get", json={"orderId": order_id}, headers=user.headers).json())
+
+
+def test_a_charge_for_an_older_total_never_pays_the_order(api: TestClient, alice: User) -> None:
+    order = new_order(api, alice)
+    charge = _charge(api, alice, order, _token(api, alice, order)).json()
+    assert charge["transaction_state"] == "Authorized" and charge["amount"] == 174.0
+    bigger = {**order, "productList": [{"cprcode": 25281, "quantity": 1}, {"cprcode": 164687, "quantity": 20}]}
+    assert api.post("/api/order/update", json=bigger, headers=alice.headers).status_code == 200
+    response = _verify(api, alice, order["orderId"], charge["chargeId"])
+    assert response.status_code == 409, response.text
+    assert "was for 174.00 THB but the order's grand total is now 4114.00 THB" in response.json()["error"]
+    assert _get(api, alice, order["orderId"])["payment"]["isPaid"] is False
+
+
+def test_one_charge_at_a_time_and_one_capture_per_order(api: TestClient, alice: User) -> None:
+    order = new_order(api, alice)
+    first = _charge(api, alice, order, _token(api, alice, order)).json()
+    second = _charge(api, alice, order, _token(api, alice, order))
+    assert second.status_code == 409 and "already has a charge in progress" in second.json()["error"]
+    assert _verify(api, alice, order["orderId"], first["chargeId"]).json()["paid"] is True
+    again = _verify(api, alice, order["orderId"], first["chargeId"])
+    assert again.status_code == 200 and again.json()["paid"] is True  # idempotent: the same answer
+    paid = _get(api, alice, order["orderId"])
+    assert paid["payment"]["totalPaid"] == 174.0 and len(paid["payment"]["paymentLog"]) == 1
+
+
+def test_no_three_d_secure_after_the_order_is_paid(api: TestClient, alice: User) -> None:
+    order = new_order(api, alice)
+    waiting = _charge(api, alice, order, _token(api, alice, order, THREE_DS_CARD)).json()
+    assert waiting["transaction_state"] == "Pre-Authorized"
+    # While it waits, no other charge; once refused, another card may pay.
+    assert _charge(api, alice, order, _token(api, alice, order)).status_code == 409
+    assert api.post(f"/mock/3ds/{waiting['chargeId']}", json={"action": "refuse"}).status_code == 200
+    paying = _charge(api, alice, order, _token(api, alice, order)).json()
+    assert _verify(api, alice, order["orderId"], paying["chargeId"]).json()["paid"] is True
+    late = api.post(f"/mock/3ds/{waiting['chargeId']}", json={"action": "complete"})
+    assert late.status_code == 409
+
+
+# 5. The journal is bounded by size, and echoed values are cut short.
+
+
+def test_the_journal_stays_small_whatever_the_bodies() -> None:
+    with TestClient(create_app()) as api:
+        huge = {"action": ["A" * 900_000]}
+        for _ in range(30):
+            assert api.post("/mock/3ds/chrg_test_x", json=huge).status_code == 400
+        state = api.app.state.mock  # type: ignore[attr-defined]
+        assert state.journal.size < 200_000
+        answer = api.get("/__admin/journal?limit=100000")
+        assert len(answer.content) < 200_000
+        assert all(len(d["message"]) <= 300 for e in answer.json()["entries"] for d in e["requestViolations"])
+
+
+# 6. Bodies are never read past their limit, on every route.
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/__admin/users", "/__admin/provider-states", "/api/order/create", "/mock/3ds/chrg_test_x"]
+)
+def test_a_body_past_the_limit_is_refused_without_reading_it(path: str) -> None:
+    state = create_app().state.mock
+    sent: list[dict[str, Any]] = []
+    parts = 0
+
+    async def endless() -> dict[str, Any]:
+        nonlocal parts
+        parts += 1
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the route must not run")
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"host", b"127.0.0.1"),
+             (b"transfer-encoding", b"chunked")]}  # fmt: skip
+    asyncio.run(Guard(inner, state=state)(scope, endless, send))
+    assert sent[0]["status"] == 413
+    assert parts <= 1024 * 1024 // 65536 + 1  # stopped at the limit: 200 MiB more would not be read
+
+
+def test_a_declared_length_past_the_limit_is_refused_at_once(api: TestClient) -> None:
+    response = api.post("/", content=b"{}", headers={"content-length": str(200 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+# 7. Card numbers never reach the journal, whatever field or type they arrive in.
+
+
+@pytest.mark.parametrize(
+    "number",
+    [4539578763621486, "4539 5787 6362 1486", "4539578763621486\n", "4539-5787-6362-1486", " 4539578763621486"],
+    ids=["json-number", "spaces", "newline", "dashes", "leading-space"],
+)
+def test_no_card_number_reaches_the_journal_or_the_error(api: TestClient, alice: User, number: Any) -> None:
+    order = new_order(api, alice)
+    card = {"number": number, "expirationMonth": "12", "expirationYear": "2030", "securityCode": 123}
+    body = {"orderId": order["orderId"], "basketId": alice.sub, "grandTotal": "174", "card": card}
+    response = api.post("/api/payment3devapi/cardtoken", json=body, headers=alice.headers)
+    assert response.status_code == 400
+    text = response.text + json.dumps(_journal(api))
+    assert "4539578763621486" not in text.replace(" ", "").replace("-", "")
+    assert "453957xxxxxx1486" in text
+
+
+# 8. Admin input is validated before anything changes.
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/__admin/users", {"username": "x@villa.example", "password": "Passw0rd!", "sub": {}}),
+        ("/__admin/provider-states", {"state": "user U has a card token T for unpaid order O",
+                                      "params": {"outcome": "nope"}}),
+        ("/__admin/clock", {"advanceSeconds": 1e308}),
+        ("/__admin/clock", {"advanceSeconds": -1}),
+        ("/__admin/clock", {"advanceSeconds": "3600"}),
+    ],
+)  # fmt: skip
+def test_bad_admin_input_is_a_400_and_changes_nothing(api: TestClient, path: str, body: Any) -> None:
+    users = api.get("/__admin/users").json()
+    response = api.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert api.get("/__admin/clock").json()["offsetSeconds"] == 0
+    assert api.get("/__admin/users").json() == users
+
+
+@pytest.mark.parametrize("constant", ["Infinity", "-Infinity", "NaN"])
+def test_non_numbers_on_the_clock_are_a_400(api: TestClient, constant: str) -> None:
+    response = api.post("/__admin/clock", content=f'{{"advanceSeconds": {constant}}}'.encode(),
+                        headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 400
+    assert api.get("/__admin/clock").json()["offsetSeconds"] == 0
+
+
+@pytest.mark.parametrize("path", ["/__admin/users", "/__admin/provider-states", "/api/order/create"])
+def test_a_deeply_nested_body_is_a_400(api: TestClient, alice: User, path: str) -> None:
+    deep = "[" * 10_000 + "]" * 10_000
+    response = api.post(path, content=deep.encode(), headers={**alice.headers, "content-type": "application/json"})
+    assert response.status_code == 400
+    assert api.get("/__admin/journal").json()["mockBugs"] == 0
+
+
+# 9. A client that goes away is the client's doing, never a mock bug.
+
+
+def test_a_disconnect_is_journaled_as_the_clients_doing() -> None:
+    app = create_app()
+    state = app.state.mock
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nobody to answer")
+
+    scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")],
+             "query_string": b""}  # fmt: skip
+    asyncio.run(app(scope, gone, send))
+    entry = state.journal.entries()[-1]
+    assert (entry.status, entry.mock_bug, state.journal.mock_bugs) == (499, False, 0)
+    assert "client disconnected" in (entry.note or "")
+
+
+# 10. Without an admin token, no web page and no rebinding host name reaches the admin API.
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://evil.example"}, {"Host": "evil.example"}, {"Host": "evil.example:8080"},
+     {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}],
+)  # fmt: skip
+def test_a_browser_or_a_foreign_host_cannot_steer_the_mock(api: TestClient, headers: dict[str, str]) -> None:
+    for method, path, body in [("POST", "/__admin/reset", None), ("POST", "/__admin/clock", {"advanceSeconds": 60}),
+                               ("POST", "/__admin/users/test.user@villa.example/tokens", None)]:  # fmt: skip
+        response = api.request(method, path, json=body, headers=headers)
+        assert response.status_code == 403, (path, response.text)
+        assert "--admin-token" in response.json()["error"]
+    assert api.get("/__admin/clock").json()["offsetSeconds"] == 0
+    assert api.request("POST", "/__admin/reset", headers={"Content-Type": "text/plain"}).status_code == 200  # local
+
+
+def test_allowed_hosts_and_origins_and_the_token_open_the_fence() -> None:
+    with TestClient(create_app(allowed_hosts=("mock.internal",), allowed_origins=("http://qa.local",))) as api:
+        assert api.get("/__admin/clock", headers={"Host": "mock.internal:8080"}).status_code == 200
+        assert api.get("/__admin/clock", headers={"Origin": "http://qa.local"}).status_code == 200
+    with TestClient(create_app(admin_token="t")) as api:
+        headers = {"Host": "mock.internal", "X-Villa-Admin-Token": "t"}
+        assert api.get("/__admin/clock", headers=headers).status_code == 200
+
+
+def test_the_db_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "villa.db"
+    create_app(db_path=str(path)).state.mock.store.close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# 11. A body that never arrives is timed out.
+
+
+def test_a_slow_body_is_timed_out() -> None:
+    state = create_app().state.mock
+    sent: list[dict[str, Any]] = []
+
+    async def slow() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the route must not run")
+
+    scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
+    asyncio.run(Guard(inner, state=state, read_timeout=0.05)(scope, slow, send))
+    assert sent[0]["status"] == 408
+    assert state.journal.entries()[-1].status == 408
+
+
+@pytest.mark.socket
+def test_the_server_log_shows_no_card_number(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(sys.executable).parent / "villa-contracts"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([str(script), "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/api/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        token = httpx.post(f"{base}/__admin/users/test.user@villa.example/tokens").json()["IdToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+        httpx.get(f"{base}/api/orders/4539578763621486?card=4539%205787%206362%201486")
+        card = {"number": 4539578763621486, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "987"}
+        httpx.post(f"{base}/api/payment3devapi/cardtoken", json={"card": card}, headers=headers)
+        httpx.post(f"{base}/api/payment3devapi/cardtoken", content=b'{"card": "4539578763621486', headers=headers)
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert "GET /api/orders/" in text  # the access log did show the request
+    assert (
+        "4539578763621486" not in text
+        and "4539 5787 6362 1486" not in text
+        and "%20" not in text.split("card=")[-1][:20]
+    )
