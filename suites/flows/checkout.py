@@ -10,67 +10,17 @@ never contain a password, a token or an unmasked card number.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
+from suites.flows.steps import FlowResult, FlowTarget, Report, Step, StepFailed, run_steps
 from villa_contracts.client import AuthError, Order, VillaClient, mask_card
 from villa_contracts.contract import Contracts, load
-from villa_contracts.errors import VillaContractsError
 
 BRANCH = "1000"
 PRODUCT = 25281
 EXPECTED_TOTAL = Decimal("174.00")
 SHIPPING = {"shipping_postcode": "10110", "shipping_phone": "0812345678", "shipping_address": "168 Sukhumvit 33 Road"}
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One reported step.
-
-    Attributes:
-        number: 1 to 10.
-        name: what the step does.
-        ok: whether it held.
-        detail: what happened; on failure, what was expected and what came back.
-        seconds: how long it took.
-
-    """
-
-    number: int
-    name: str
-    ok: bool
-    detail: str
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class FlowResult:
-    """The outcome of a whole flow.
-
-    Attributes:
-        ok: whether every step held.
-        steps: the steps run, in order (the last one failed when ``ok`` is False).
-        order_id: the order the flow made, once generated.
-
-    """
-
-    ok: bool
-    steps: tuple[Step, ...]
-    order_id: str | None
-
-    @property
-    def failed(self) -> Step | None:
-        """The step that failed, if any."""
-        return next((step for step in self.steps if not step.ok), None)
-
-
-class StepFailed(Exception):
-    """A step's check did not hold."""
-
-    def __init__(self, expected: str, got: str) -> None:
-        super().__init__(f"expected {expected}, got {got}")
 
 
 def three_ds_test_card(contracts: Contracts | None = None) -> str:
@@ -248,31 +198,26 @@ def run_checkout(
         ("verify the payment", flow.verify),
         ("read the order back paid", flow.read_back),
     ]
-    steps: list[Step] = []
-    for number, (name, action) in enumerate(plan, start=1):
-        started = time.perf_counter()
-        try:
-            detail, ok = action(), True
-        except StepFailed as exc:
-            detail, ok = str(exc), False
-        except VillaContractsError as exc:
-            detail, ok = f"expected the step to succeed, got {type(exc).__name__}: {exc}", False
-        step = Step(number, name, ok, _scrub(detail, flow), round(time.perf_counter() - started, 3))
-        report(step)
-        steps.append(step)
-        if not ok:
-            break
-    ok = len(steps) == len(plan) and all(step.ok for step in steps)
-    return FlowResult(ok=ok, steps=tuple(steps), order_id=flow.order_id)
+
+    def hidden() -> list[str]:
+        tokens = flow.client.tokens
+        found = [flow.password, flow.token]
+        if tokens is not None:
+            found += [tokens.id_token, tokens.access_token, tokens.refresh_token or ""]
+        return found
+
+    result = run_steps(plan, report, hidden)
+    return FlowResult(result.ok, result.steps, flow.order_id)
 
 
-def _scrub(detail: str, flow: _Checkout) -> str:
-    """Mask anything secret that might have slipped into a detail (a last line of defence)."""
-    hidden = [flow.password, flow.token]
-    tokens = flow.client.tokens
-    if tokens is not None:
-        hidden += [tokens.id_token, tokens.access_token, tokens.refresh_token or ""]
-    for secret in hidden:
-        if len(secret) >= 6:
-            detail = detail.replace(secret, "***")
-    return detail.replace(flow.card, mask_card(flow.card))
+def villa_flow(target: FlowTarget, report: Report) -> FlowResult:
+    """The Villa SDK checkout (seeds 000/001) on ``target``: the ``FLOWS`` entry of the ``villa`` contract."""
+    with VillaClient(target.settings) as client:
+        return run_checkout(
+            client,
+            username=target.username,
+            password=target.password,
+            email=target.email,
+            confirmation_code=target.confirmation_code,
+            report=report,
+        )

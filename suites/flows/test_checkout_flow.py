@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from suites.flows.checkout import Step, run_checkout
+from suites.flows.checkout import run_checkout
+from suites.flows.steps import Step
 from villa_contracts.client import VillaClient
 
 

@@ -84,14 +84,21 @@ def _raise(problems: list[Problem]) -> None:
 
 
 class BusinessCheck:
-    """A check with the run's context (None when the ``schemathesis`` CLI runs it alone)."""
+    """A check with the run's context (None when the ``schemathesis`` CLI runs it alone).
 
-    def __init__(self, context: RunContext | None = None) -> None:
+    ``CONTRACTS`` names the contracts whose operations it judges: operationIds are unique only
+    within a contract, so a check never judges another API's operation of the same name.
+    """
+
+    CONTRACTS: ClassVar[frozenset[str]] = frozenset({"villa"})
+
+    def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
         self.context = context
+        self.contract = contract
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-        """Judge one 200 answer (other statuses are the schema checks' business)."""
-        if response.status_code == 200:
+        """Judge one 2xx answer of this check's contracts (other statuses are the schema checks' business)."""
+        if self.contract in self.CONTRACTS and 200 <= response.status_code < 300:
             self.judge(operation_id(case), _json(response), response)
         return None
 
@@ -155,8 +162,8 @@ class foreign_order_hidden(BusinessCheck):  # noqa: N801
 class _Remembering(BusinessCheck):
     """A check that remembers what its run saw (Schemathesis serialises calls of one check instance)."""
 
-    def __init__(self, context: RunContext | None = None) -> None:
-        super().__init__(context)
+    def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
+        super().__init__(context, contract)
         self.seen: dict[str, Any] = {}
 
 
@@ -212,8 +219,8 @@ class declined_never_paid(BusinessCheck):  # noqa: N801
 class catalog_prices(BusinessCheck):  # noqa: N801
     """Prices are the catalog's (only on targets that use the contract's business data)."""
 
-    def __init__(self, context: RunContext | None = None) -> None:
-        super().__init__(context)
+    def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
+        super().__init__(context, contract)
         self.prices: dict[tuple[int, str], int] = {}
         if context is not None and context.target.is_mock:
             for code, product in context.data.products.items():
@@ -251,7 +258,7 @@ def caller_sub_of_headers(headers: Any) -> str | None:
         return None
 
 
-BUSINESS_CHECKS: tuple[type[BusinessCheck], ...] = (
+BUSINESS_CHECKS: list[type[BusinessCheck]] = [
     grand_total,
     owner_is_caller,
     foreign_order_hidden,
@@ -259,7 +266,18 @@ BUSINESS_CHECKS: tuple[type[BusinessCheck], ...] = (
     paid_stays_paid,
     declined_never_paid,
     catalog_prices,
-)
+]
+"""Every business check of every contract (an API's own module appends its checks here on import)."""
+
+CHECK_MODULES = ("suites.property.checks",)
+"""The modules that define business checks: the runner imports them all (one line per API)."""
+
+
+def business_check(cls: type[BusinessCheck]) -> type[BusinessCheck]:
+    """Register a business check with Schemathesis and with the gate (``BUSINESS_CHECKS``)."""
+    schemathesis.check(cls)
+    BUSINESS_CHECKS.append(cls)
+    return cls
 
 
 def _branches() -> list[str]:

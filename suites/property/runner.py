@@ -9,6 +9,7 @@ stateful through the contract's links), with all built-in checks plus the busine
 from __future__ import annotations
 
 import copy
+import importlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,8 +50,10 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
     """
     target = context.target
     checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
+    for module in business.CHECK_MODULES:
+        importlib.import_module(module)
     for check in business.BUSINESS_CHECKS:
-        checks[check.__name__] = {"context": context}
+        checks[check.__name__] = {"context": context, "contract": contract.name}
     raw: dict[str, Any] = {
         "base-url": context.base_url,
         "seed": target.seed,

@@ -56,4 +56,4 @@ def test_flow_against_a_running_mock_needs_no_variable() -> None:
     with serve_in_thread(lambda url: create_app(base_url=url)) as server:
         code, out = run("flow", "--base-url", server.base_url)
     assert code == 0, out
-    assert "checkout flow passed: 10 steps" in out
+    assert "villa: flow passed: 10 steps" in out

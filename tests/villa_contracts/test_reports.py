@@ -194,7 +194,7 @@ def test_summary_json_content() -> None:
     assert "(document)" not in villa  # lint's document-wide check is no operation
     assert data["counts"] == {"checks": 7, "passed": 5, "failed": 2, "operations": 3}
     first = data["failures"][0]
-    assert first == {**schema_failure().as_json(), "phase": "schemathesis"}  # full message, not cleaned
+    assert first == {**schema_failure().as_json(), "phase": "schemathesis", "contract": "villa"}  # not cleaned
     assert len(data["failures"][1]["message"]) == len(HUGE)  # full text kept here only
     assert [f["check"] for f in data["failures"]] == ["response_schema_conformance"] * 2 + ["grand_total"]
 

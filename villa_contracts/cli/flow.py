@@ -1,4 +1,4 @@
-"""``villa-contracts flow``: the seeds' checkout flow, end to end, printing each step."""
+"""``villa-contracts flow``: the seeds' flows, end to end, printing each step (one flow per contract)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,21 @@ import click
 from villa_contracts.cli import options
 
 if TYPE_CHECKING:
-    from suites.flows.checkout import Step
+    from suites.flows import Step
+
+FLOW_EPILOG = """\b
+Examples:
+  villa-contracts flow                                   # every flow, on an embedded mock
+  villa-contracts flow --contract villa                  # the Villa SDK checkout only
+  villa-contracts flow --base-url http://127.0.0.1:8080  # a running mock, no variables needed
+
+\b
+Exit codes:
+  0  every step of every flow held
+  1  a step failed (it is named, with what came back)
+  2  the flow could not run (target unreachable, Cognito not configured or unreachable)
+  3  interrupted
+"""
 
 
 def _print_step(step: Step) -> None:
@@ -20,22 +34,9 @@ def _print_step(step: Step) -> None:
     click.echo(f"  {step.number:>2}. {mark} {step.name:<44} {step.detail}  ({step.seconds * 1000:.0f} ms)")
 
 
-FLOW_EPILOG = """\b
-Examples:
-  villa-contracts flow                                   # embedded mock
-  villa-contracts flow --base-url http://127.0.0.1:8080  # a running mock, no variables needed
-
-\b
-Exit codes:
-  0  every step held
-  1  a step failed (it is named, with what came back)
-  2  the flow could not run (target unreachable, Cognito not configured or unreachable)
-  3  interrupted
-"""
-
-
 @click.command("flow", epilog=FLOW_EPILOG)
 @options.base_url
+@options.contract
 @options.admin_token
 @click.option("--username", envvar="VILLA_TEST_USERNAME", help="Sign up this user (default: a fresh one per run).")
 @click.option("--password", envvar="VILLA_TEST_PASSWORD", help="Password for the new user.")
@@ -45,46 +46,64 @@ Exit codes:
 )  # fmt: skip
 def command(
     base_url: str | None,
+    contracts: tuple[str, ...],
     admin_token: str | None,
     username: str | None,
     password: str | None,
     confirmation_code: str | None,
 ) -> None:
-    """Run the checkout flow of the seeds with the reference client and print each step.
+    """Run the seeds' flows with the reference clients and print each step.
 
-    Steps: sign up + login, generate an id, build, pre-payment validation (174.00), create, card
-    token, card payment, 3-D Secure, verify, and read the order back paid.
+    The Villa SDK checkout (villa): sign up + login, generate an id, build, pre-payment validation
+    (174.00), create, card token, card payment, 3-D Secure, verify, and read the order back paid.
+    Every other contract that has a flow runs its own, step by step.
 
     Without --base-url (or VILLA_BASE_URL) it starts an embedded mock on a free port and stops it
     afterwards. Against a running mock it reads the Cognito settings from the mock itself; against
     another backend they come from the VILLA_COGNITO_* variables.
     """
-    from suites.flows.checkout import run_checkout
+    from suites.flows import FLOWS, FlowTarget, flow_for
     from villa_contracts.cli._embedded import target_url
-    from villa_contracts.client import VillaClient
     from villa_contracts.contract import load
     from villa_contracts.target import client_settings
 
-    cognito = load().data("cognito")
+    everything = load()
+    chosen = [c.name for c in everything.select(contracts)]
+    missing = [name for name in chosen if name not in FLOWS]
+    if contracts and missing:
+        raise click.UsageError(f"--contract: no flow for {', '.join(missing)}; flows: {', '.join(FLOWS)}")
+    names = [name for name in chosen if name in FLOWS]
+    cognito = everything.data("cognito")
     username = username or f"flow-{secrets.token_hex(4)}@villa.example"
     password = password or f"Flow-{secrets.token_hex(6)}A1"
+    failed = []
     with target_url(base_url) as (url, embedded):
         if embedded:
             click.echo(f"embedded mock on {url}")
-        settings, _ = client_settings(url, admin_token=admin_token)
-        started = time.perf_counter()
-        with VillaClient(settings) as client:
-            click.echo(f"checkout flow against {url} as {username}")
-            result = run_checkout(
-                client,
-                username=username,
-                password=password,
-                email=username,
-                confirmation_code=confirmation_code or str(cognito["confirmationCode"]),
-                report=_print_step,
-            )
-        seconds = time.perf_counter() - started
-    if not result.ok:
-        click.echo(click.style("checkout flow FAILED", fg="red", bold=True), err=True)
+        settings, is_mock = client_settings(url, admin_token=admin_token)
+        target = FlowTarget(
+            base_url=url,
+            settings=settings,
+            is_mock=is_mock,
+            username=username,
+            password=password,
+            email=username,
+            confirmation_code=confirmation_code or str(cognito["confirmationCode"]),
+            admin_token=admin_token,
+        )
+        for name in names:
+            flow = flow_for(name)
+            assert flow is not None
+            started = time.perf_counter()
+            click.echo(f"{name}: flow against {url} as {username}")
+            result = flow(target, _print_step)
+            seconds = time.perf_counter() - started
+            if result.ok:
+                click.echo(
+                    click.style(f"{name}: flow passed: {len(result.steps)} steps in {seconds:.1f} s", fg="green")
+                )
+            else:
+                failed.append(name)
+                click.echo(click.style(f"{name}: flow FAILED", fg="red", bold=True), err=True)
+    if failed:
         sys.exit(1)
-    click.echo(click.style(f"checkout flow passed: {len(result.steps)} steps in {seconds:.1f} s", fg="green"))

@@ -292,6 +292,11 @@ class RunRecord:
         """Every failure (warnings excluded) with the phase it showed in, in run order."""
         return [(check.phase, failure) for check in self.checks if failed(check) for failure in failures_of(check)]
 
+    def located(self, *, warnings: bool = False) -> list[tuple[str, str, Failure]]:
+        """Every failure (or warning) with its phase and its operation's contract, in run order."""
+        keep = warned if warnings else failed
+        return [(check.phase, check.contract, f) for check in self.checks if keep(check) for f in failures_of(check)]
+
     @property
     def warnings(self) -> list[tuple[str, Failure]]:
         """Every finding lowered to a warning, with its phase."""
@@ -359,8 +364,13 @@ class RunRecord:
                 for phase in self.phases.values()
             ],
             "operations": operations,
-            "failures": [{**failure.as_json(), "phase": phase} for phase, failure in self.failures],
-            "warnings": [{**failure.as_json(), "phase": phase} for phase, failure in self.warnings],
+            "failures": [
+                {**f.as_json(), "phase": phase, "contract": contract} for phase, contract, f in self.located()
+            ],
+            "warnings": [
+                {**f.as_json(), "phase": phase, "contract": contract}
+                for phase, contract, f in self.located(warnings=True)
+            ],
             "counts": {
                 "checks": len(checks),
                 "passed": len(checks) - failed_count,
