@@ -35,6 +35,7 @@ from mock_server.errors import (
     Unauthorized,
     UnsupportedMedia,
 )
+from mock_server.expiry import sweep
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
 
@@ -85,7 +86,23 @@ def _admin_token(state: MockState, request: Request) -> Principal | None:
     return None
 
 
-AUTHENTICATORS: dict[str, Authenticator] = {"idToken": _id_token, "adminToken": _admin_token}
+def _token_key(state: MockState, request: Request) -> Principal | None:
+    return state.auth.token_keys.principal(request.headers.get("authorization"))
+
+
+def _gateway_key(state: MockState, request: Request) -> Principal | None:
+    given = request.headers.get("x-gateway-key", "")
+    if not hmac.compare_digest(given.encode(), state.shop.gateway_key.encode()):
+        raise Unauthorized("the payment callback needs the gateway's X-Gateway-Key header")
+    return None
+
+
+AUTHENTICATORS: dict[str, Authenticator] = {
+    "idToken": _id_token,
+    "adminToken": _admin_token,
+    "tokenKey": _token_key,
+    "gatewayKey": _gateway_key,
+}
 """How the mock admits a caller, by the security scheme name a contract uses."""
 
 
@@ -177,6 +194,7 @@ def make_endpoint(
     accepted = list(validator.request_media)
     authenticators = [AUTHENTICATORS[scheme] for scheme in operation.schemes]
     op_id, contract = operation.operation_id, operation.contract
+    sweeps = state.contracts[contract].role == "api"
 
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
@@ -191,6 +209,8 @@ def make_endpoint(
             if violations:
                 entry.request_violations = [v.as_detail() for v in violations]
                 raise _invalid("request", op_id, entry.request_violations)
+            if sweeps:
+                sweep(state)
             try:
                 result = handler(Call(state, request, operation, body, principal, params))
             except RuleViolation as exc:

@@ -52,7 +52,8 @@ class _World:
     def __init__(self, state: MockState) -> None:
         self.state = state
         username = f"pact-{secrets.token_hex(6)}@villa.example"
-        user = state.auth.admin_create_user(username, f"Pact-{secrets.token_hex(8)}-Aa1", email=username)
+        self.password = f"Pact-{secrets.token_hex(8)}-Aa1"
+        user = state.auth.admin_create_user(username, self.password, email=username)
         self.username, self.sub = username, str(user["sub"])
         self.values: Values = {"sub": self.sub, "token": state.auth.issue_tokens(username)["IdToken"]}
 
@@ -163,3 +164,7 @@ def set_up(state: MockState, name: str, params: dict[str, Any]) -> Values:
     if setup is None:
         raise NotFound(f"no provider state {name!r}; known states: {sorted(STATES)}")
     return setup(_World(state), params)
+
+
+# The other APIs' states register themselves on import (one module per API).
+from mock_server import provider_states_shop  # noqa: E402, F401

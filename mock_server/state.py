@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from villa_contracts.domain.catalog import BusinessData
+from villa_contracts.domain.shop import ShopData
 
 if TYPE_CHECKING:
     from mock_server.auth import AuthService
@@ -40,6 +41,18 @@ class MockState:
     journal: Journal
     base_url: str
     admin_token: str | None = None
+    _shop: ShopData | None = None
+
+    @property
+    def shop(self) -> ShopData:
+        """The store's data (``contracts/data/shop.yaml``), read on first use.
+
+        Raises:
+            ContractError: the contracts have no (or a malformed) shop data file.
+        """
+        if self._shop is None:
+            self._shop = ShopData.from_contract(self.contracts)
+        return self._shop
 
     def reset(self) -> None:
         """Back to the start: no orders, payments or extra users; default users; clock at offset 0."""

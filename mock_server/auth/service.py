@@ -28,8 +28,9 @@ from mock_server.auth.keys import SigningKey
 from mock_server.auth.operations import CognitoOperations
 from mock_server.auth.pool import PoolConfig
 from mock_server.auth.protocol import protocol_routes
+from mock_server.auth.token_keys import TokenKeys
 from mock_server.auth.tokens import Principal, TokenRejected, TokenService
-from mock_server.auth.users import CONFIRMED, RefreshTokens, UserDirectory, public_view
+from mock_server.auth.users import CONFIRMED, RefreshTokens, UserDirectory, password_matches, public_view
 from mock_server.errors import BadRequest, Conflict, NotFound, Unauthorized
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
@@ -54,6 +55,8 @@ class AuthService:
         self._users = UserDirectory(store, clock)
         self._refresh = RefreshTokens(store, clock, pool.refresh_token_validity_seconds)
         self._tokens = TokenService(key=self._key, pool=pool, clock=clock, issuer=issuer)
+        self.token_keys = TokenKeys(store)
+        """The shop API's ``Authorization: Token <key>`` keys (for the same users)."""
         self._operations = CognitoOperations(
             pool=pool, users=self._users, refresh=self._refresh, tokens=self._tokens, clock=clock
         )
@@ -132,6 +135,24 @@ class AuthService:
         if self._users.get(username) is None:
             raise NotFound(f"no user named {username!r}")
         self._users.confirm(username)
+
+    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
+        """The public view of a confirmed, enabled user whose password this is; None otherwise.
+
+        One answer for an unknown user and a wrong password (no user enumeration), at the cost of
+        one hash either way.
+        """
+        user = self._users.get(username)
+        if not password_matches(password, user["passwordHash"] if user else None) or user is None:
+            return None
+        if user["status"] != CONFIRMED or not user.get("enabled", True):
+            return None
+        return public_view(user)
+
+    def sub_of(self, username: str) -> str | None:
+        """The ``sub`` of ``username`` (None: no such user)."""
+        user = self._users.get(username)
+        return str(user["sub"]) if user else None
 
     def list_users(self) -> list[dict[str, Any]]:
         """Every user's public view (username, sub, email, status), by user name."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mock_server.handlers import admin, meta, orders, payments, pricing
+from mock_server.handlers import admin, meta, orders, payments, pricing, shop, shop_orders
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Handler
@@ -31,9 +31,34 @@ VILLA: dict[str, Handler] = {
     "threeDSecureSubmit": payments.three_d_secure_submit,
 }
 
+SHOP: dict[str, Handler] = {
+    "obtainToken": shop.obtain_token,
+    "startGuest": shop.start_guest,
+    "getProfile": shop.get_profile,
+    "updateProfile": shop.update_profile,
+    "listAddresses": shop.list_addresses,
+    "addAddress": shop.add_address,
+    "getCart": shop.get_cart,
+    "addCartItem": shop.add_cart_item,
+    "changeCartItem": shop.change_cart_item,
+    "removeCartItem": shop.remove_cart_item,
+    "listPaymentMethods": shop.list_payment_methods,
+    "listShippingMethods": shop.list_shipping_methods,
+    "checkoutCart": shop_orders.checkout_cart,
+    "listOrders": shop_orders.list_orders,
+    "getOrder": shop_orders.get_order,
+    "getOrderToPay": shop_orders.get_order_to_pay,
+    "listPaymentAttempts": shop_orders.list_payment_attempts,
+    "createPaymentAttempt": shop_orders.create_payment_attempt,
+    "paymentCallback": shop_orders.payment_callback,
+    "gatewayPage": shop_orders.gateway_page,
+    "gatewayDecision": shop_orders.gateway_decision,
+}
+
 HANDLERS: dict[str, dict[str, Handler]] = {
     "villa": VILLA,
     "admin": dict(admin.HANDLERS),
+    "shop": SHOP,
 }
 
 __all__ = ["HANDLERS"]

@@ -84,6 +84,37 @@ def get_cognito(call: Call) -> tuple[int, Any]:
     return 200, call.state.auth.cognito_info()
 
 
+def get_payment_service(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/payment-service``."""
+    from mock_server.handlers.shop_orders import payment_service_up
+
+    return 200, {"up": payment_service_up(call.state)}
+
+
+def set_payment_service(call: Call) -> tuple[int, Any]:
+    """``PUT /__admin/payment-service``: the shop's payment service up or down."""
+    from mock_server.handlers.shop_orders import PAYMENT_SERVICE, SWITCHES
+
+    call.state.store.put(SWITCHES, PAYMENT_SERVICE, {"up": bool(call.body["up"])})
+    return 200, {"up": bool(call.body["up"])}
+
+
+def get_stock(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/stock``: per branch and product, its stock and what orders of every API hold."""
+    from mock_server.expiry import sweep
+    from mock_server.handlers.orders import STOCK
+
+    state = call.state
+    sweep(state)  # what expired is free again
+    branches: dict[str, dict[str, dict[str, int]]] = {}
+    for code, product in state.data.products.items():
+        for branch, offer in product.offers.items():
+            reserved = int((state.store.get(STOCK, branch) or {}).get(str(code), 0))
+            units = {"stock": offer.stock, "reserved": reserved, "free": offer.stock - reserved}
+            branches.setdefault(branch, {})[str(code)] = units
+    return 200, {"branches": branches}
+
+
 def set_up_provider_state(call: Call) -> tuple[int, Any] | JSONResponse:
     """``POST /__admin/provider-states``: the Pact verifier's state change."""
     from mock_server.provider_states import set_up
@@ -106,4 +137,7 @@ HANDLERS = {
     "clearJournal": clear_journal,
     "getCognito": get_cognito,
     "setUpProviderState": set_up_provider_state,
+    "getPaymentService": get_payment_service,
+    "getStock": get_stock,
+    "setPaymentService": set_payment_service,
 }
