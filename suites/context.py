@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,18 +84,31 @@ class RunContext:
     http: PacedClient = field(init=False)
     data: BusinessData = field(init=False)
 
+    _cache: dict[Any, Any] = field(init=False, default_factory=dict, repr=False)
+
     def __post_init__(self) -> None:
         self.http = PacedClient(self.target.rate_limit)
         self.data = BusinessData.from_contract(self.contracts)
+
+    def cached(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``'s value, made once per run (credentials the run obtains, such as a shop token key)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
     def may_call(self, operation: Operation) -> bool:
         """Whether this run may call ``operation`` on its target.
 
         Not: payment operations when payments are not allowed (prod), payment paths of the other
         environment on a real backend (a dev backend's ``/api/payment3`` is the live gateway),
-        operations only the mock has (``x-villa.mockOnly``) on a real backend.
+        operations only the mock has (``x-villa.mockOnly``) on a real backend, operations whose
+        security scheme this run has no credentials for (``suites.auth``).
         """
+        from suites.auth import has_credentials
+
         target = self.target
+        if operation.schemes and not any(has_credentials(self, scheme) for scheme in operation.schemes):
+            return False
         if operation.mock_only and not target.is_mock:
             return False
         if "payments" in operation.tags and not target.allow_payments:

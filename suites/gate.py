@@ -76,7 +76,10 @@ class PhaseSpec:
 PHASES: dict[str, PhaseSpec] = {}
 """The gate's phases by name, in the order they run by default."""
 
-MACHINES: dict[str, str] = {"villa": "suites.property.stateful:run_machine"}
+MACHINES: dict[str, str] = {
+    "villa": "suites.property.stateful:run_machine",
+    "shop": "suites.property.shop_machine:run_shop_machine",
+}
 """The state machine of each contract that has one: contract name → ``module:function`` (imported when run)."""
 
 

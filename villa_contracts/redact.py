@@ -1,10 +1,11 @@
-"""Card numbers and CVVs never leave the tool unmasked: what is logged, journaled or reported goes through here.
+"""Card numbers, CVVs and secrets never leave the tool unmasked: what is logged, journaled or reported is redacted.
 
 A card number may arrive in any field and any form (a JSON string or number, with spaces or
 dashes, with a trailing newline); ``redact`` finds every run of 13 to 19 digits (separators
 allowed) that passes the Luhn check and masks it the way the card token does
 (``514950xxxxxx9007``), and replaces the value of any CVV-like field (``securityCode``, ``cvv``,
-``cvc``…) with ``***``. ``redact_reproduction`` does the same for a shell command, but puts the
+``cvc``…) with ``***``, as it does the value of a password, login token or client secret field and a
+shop token key (``Token <40 hex>``). ``redact_reproduction`` does the same for a shell command, but puts the
 contract's test cards back as variables the shell fills in, so the command still runs.
 """
 
@@ -21,6 +22,14 @@ _PAN = re.compile(rf"(?<![0-9])[0-9](?:{_SEPARATOR}?[0-9]){{12,18}}(?![0-9])")
 _CVV_KEY = r"""["']?(?:securityCode|security_code|cvv2?|cvc2?|cardCvv|card_cvv)["']?\s*[:=]\s*"""
 _CVV = re.compile(rf"""(?P<key>{_CVV_KEY})(?P<value>"[^"]*"|'[^']*'|[0-9]+)""", re.IGNORECASE)
 CVV_VARIABLE = "VILLA_CARD_CVV"
+# Passwords, login tokens and client secrets, by field name; and a shop token key (40 hex) in a token field.
+_SECRET_KEY = (
+    r"""["']?(?:password|passwd|IdToken|AccessToken|RefreshToken|id_token|access_token|refresh_token|"""
+    r"""clientSecret|client_secret)["']?\s*[:=]\s*"""
+)
+_SECRET = re.compile(rf"""(?P<key>{_SECRET_KEY})(?P<value>"[^"]*"|'[^']*')""", re.IGNORECASE)
+_TOKEN_KEY = re.compile(r"""(?P<key>["']?token["']?\s*[:=]\s*)(?P<value>"[0-9a-f]{40}"|'[0-9a-f]{40}')""")
+_TOKEN_HEADER = re.compile(r"(?P<key>\bToken )(?P<value>[0-9a-f]{40})\b")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -82,8 +91,20 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
+    text = _secrets_hidden(text)
     text = _CVV.sub(lambda m: m.group("key") + ('"***"' if m.group("value").startswith('"') else "***"), text)
     return _replace_cards(text, mask_card)
+
+
+def _secrets_hidden(text: str) -> str:
+    def hidden(match: re.Match[str]) -> str:
+        value = match.group("value")
+        quote = value[0] if value[:1] in "\"'" else ""
+        return match.group("key") + f"{quote}***{quote}"
+
+    for pattern in (_SECRET, _TOKEN_KEY, _TOKEN_HEADER):
+        text = pattern.sub(hidden, text)
+    return text
 
 
 def redact_reproduction(command: str) -> str:
@@ -102,4 +123,4 @@ def redact_reproduction(command: str) -> str:
         quoted = match.group("value").startswith('"')
         return match.group("key") + (f'"\'"${CVV_VARIABLE}"\'"' if quoted else f"'\"${CVV_VARIABLE}\"'")
 
-    return _replace_cards(_CVV.sub(cvv, command), card)
+    return _replace_cards(_CVV.sub(cvv, _secrets_hidden(command)), card)

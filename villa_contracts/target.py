@@ -23,11 +23,15 @@ from villa_contracts.errors import ConfigError, VillaContractsError
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A logged-in test account (the ID token is a secret: never print it)."""
+    """A logged-in test account (the ID token and password are secrets: never print them).
+
+    The password is kept for APIs that log in themselves (the shop's token key).
+    """
 
     username: str
     sub: str
     id_token: str = field(repr=False)
+    password: str = field(default="", repr=False)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -115,7 +119,7 @@ def _login(settings: Settings, username: str, password: str) -> Account:
         sub = client.owner_id
         if not sub:
             raise ConfigError(f"logging in {username} gave an ID token without a sub")
-        return Account(username, sub, tokens.id_token)
+        return Account(username, sub, tokens.id_token, password)
 
 
 def mock_accounts(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pact import Pact
 
-from suites.pact.pacts import CONSUMER, PROVIDER, normalise_dir
+from suites.pact.pacts import CONSUMER, PROVIDER, SHOP_CONSUMER, SHOP_PROVIDER, normalise_dir
 from villa_contracts.contract import load
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
@@ -36,5 +36,13 @@ def pact_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def pact(pact_dir: Path) -> Iterator[Pact]:
     """A fresh V4 ``Pact`` (pact-python locks a pact once served), written out after the test."""
     pact = Pact(CONSUMER, PROVIDER).with_specification("V4")
+    yield pact
+    pact.write_file(pact_dir, overwrite=False)
+
+
+@pytest.fixture
+def shop_pact(pact_dir: Path) -> Iterator[Pact]:
+    """A fresh V4 ``Pact`` of the storefront (``ShopClient``) with the shop API."""
+    pact = Pact(SHOP_CONSUMER, SHOP_PROVIDER).with_specification("V4")
     yield pact
     pact.write_file(pact_dir, overwrite=False)

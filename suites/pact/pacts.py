@@ -8,6 +8,8 @@ from typing import Any
 
 CONSUMER = "villa-backend-sdk"
 PROVIDER = "villa-backend"
+SHOP_CONSUMER = "villa-storefront"
+SHOP_PROVIDER = "villa-shop"
 
 
 def normalise(doc: dict[str, Any]) -> dict[str, Any]:

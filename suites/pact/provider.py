@@ -207,34 +207,51 @@ def verify_pacts(
     upstream = state_change_url or base_url.rstrip("/") + STATE_CHANGE_PATH
     headers = {"X-Villa-Admin-Token": admin_token} if admin_token else {}
     check_state_change_url(upstream, headers)
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(_provider_of(path), []).append(path)
     relay = _StateRelay(upstream, headers)
+    ok, results, outputs = True, [], []
     try:
-        verifier = Verifier(PROVIDER, host=urlsplit(base_url).hostname).add_transport(url=base_url)
-        verifier.set_coloured_output(enabled=False)
-        verifier.set_request_timeout(REQUEST_TIMEOUT_MS)
-        verifier.state_handler(relay.url, body=True, teardown=True)
-        for path in files:
-            verifier.add_source(path)
-        ok = True
-        try:
-            verifier.verify()
-        except RuntimeError:
-            ok = False
-        results = verifier.results
-        output = verifier.output(strip_ansi=True)
+        # One verifier per provider: a pact names the API it is for (x-villa.pactProvider).
+        for provider, group in sorted(groups.items()):
+            verifier = Verifier(provider, host=urlsplit(base_url).hostname).add_transport(url=base_url)
+            verifier.set_coloured_output(enabled=False)
+            verifier.set_request_timeout(REQUEST_TIMEOUT_MS)
+            verifier.state_handler(relay.url, body=True, teardown=True)
+            for path in group:
+                verifier.add_source(path)
+            try:
+                verifier.verify()
+            except RuntimeError:
+                ok = False
+            results.append(verifier.results)
+            outputs.append(verifier.output(strip_ansi=True))
     finally:
         relay.close()
-    failed = _failures(results, relay.failures)
+    merged = {
+        "interactionResults": [i for r in results for i in r.get("interactionResults", [])],
+        "errors": [e for r in results for e in r.get("errors", [])],
+    }
+    failed = _failures(merged, relay.failures)
     interactions = tuple(
-        str(i.get("interactionDescription") or i.get("description", "?")) for i in results.get("interactionResults", [])
+        str(i.get("interactionDescription") or i.get("description", "?")) for i in merged["interactionResults"]
     )
     return VerificationResult(
         ok=ok and not failed,
         interactions=interactions,
         failed=failed,
-        output=output,
+        output="\n".join(outputs),
         state_failures=tuple(relay.failures),
     )
+
+
+def _provider_of(path: Path) -> str:
+    try:
+        named = json.loads(path.read_text(encoding="utf-8")).get("provider", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        named = None
+    return str(named) if named else PROVIDER
 
 
 def interactions_of(files: list[Path], contracts: Contracts) -> dict[str, tuple[str, int | None]]:

@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from suites.auth import headers_for
+from villa_contracts.domain.money import to_satang
+from villa_contracts.errors import ConfigError
+
 if TYPE_CHECKING:
     from suites.context import RunContext
     from villa_contracts.contract import Contract
@@ -38,7 +42,7 @@ class LiveData:
     """
 
     examples: Examples = field(default_factory=dict)
-    parameters: dict[str, dict[str, str]] = field(default_factory=dict)
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -174,7 +178,72 @@ def _request_example(contract: Contract, operation_id: str) -> dict[str, Any]:
     return copy.deepcopy(example) if isinstance(example, dict) else {}
 
 
-SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {"villa": _villa}
+class _ShopApi:
+    """The shop API as the run's first account (its token key, and the gateway key where known)."""
+
+    def __init__(self, context: RunContext, contract: Contract) -> None:
+        self.context = context
+        self.headers = headers_for(context, contract)
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        try:
+            response = self.context.http.request(
+                method, f"{self.context.base_url}{path}", json=body, headers=self.headers
+            )
+        except httpx.HTTPError as exc:
+            raise SetupFailed(f"{method} {path}: {type(exc).__name__}") from None
+        if response.status_code != expect:
+            raise SetupFailed(f"{method} {path} answered {response.status_code}: {response.text[:200]}")
+        return response.json() if "json" in response.headers.get("content-type", "") else response.text
+
+    def checkout(self, body: dict[str, Any]) -> tuple[str, str]:
+        """A redirect checkout of the cart: (order key, external id of its attempt)."""
+        step = str(self.call("POST", "/api/shop/checkout/cart", body)["next_step"])
+        newest = self.call("GET", "/api/shop/orders?page=1&page_size=1")["results"][0]
+        return str(newest["order_key"]), step.rstrip("/").rsplit("/", 1)[-1]
+
+
+SHOP_PRODUCT, SHOP_SPARE_PRODUCT = 25281, 188468
+"""What the shop set-up puts in the cart: one to check out, one the cart-line operations change and remove."""
+
+
+def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
+    account = context.target.accounts[0]
+    live.examples["obtainToken"] = {"username": account.username, "password": account.password}
+    try:
+        api = _ShopApi(context, contract)
+        profile = _request_example(contract, "updateProfile")
+        api.call("PUT", "/api/shop/profile", {**profile, "email": account.username})
+        address = api.call("POST", "/api/shop/addresses", _request_example(contract, "addAddress"), 201)["id"]
+        for product in (SHOP_PRODUCT, SHOP_SPARE_PRODUCT):
+            api.call("POST", "/api/shop/cart/items", {"product_id": product, "quantity": 1})
+        checkout = {**_request_example(contract, "checkoutCart"), "address": address}
+        live.examples["checkoutCart"] = checkout
+        live.parameters[contract.operations["changeCartItem"].path] = {"product_id": SHOP_SPARE_PRODUCT}
+        held, _ = api.checkout(checkout)
+        for operation_id in ("getOrder", "getOrderToPay", "listPaymentAttempts", "createPaymentAttempt"):
+            live.parameters[contract.operations[operation_id].path] = {"order_key": held}
+    except (*_FAILED, ConfigError) as exc:
+        live.notes.append(f"shop: the contract's examples are sent as they are ({_why(exc)})")
+        return
+    if context.may_call(contract.operations["paymentCallback"]):
+        try:
+            order, attempt = api.checkout(checkout)
+            total = api.call("GET", f"/api/shop/orders/{order}")["total"]
+            live.examples["paymentCallback"] = {
+                "external_id": attempt, "status": "PAID", "total_amount": to_satang(total), "currency": "THB",
+            }  # fmt: skip
+        except _FAILED as exc:
+            live.notes.append(f"paymentCallback: the contract's example is sent as it is ({_why(exc)})")
+    if context.may_call(contract.operations["gatewayPage"]):
+        try:
+            _, attempt = api.checkout(checkout)
+            live.parameters[contract.operations["gatewayPage"].path] = {"external_id": attempt}
+        except _FAILED as exc:
+            live.notes.append(f"gatewayPage: the contract's example is sent as it is ({_why(exc)})")
+
+
+SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {"villa": _villa, "shop": _shop}
 """The data set-up of each contract that needs one, by contract name."""
 
 
@@ -191,6 +260,15 @@ def live_examples(context: RunContext, contract: Contract) -> LiveData:
     return live
 
 
+def _resolved(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
+    """A parameter, or the ``#/components/parameters/…`` one it refers to (changed in place: shared)."""
+    ref = parameter.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
+        found = document.get("components", {}).get("parameters", {}).get(ref.rsplit("/", 1)[-1])
+        return found if isinstance(found, dict) else parameter
+    return parameter
+
+
 def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) -> dict[str, Any]:
     """``document`` (a copy of the contract's bundled document) with the live request examples put in."""
     for operation_id, body in live.examples.items():
@@ -205,6 +283,7 @@ def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) 
         specs = [item, *(item[m] for m in ("get", "post", "put", "patch", "delete") if m in item)]
         for spec in specs:
             for parameter in spec.get("parameters") or []:
+                parameter = _resolved(document, parameter)
                 if parameter.get("name") in values:
                     parameter.pop("examples", None)
                     parameter["example"] = values[parameter["name"]]

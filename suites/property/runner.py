@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
+from suites.auth import SHELL_HEADERS, headers_for
 from suites.property import checks as business
 from suites.property.livedata import live_examples, with_examples
 from villa_contracts.events import CheckFinished, Event, Progress
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from villa_contracts.contract import Contract
 
 PHASE = "schemathesis"
-# Schema-valid requests that a business rule refuses are 403/404/409 by the contract; 503 only comes
-# from the gateway-down test card.
-POSITIVE_STATUSES = ["2xx", "401", "403", "404", "409", "503"]
 
 
 @dataclass(slots=True)
@@ -49,7 +47,9 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
     own pages on a real backend) are switched off.
     """
     target = context.target
-    checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}}
+    # A schema-valid request may only be refused with a status the contract's rules use.
+    accepted = ["2xx", *(str(status) for status in contract.refusal_statuses)]
+    checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": accepted}}
     for module in business.CHECK_MODULES:
         importlib.import_module(module)
     for check in business.BUSINESS_CHECKS:
@@ -57,7 +57,7 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
     raw: dict[str, Any] = {
         "base-url": context.base_url,
         "seed": target.seed,
-        "headers": target.accounts[0].headers,
+        "headers": headers_for(context, contract),
         # No example database: a saved example from an earlier run would make two runs differ.
         "generation": {"max-examples": target.max_examples, "database": "none"},
         "warnings": {"fail-on": ["missing_auth"]},
@@ -82,6 +82,7 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
         RuntimeError: the engine could not run (the message says why).
     """
     labels = {op.label: op_id for op_id, op in contract.operations.items()}
+    schemes = frozenset(scheme for op in contract.operations.values() for scheme in op.schemes)
     live = live_examples(context, contract)
     for note in live.notes:
         yield Progress(PHASE, f"{contract.name}: data set-up: {note}")
@@ -99,7 +100,7 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
             step, done = event.phase.name.value, 0
             yield Progress(PHASE, f"{contract.name}: {step}", 0, total if step != "stateful" else None)
         elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
-            _fold(event, labels, tallies, statuses, seed, context.base_url)
+            _fold(event, labels, tallies, statuses, seed, context.base_url, schemes)
             if step != "stateful":
                 done = min(done + 1, total)
                 yield Progress(PHASE, f"{contract.name}: {step}", done, total)
@@ -148,13 +149,18 @@ def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:
     return doc
 
 
-def pastable(code_sample: str, base_url: str) -> str:
-    """Make a reproduction pastable: the shell fills in ``$VILLA_ID_TOKEN`` and ``$VILLA_BASE_URL``.
+def pastable(code_sample: str, base_url: str, schemes: frozenset[str] = frozenset({"idToken"})) -> str:
+    """Make a reproduction pastable: the shell fills in the credentials and ``$VILLA_BASE_URL``.
 
     The run's base URL may be an embedded mock's port that is gone; ``villa-contracts tokens``
-    sets both variables for any mock (README: "Reproduce a failure").
+    sets every variable for any mock (README: "Reproduce a failure"). ``schemes``: the security
+    schemes of the contract (``suites.auth.SHELL_HEADERS`` says which variable each one reads).
     """
-    sample = code_sample.replace("'Authorization: [Filtered]'", '"Authorization: Bearer $VILLA_ID_TOKEN"')
+    sample = code_sample
+    for scheme in sorted(schemes):
+        header, value = SHELL_HEADERS.get(scheme, ("", ""))
+        if header:
+            sample = sample.replace(f"'{header}: [Filtered]'", f'"{header}: {value}"')
     base = base_url.rstrip("/")
     return sample.replace(f"'{base}", '"$VILLA_BASE_URL"\'').replace(base, '"$VILLA_BASE_URL"')
 
@@ -171,6 +177,7 @@ def _fold(
     statuses: dict[str, set[int]],
     seed: int,
     base_url: str,
+    schemes: frozenset[str],
 ) -> None:
     recorder = event.recorder
     case_ops = {
@@ -200,6 +207,6 @@ def _fold(
                     title=failure.title,
                     message=failure.message,
                     severity=_severity(failure),
-                    reproduction=pastable(check.failure_info.code_sample, base_url),
+                    reproduction=pastable(check.failure_info.code_sample, base_url, schemes),
                     seed=seed,
                 )

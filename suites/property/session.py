@@ -11,9 +11,9 @@ import shlex
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from hypothesis import strategies as st
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 SHRINK_SECONDS = 10.0
 """Once a failure is found, at most this long is spent replaying smaller examples against the target."""
-_JOURNAL_LIMIT = 5000  # the mock keeps this many entries; a full journal may have lost some
 
 
 def token_variable(user: int) -> str:
@@ -76,10 +75,20 @@ class Answer:
         return self.text if len(self.text) <= limit else self.text[:limit] + "…"
 
 
+class Replayable(Protocol):
+    """A request a reproduction replays (``Call``, or another API's own call type)."""
+
+    def curl(self, base_url: str) -> str:
+        """The request as a shell command on ``$VILLA_BASE_URL``."""
+        ...
+
+
 class Mismatch(AssertionError):
     """An answer the model did not predict (turned into a ``Failure`` by ``reporting``)."""
 
-    def __init__(self, operation: str, check: str, title: str, expected: str, got: str, calls: list[Call]) -> None:
+    def __init__(
+        self, operation: str, check: str, title: str, expected: str, got: str, calls: Sequence[Replayable]
+    ) -> None:
         super().__init__(f"{operation}: {check}: {title}\nexpected: {expected}\ngot: {got}")
         self.operation, self.check, self.title = operation, check, title
         self.expected, self.got, self.calls = expected, got, tuple(calls)
@@ -96,13 +105,21 @@ def mismatch_type(operation: str, check: str) -> type[Mismatch]:
     return _MISMATCH_TYPES[key]
 
 
-class Session:
-    """One state-machine run against the context's target.
+def mock_stock(context: RunContext) -> dict[str, dict[str, dict[str, int]]] | None:
+    """The mock's stock per branch and product code (``stock``, ``reserved``, ``free``); None when unknown."""
+    try:
+        response = context.http.get(f"{context.base_url}/__admin/stock", headers=context.target.admin_headers)
+        branches = response.json()["branches"] if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    return branches if isinstance(branches, dict) else None
+
+
+class RunSession:
+    """What one state-machine run shares across its examples, whatever the API.
 
     Attributes:
         strict: the target is a mock using the contract's data (exact prices and stock).
-        ledger: units the run's own orders hold.
-        seen_ids: every order id answered in the run, and the call that got it.
         steps: HTTP calls made.
         statuses: HTTP statuses seen per operationId.
         mismatches: the first mismatch of each (operation, check), even if not replayed.
@@ -126,32 +143,10 @@ class Session:
         self.http = context.http
         self.strict = self.target.is_mock
         self.shrink_seconds = shrink_seconds
-        self.ledger = StockLedger(exclusive=self.strict and self.mock_holds_no_stock())
-        self.seen_ids: dict[str, Call] = {}
-        self.missing: dict[str, Answer] = {}
         self.steps = 0
         self.statuses: dict[str, set[int]] = defaultdict(set)
         self.first_failure: float | None = None
         self.mismatches: dict[tuple[str, str], Mismatch] = {}
-        villa = context.contracts["villa"]
-        operations = {op.path: op.operation_id for op in villa.operations.values() if op.method == "POST"}
-        prefix = self.target.payment_prefix
-        self.ops = {name: operations[f"{prefix}/{name}"] for name in ("cardtoken", "charge", "verify")}
-        self._carts: dict[tuple[str, bool], st.SearchStrategy[Cart]] = {}
-
-    def mock_holds_no_stock(self) -> bool:
-        """Whether the mock's journal shows no order stored since it started or was reset (read-only)."""
-        try:
-            response = self.http.get(
-                f"{self.base}/__admin/journal", params={"limit": _JOURNAL_LIMIT}, headers=self.target.admin_headers
-            )
-            entries = response.json()["entries"] if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return False
-        if not isinstance(entries, list) or len(entries) >= _JOURNAL_LIMIT:
-            return False
-        writes = {("createOrder", 200), ("updateOrder", 200)}
-        return not any(isinstance(e, dict) and (e.get("operationId"), e.get("status")) in writes for e in entries)
 
     @property
     def stopped(self) -> bool:
@@ -167,6 +162,40 @@ class Session:
     def shrink_spent(self) -> bool:
         """Whether the time to replay smaller examples after the first failure is used up."""
         return self.first_failure is not None and time.monotonic() - self.first_failure > self.shrink_seconds
+
+
+class Session(RunSession):
+    """One run of the Villa API's state machine against the context's target.
+
+    Attributes:
+        ledger: units the run's own orders hold.
+        seen_ids: every order id answered in the run, and the call that got it.
+    """
+
+    def __init__(
+        self,
+        context: RunContext,
+        *,
+        shrink_seconds: float = SHRINK_SECONDS,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        super().__init__(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
+        self.ledger = StockLedger(exclusive=self.strict and self.mock_holds_no_stock())
+        self.seen_ids: dict[str, Call] = {}
+        self.missing: dict[str, Answer] = {}
+        villa = context.contracts["villa"]
+        operations = {op.path: op.operation_id for op in villa.operations.values() if op.method == "POST"}
+        prefix = self.target.payment_prefix
+        self.ops = {name: operations[f"{prefix}/{name}"] for name in ("cardtoken", "charge", "verify")}
+        self._carts: dict[tuple[str, bool], st.SearchStrategy[Cart]] = {}
+
+    def mock_holds_no_stock(self) -> bool:
+        """Whether no order of any API holds stock on the mock now (``GET /__admin/stock``, read-only)."""
+        branches = mock_stock(self.context)
+        return branches is not None and all(
+            units.get("reserved") == 0 for products in branches.values() for units in products.values()
+        )
 
     def declining(self) -> st.SearchStrategy[tuple[str, str]]:
         """A test card and 3-D Secure action whose charge ends Declined."""

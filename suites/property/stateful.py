@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.reporting import with_reporter
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from suites.property.machine import VillaMachine
 from suites.property.reporting import MachineResult, leaves, to_failure
-from suites.property.session import SHRINK_SECONDS, Mismatch, Session
+from suites.property.session import SHRINK_SECONDS, Mismatch, RunSession, Session
 from villa_contracts.failures import Failure
 
 if TYPE_CHECKING:
@@ -58,15 +58,30 @@ def run_machine(
         that use ``$VILLA_ID_TOKEN_1``/``$VILLA_ID_TOKEN_2`` for the tokens), HTTP calls made,
         statuses per operationId and the time taken.
     """
+    session = Session(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
+    return run_rules(
+        context, VillaMachine, session, max_examples=max_examples, seed=seed, stateful_step_count=stateful_step_count
+    )
+
+
+def run_rules(
+    context: RunContext,
+    machine: type[RuleBasedStateMachine],
+    session: RunSession,
+    *,
+    max_examples: int,
+    seed: int,
+    stateful_step_count: int = 20,
+) -> MachineResult:
+    """Run the rules of ``machine`` (a class whose ``session`` attribute it reads) with ``session``.
+
+    The shared part of every API's state machine: Hypothesis' settings, the seed, and the mismatches
+    found turned into failures.
+    """
     started = time.monotonic()
     target = context.target
-    session = Session(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
-
-    class Machine(VillaMachine):
-        pass
-
-    Machine.session = session
-    Machine.__name__ = Machine.__qualname__ = "VillaMachine"
+    name = machine.__name__
+    Machine = type(name, (machine,), {"session": session})  # noqa: N806 - a class
     config = settings(
         max_examples=max_examples,
         stateful_step_count=stateful_step_count,

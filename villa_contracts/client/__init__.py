@@ -17,11 +17,13 @@ from villa_contracts.client._orders import GeneratedOrderId, Order
 from villa_contracts.client._payment_types import CardToken, ChargeResult, VerifyResult, mask_card
 from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult
 from villa_contracts.client._settings import Settings
+from villa_contracts.client._shop import CheckoutResult, ShopClient
 
 __all__ = [
     "AuthError",
     "CardToken",
     "ChargeResult",
+    "CheckoutResult",
     "CognitoAuth",
     "GeneratedOrderId",
     "Order",
@@ -29,6 +31,7 @@ __all__ = [
     "OrderSchemaValidator",
     "PrePaymentResult",
     "Settings",
+    "ShopClient",
     "SignUpResult",
     "Tokens",
     "VerifiedIdToken",

@@ -162,6 +162,21 @@ class Contract:
                 self.operations[op_id] = Operation(name, op_id, method.upper(), path, spec, schemes)
 
     @property
+    def refusal_statuses(self) -> tuple[int, ...]:
+        """The statuses its business rules answer to a request the schema accepts (``x-villa.refusalStatuses``).
+
+        By default 401, 403, 404, 409 and 503; an API whose rules answer 400 (the shop's checkout
+        validation, as seed 002 documents it) lists 400 too.
+        """
+        extension = self.openapi.get("x-villa") or {}
+        given = extension.get("refusalStatuses") if isinstance(extension, dict) else None
+        if given is None:
+            return (401, 403, 404, 409, 503)
+        if not isinstance(given, list) or not all(isinstance(s, int) and 400 <= s <= 599 for s in given):
+            raise ContractError(f"contract {self.name!r}: x-villa.refusalStatuses must be a list of 4xx/5xx codes")
+        return tuple(given)
+
+    @property
     def title(self) -> str:
         """The document's ``info.title``."""
         return str((self.openapi.get("info") or {}).get("title") or self.name)

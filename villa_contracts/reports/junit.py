@@ -5,10 +5,10 @@ The layout is the one GitHub and GitLab test reports, Jenkins and most JUnit vie
     <testsuites name="villa-contracts" tests failures errors time>
       <testsuite name="<phase>" tests failures errors skipped time timestamp>
         <properties>run id, target, seed…</properties>
-        <testcase classname="<phase>" name="<operation> :: <check>" time>
+        <testcase classname="<phase>.<contract>" name="<operation> :: <check>" time>
           <failure message="<title>" type="<check>">message, curl reproduction, seed</failure>
         </testcase>
-        <testcase classname="<phase>" name="<subject> :: skipped"><skipped message="<why>"/></testcase>
+        <testcase classname="<phase>.<contract>" name="<subject> :: skipped"><skipped message="<why>"/></testcase>
         <testcase classname="<phase>" name="<phase> :: phase error"><error …/></testcase>
         <system-out>the phase's progress messages</system-out>
       </testsuite>
@@ -71,11 +71,16 @@ def failure_text(failures: Sequence[Failure], run_seed: int | None) -> str:
     return clean(("\n\n" + "-" * 60 + "\n\n").join(blocks))
 
 
+def _classname(phase: str, contract: str) -> str:
+    """``<phase>.<contract>``: operationIds are unique only within a contract (``getOrder`` of two APIs)."""
+    return clean(f"{phase}.{contract}" if contract else phase)
+
+
 def _testcase(suite: ET.Element, check: CheckFinished, run_seed: int | None) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=clean(check.phase),
+        classname=_classname(check.phase, check.contract),
         name=clean(f"{check.operation} :: {check.check}"),
         time=_seconds(check.seconds),
     )
@@ -130,7 +135,8 @@ def _suite(root: ET.Element, phase: PhaseRecord, record: RunRecord) -> tuple[int
     for check in phase.checks:
         _testcase(suite, check, record.seed)
     for skip in phase.skips:
-        case = ET.SubElement(suite, "testcase", classname=clean(phase.name), name=clean(f"{skip.subject} :: skipped"))
+        classname = _classname(phase.name, skip.contract)
+        case = ET.SubElement(suite, "testcase", classname=classname, name=clean(f"{skip.subject} :: skipped"))
         case.set("time", "0.000")
         ET.SubElement(case, "skipped", message=_attribute(skip.reason))
     errors = int(_error_case(suite, phase))

@@ -1,0 +1,265 @@
+"""The shop's business checks (seeds 002 and 003), as Schemathesis checks of the gate.
+
+- ``shop_totals``: line totals, items totals, item counts and ``total = items_total + shipping_fee``
+  add up to the satang, in carts, orders and snapshots.
+- ``shop_catalog_prices``: unit prices are the catalog's at the store's branch and fees the
+  shipping method's (only on a mock: it uses the contract's data).
+- ``shop_status``: HOLD is unpaid without a snapshot, PROCESSING paid with one, CANCELLED never paid;
+  an order once PROCESSING or CANCELLED never goes back to HOLD.
+- ``shop_owner``: an order answered to a caller is the caller's (``customer`` = their identity).
+- ``shop_foreign_order_hidden``: an order one account reads is 404 for the other account.
+- ``shop_snapshot``: a snapshot is what the order bought, and once seen it never changes.
+- ``shop_cart_kept``: a redirect checkout leaves the cart as it was (the cart goes only after a
+  successful payment); a direct checkout (processed at once) empties it.
+- ``shop_one_payment``: an order is paid by exactly one attempt: the PAID attempt is its snapshot's,
+  there is exactly one, and a callback processes an order at most once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from schemathesis import Response
+
+from suites.property.checks import BusinessCheck, _raise, business_check
+from suites.property.invariants import Problem
+from suites.property.shop_invariants import (
+    cart_problems,
+    order_total_problems,
+    snapshot_problems,
+    status_problems,
+)
+from villa_contracts.domain.money import fmt
+from villa_contracts.domain.shop import CANCELLED, HOLD, PAID, PROCESSING, REDIRECT, ShopData
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+
+CART_OPS = {"getCart", "addCartItem", "changeCartItem", "removeCartItem"}
+ORDER_OPS = {"getOrder", "getOrderToPay"}
+
+
+def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
+    """The order documents an answer of ``op`` carries."""
+    if not isinstance(body, dict):
+        return []
+    if op in ORDER_OPS:
+        return [body]
+    if op == "listOrders" and isinstance(body.get("results"), list):
+        return [o for o in body["results"] if isinstance(o, dict)]
+    return []
+
+
+def _header(response: Response, name: str) -> str:
+    value = response.request.headers.get(name) or ""
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+class ShopCheck(BusinessCheck):
+    """A business check of the shop contract."""
+
+    CONTRACTS: ClassVar[frozenset[str]] = frozenset({"shop"})
+
+    def __init__(self, context: RunContext | None = None, contract: str = "shop") -> None:
+        super().__init__(context, contract)
+        self.seen: dict[str, Any] = {}
+
+    def get(self, path: str, authorization: str) -> Any:
+        """``GET`` through the run's paced client with the same token key (None without a context)."""
+        if self.context is None:
+            return None
+        answer = self.context.http.get(f"{self.context.base_url}{path}", headers={"Authorization": authorization})
+        return answer.json() if answer.status_code == 200 else None
+
+    def identity(self, authorization: str) -> str | None:
+        """The customer identity of a token key (its profile's ``customer``), once per key."""
+        if authorization not in self.seen:
+            profile = self.get("/api/shop/profile", authorization)
+            self.seen[authorization] = profile.get("customer") if isinstance(profile, dict) else None
+        found = self.seen[authorization]
+        return str(found) if found is not None else None
+
+
+@business_check
+class shop_totals(ShopCheck):  # noqa: N801 - the check's name in reports
+    """Carts, orders and snapshots add up."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every cart and order document of the answer."""
+        if op in CART_OPS:
+            _raise(cart_problems(body))
+        for order in orders_in(op, body):
+            _raise(order_total_problems(order))
+
+
+@business_check
+class shop_catalog_prices(ShopCheck):  # noqa: N801
+    """Unit prices are the catalog's and fees the shipping method's (on a mock, which uses the contract's data)."""
+
+    def __init__(self, context: RunContext | None = None, contract: str = "shop") -> None:
+        super().__init__(context, contract)
+        self.prices: dict[int, int] = {}
+        self.fees: dict[int, int] = {}
+        if context is not None and context.target.is_mock:
+            shop = ShopData.from_contract(context.contracts)
+            for code, product in context.data.products.items():
+                if shop.branch in product.offers:
+                    self.prices[code] = product.offers[shop.branch].price
+            self.fees = {m.id: m.fee for m in shop.shipping_methods.values()}
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Cart lines and order lines."""
+        if not self.prices or not isinstance(body, dict):
+            return
+        lines = list(body.get("items") or []) if op in CART_OPS else []
+        problems: list[Problem] = []
+        for order in orders_in(op, body):
+            lines += order.get("items") or []
+            method = (order.get("shipping_method") or {}).get("id")
+            if isinstance(method, int) and method in self.fees and order.get("shipping_fee") != fmt(self.fees[method]):
+                problems.append(
+                    Problem(
+                        "shop_catalog_prices", f"shipping_fee {fmt(self.fees[method])}", repr(order.get("shipping_fee"))
+                    )
+                )
+        for item in lines:
+            code = item.get("product_id") if isinstance(item, dict) else None
+            price = self.prices.get(code) if isinstance(code, int) else None
+            if price is not None and item.get("unit_price") != fmt(price):
+                problems.append(
+                    Problem(
+                        "shop_catalog_prices",
+                        f"product {item.get('product_id')}: unit_price {fmt(price)} (the catalog's)",
+                        repr(item.get("unit_price")),
+                    )
+                )
+        _raise(problems)
+
+
+@business_check
+class shop_status(ShopCheck):  # noqa: N801
+    """Status and payment agree, and an order never goes back to HOLD."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every order document of the answer, against the last status seen."""
+        for order in orders_in(op, body):
+            _raise(status_problems(order))
+            key, status = str(order.get("order_key")), order.get("status")
+            before = self.seen.get(key)
+            if before in (PROCESSING, CANCELLED) and status != before:
+                raise AssertionError(f"expected: order {key} stays {before}\ngot: {status}")
+            if before == HOLD or before is None:
+                self.seen[key] = status
+
+
+@business_check
+class shop_owner(ShopCheck):  # noqa: N801
+    """Orders answered to a caller are the caller's."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every order document of the answer, against the caller's identity."""
+        orders = orders_in(op, body)
+        if not orders:
+            return
+        identity = self.identity(_header(response, "Authorization"))
+        for order in orders:
+            if identity is not None and order.get("customer") != identity:
+                raise AssertionError(
+                    f"expected: order {order.get('order_key')} of the caller {identity}\ngot: customer "
+                    f"{order.get('customer')!r}"
+                )
+
+
+@business_check
+class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
+    """An order one account reads is 404 for the other account, exactly like a missing one."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Ask for the order with the other account's token key."""
+        context = self.context
+        if context is None or op != "getOrder" or not isinstance(body, dict):
+            return
+        from suites.auth import CREDENTIALS
+
+        mine = _header(response, "Authorization")
+        other = next(
+            (
+                h["Authorization"]
+                for i in (0, 1)
+                if (h := CREDENTIALS["tokenKey"](context, i)) and h["Authorization"] != mine
+            ),
+            None,
+        )
+        if other is None:
+            return
+        key = body.get("order_key")
+        probe = context.http.get(f"{context.base_url}/api/shop/orders/{key}", headers={"Authorization": other})
+        if probe.status_code != 404:
+            raise AssertionError(f"expected: order {key} is 404 to another customer\ngot: {probe.status_code}")
+
+
+@business_check
+class shop_snapshot(ShopCheck):  # noqa: N801
+    """A snapshot is what the order bought and never changes once taken."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every paid order document of the answer, against the first snapshot seen of it."""
+        for order in orders_in(op, body):
+            _raise(snapshot_problems(order))
+            snapshot, key = order.get("snapshot"), str(order.get("order_key"))
+            if snapshot is None:
+                continue
+            before = self.seen.setdefault(key, snapshot)
+            if before != snapshot:
+                raise AssertionError(f"expected: the snapshot of order {key} unchanged: {before!r}\ngot: {snapshot!r}")
+
+
+@business_check
+class shop_cart_kept(ShopCheck):  # noqa: N801
+    """A redirect checkout keeps the cart (gone only after a successful payment); a direct one empties it."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Read the caller's cart after each successful checkout."""
+        if op != "checkoutCart" or not isinstance(body, dict):
+            return
+        cart = self.get("/api/shop/cart", _header(response, "Authorization"))
+        if not isinstance(cart, dict):
+            return
+        count = cart.get("item_count")
+        if "next_step" in body and not count:
+            raise AssertionError("expected: the cart kept after a redirect checkout (not paid yet)\ngot: an empty cart")
+        if "order_key" in body and count:
+            raise AssertionError(
+                f"expected: the cart deleted after a direct checkout (paid at once)\ngot: {count} item(s) left"
+            )
+
+
+@business_check
+class shop_one_payment(ShopCheck):  # noqa: N801
+    """An order is paid by exactly one attempt, the one its snapshot names; a callback processes it once."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Callbacks, and the attempts of every paid redirect order answered."""
+        if op == "paymentCallback" and isinstance(body, dict) and body.get("processed"):
+            key = str(body.get("order_key"))
+            if key in self.seen:
+                raise AssertionError(
+                    f"expected: order {key} processed to paid once\ngot: processed again by {body.get('external_id')}"
+                    f" (first by {self.seen[key]})"
+                )
+            self.seen[key] = body.get("external_id")
+        for order in orders_in(op, body):
+            if order.get("status") != PROCESSING or (order.get("payment_method") or {}).get("kind") != REDIRECT:
+                continue
+            attempts = self.get(
+                f"/api/shop/orders/{order.get('order_key')}/attempts", _header(response, "Authorization")
+            )
+            if not isinstance(attempts, dict):
+                continue
+            paid = [a.get("external_id") for a in attempts.get("results") or [] if a.get("status") == PAID]
+            named = (order.get("snapshot") or {}).get("payment_external_id")
+            if paid != [named]:
+                raise AssertionError(
+                    f"expected: order {order.get('order_key')} paid by exactly one attempt, {named}\n"
+                    f"got: PAID attempts {paid}"
+                )
