@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.faults import FAULTS, Fault, serve_broken, serve_unbroken
+from tests.villa_contracts.shop_fault_probes import PROBES as SHOP_PROBES
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.domain.money import to_satang
 
@@ -228,6 +229,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "html_error_pages": _html_error_pages,
     "update_not_persisted": _update_not_persisted,
     "payments_not_found": _payments_not_found,
+    **SHOP_PROBES,
 }
 
 
@@ -266,11 +268,14 @@ def test_each_fault_is_observable(name: str, unbroken_api: Api) -> None:
 GATE_MISSES: dict[str, str] = {}
 
 
-def run_gate(base_url: str, report_dir: Path, run_id: str) -> tuple[int, dict[str, Any], str]:
-    """Run ``villa-contracts gate`` in-process; answer its exit code, summary.json and output."""
+def run_gate(
+    base_url: str, report_dir: Path, run_id: str, contract: str | None = None
+) -> tuple[int, dict[str, Any], str]:
+    """Run ``villa-contracts gate`` in-process (one contract, or all); answer its exit code, summary.json, output."""
     from villa_contracts.cli import cli
 
     args = ["gate", "--base-url", base_url, "--max-examples", str(GATE_MAX_EXAMPLES), "--seed", str(GATE_SEED)]
+    args += ["--contract", contract] if contract else []
     args += ["--report-dir", str(report_dir), "--run-id", run_id]
     result = CliRunner().invoke(cli, args)
     # Only the gate's own sys.exit may end it: a crash would also be exit code 1.
@@ -313,7 +318,7 @@ def _gate_params() -> list[Any]:
 def test_gate_flags_fault(name: str, tmp_path: Path) -> None:
     fault = FAULTS[name]
     with serve_broken(name) as base_url:
-        code, summary, _ = run_gate(base_url, tmp_path, name)
+        code, summary, _ = run_gate(base_url, tmp_path, name, fault.contract)
     assert code == 1, f"{name}: {_brief(summary)}"
     assert caught(fault, summary), f"{name}: expected {fault.expect} / {fault.checks or 'any check'}; {_brief(summary)}"
 

@@ -66,8 +66,8 @@ def _handlers() -> dict[str, Any]:
 
 
 def test_the_loader_knows_it_by_its_short_name(contracts: Contracts) -> None:
-    assert set(contracts.names) == {"admin", "echo", "villa"}
-    assert [c.name for c in contracts.apis] == ["echo", "villa"]
+    assert set(contracts.names) == {*load().names, "echo"}
+    assert [c.name for c in contracts.apis] == sorted([*(c.name for c in load().apis), "echo"])
     assert contracts.operation("echo", "ping").key == ("echo", "ping")
     assert contracts.match("GET", "/api/echo/ping") == contracts["echo"].operation("ping")
     with pytest.raises(ContractError, match="did you mean 'echo'"):
