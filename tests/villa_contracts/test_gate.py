@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from mock_server.app import create_app
 from mock_server.runner import serve_in_thread
 from villa_contracts.cli import cli
+from villa_contracts.contract import load
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
@@ -42,21 +43,24 @@ def test_default_gate_passes_on_the_embedded_mock_and_writes_reports(tmp_path: P
     tree = ET.parse(tmp_path / "ok" / "junit.xml")
     names = [(c.get("classname"), c.get("name")) for c in tree.iter("testcase")]
     assert len(names) == len(set(names)) > 300
-    assert ("schemathesis", "getOrder :: response_schema_conformance") in names
-    assert ("schemathesis", "getOrder :: grand_total") in names
+    assert ("schemathesis.villa", "getOrder :: response_schema_conformance") in names
+    assert ("schemathesis.shop", "getOrder :: response_schema_conformance") in names  # one name, two APIs
+    assert ("schemathesis.villa", "getOrder :: grand_total") in names
+    assert ("schemathesis.shop", "getOrder :: shop_totals") in names
     data = summary(tmp_path, "ok")
     assert data["exitCode"] == 0 and data["failures"] == []
     assert {"lint", "schemathesis", "state-machine", "pact"} <= {p["name"] for p in data["phases"]}
-    pact_file = json.loads(
-        next((Path(__file__).resolve().parents[2] / "contracts" / "pacts").glob("*.json")).read_text()
-    )
-    described = {i["description"] for i in pact_file["interactions"]}
-    # A pact interaction is a check on the operation it hits.
-    assert {name.split(" :: pact: ")[1] for cls, name in names if cls == "pact"} == described
+    pact_files = (Path(__file__).resolve().parents[2] / "contracts" / "pacts").glob("*.json")
+    described = {i["description"] for path in pact_files for i in json.loads(path.read_text())["interactions"]}
+    # A pact interaction is a check on the operation it hits, of every provider's pact.
+    assert {name.split(" :: pact: ")[1] for cls, name in names if cls.startswith("pact.")} == described
     villa = data["operations"]["villa"]
     assert all(villa[op]["succeeded"] for op in villa), [op for op in villa if not villa[op]["succeeded"]]
     assert 200 in villa["createOrder"]["statuses"]["schemathesis"]
-    assert data["counts"]["operations"] == len(villa) == 15
+    shop = data["operations"]["shop"]
+    assert all(shop[op]["succeeded"] for op in shop), [op for op in shop if not shop[op]["succeeded"]]
+    assert len(villa) == 15 and len(shop) == 21
+    assert data["counts"]["operations"] == sum(len(c.operations) for c in load().apis)
 
 
 def _free_port() -> int:
@@ -88,8 +92,9 @@ def test_bad_phase_is_a_usage_error() -> None:
 
 def _journal(base_url: str) -> list[tuple[str, str, int]]:
     entries = httpx.get(f"{base_url}/__admin/journal?limit=100000").json()["entries"]
-    # Charge ids are random on the mock (the 3-D Secure page's path carries one).
-    return [(e["method"], re.sub(r"chrg_test_\w+", "<charge>", e["path"]), e["status"]) for e in entries]
+    # Charge ids and payment attempts' external ids are random on the mock (page paths carry them).
+    paths = [re.sub(r"pay_[0-9a-f]{20}", "<attempt>", re.sub(r"chrg_test_\w+", "<charge>", e["path"])) for e in entries]
+    return [(e["method"], path, e["status"]) for e, path in zip(entries, paths, strict=True)]
 
 
 def test_same_seed_same_requests(tmp_path: Path) -> None:
@@ -145,7 +150,8 @@ def test_an_embedded_mock_run_says_how_to_reproduce_on_a_fresh_mock(tmp_path: Pa
     code, out = gate("--phases", "lint", "--seed", "9", "--report-dir", str(tmp_path), "--run-id", "e")
     assert code == 0, out
     steps = summary(tmp_path, "e")["reproduce"]
-    assert steps["rerun"].startswith("villa-contracts gate --seed 9 --max-examples 100 --contract villa --phases lint")
+    contracts = " ".join(f"--contract {c.name}" for c in load().apis)
+    assert steps["rerun"].startswith(f"villa-contracts gate --seed 9 --max-examples 100 {contracts} --phases lint")
     assert steps["variables"] == 'eval "$(villa-contracts tokens --base-url http://127.0.0.1:8080 --seed 9)"'
 
 

@@ -130,7 +130,7 @@ def test_junit_has_one_testcase_per_operation_and_check_with_correct_counts() ->
     names = [case.get("name") for case in schemathesis.findall("testcase")]
     assert len(names) == len(set(names)) == 5
     assert "createOrder :: response_schema_conformance" in names
-    assert {case.get("classname") for case in schemathesis.findall("testcase")} == {"schemathesis"}
+    assert {case.get("classname") for case in schemathesis.findall("testcase")} == {"schemathesis.villa"}
     assert (schemathesis.get("tests"), schemathesis.get("failures"), schemathesis.get("errors")) == ("5", "2", "0")
     assert schemathesis.get("time") == "3.250"
     assert schemathesis.findtext("system-out") == "8 operations selected"
