@@ -179,7 +179,7 @@ class _Checker:
         validator = self.validators[operation.contract].operation(operation.operation_id)
         if not validator.request_media:
             return None
-        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        body: dict[str, Any] = request["body"] if isinstance(request.get("body"), dict) else {}
         mode, raw = body.get("mode"), body.get("raw")
         if mode != "raw" or not str(raw or "").strip():
             if validator.body_required:

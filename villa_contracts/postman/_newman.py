@@ -159,7 +159,7 @@ def run_collection(
 
 
 def _with(environment: dict[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
-    changed = json.loads(json.dumps(environment))
+    changed: dict[str, Any] = json.loads(json.dumps(environment))
     for entry in changed["values"]:
         if entry["key"] in values:
             entry["value"] = values[entry["key"]]
