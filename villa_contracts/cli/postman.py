@@ -76,24 +76,20 @@ def _directory(contracts: Contracts, out: Path | None) -> Path:
 def export_command(out: Path | None, check: bool) -> None:
     """Generate a Postman collection (v2.1) per backend API contract, and the mock and dev environments."""
     from villa_contracts.contract import load
-    from villa_contracts.postman import export, generate
+    from villa_contracts.postman import export, stale
 
     contracts = load()
     directory = _directory(contracts, out)
     if check:
-        files = generate(contracts)
-        stale = [
-            n for n, data in files.items() if not (directory / n).is_file() or (directory / n).read_bytes() != data
-        ]
-        extra = [p.name for p in directory.glob("*.postman_collection.json") if p.name not in files]
-        for name in [*stale, *extra]:
+        found = stale(contracts, directory)
+        for name in found:
             click.echo(f"stale: {directory / name}", err=True)
-        if stale or extra:
+        if found:
             click.echo(
                 "contracts/postman is not the export of contracts/: run `villa-contracts postman export`", err=True
             )
             sys.exit(1)
-        click.echo(f"{directory}: up to date ({len(files)} files)")
+        click.echo(f"{directory}: up to date")
         return
     for path, changed in export(contracts, directory).items():
         click.echo(f"{'wrote    ' if changed else 'unchanged'} {path}")

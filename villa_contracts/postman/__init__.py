@@ -15,6 +15,7 @@ from villa_contracts.postman._collection import (
     collection_file,
     export,
     generate,
+    stale,
 )
 from villa_contracts.postman._schema import draft07
 
@@ -27,4 +28,5 @@ __all__ = [
     "draft07",
     "export",
     "generate",
+    "stale",
 ]

@@ -313,6 +313,19 @@ def generate(contracts: Contracts) -> dict[str, bytes]:
     return files
 
 
+def stale(contracts: Contracts, directory: Path | None = None) -> list[str]:
+    """The files of ``directory`` (default ``contracts/postman``) that are not a fresh export: the sync check.
+
+    Returns:
+        Names of files that differ by a byte, are missing, or are collections of no contract.
+    """
+    directory = directory or contracts.root / "postman"
+    files = generate(contracts)
+    found = [n for n, data in files.items() if not (directory / n).is_file() or (directory / n).read_bytes() != data]
+    found += sorted(p.name for p in directory.glob("*.postman_collection.json") if p.name not in files)
+    return found
+
+
 def export(contracts: Contracts, directory: Path | None = None) -> dict[Path, bool]:
     """Write ``generate(contracts)`` to ``directory`` (default ``contracts/postman``).
 

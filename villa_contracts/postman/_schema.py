@@ -59,6 +59,8 @@ def convert(node: Any) -> Any:
             continue
         if key == "examples" and not isinstance(value, list):
             continue
+        if key == "items" and "prefixItems" in node:
+            continue  # becomes additionalItems, below
         if key in _ONE:
             out[key] = convert(value)
         elif key in _MANY:
