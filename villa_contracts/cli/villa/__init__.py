@@ -48,11 +48,16 @@ Exit codes:
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="villa-contracts", prog_name="villa")
-@click.option("--env", "env", type=click.Choice(["dev", "prod"]), envvar="VILLA_ENV",
-              help="dev (payments under /api/payment3devapi) or prod (/api/payment3). [default: dev]")  # fmt: skip
-@click.option("--customer-id", envvar="VILLA_CUSTOMER_ID", help="Default customer / owner id sent with payments.")
-@click.option("--merchant-id", envvar="VILLA_MID", help="KBank merchant id (15 digits).")
-@click.option("--base-url", envvar="VILLA_BASE_URL", help="The backend. [default: https://shop.villamarket.com]")
+# No click envvar= here: the variables are read from the environment and .env together (Context.environ).
+@click.option(
+    "--env",
+    "env",
+    type=click.Choice(["dev", "prod"]),
+    help="dev (payments under /api/payment3devapi) or prod (/api/payment3). [env: VILLA_ENV; default: dev]",
+)
+@click.option("--customer-id", help="Default customer / owner id sent with payments. [env: VILLA_CUSTOMER_ID]")
+@click.option("--merchant-id", help="KBank merchant id (15 digits). [env: VILLA_MID]")
+@click.option("--base-url", help="The backend. [env: VILLA_BASE_URL; default: https://shop.villamarket.com]")
 @click.option("--allow-prod-payments", is_flag=True, help="Allow a real card charge on a prod backend.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.pass_context
@@ -96,10 +101,7 @@ def main() -> None:
     """Console-script entry point (``villa``): run the CLI, turn every error into its exit code."""
     debug = "--debug" in sys.argv[1:]
     try:
-        ctx = context()
-        # Click reads options' envvars from os.environ: let it see the .env file's too.
-        os.environ.update({k: v for k, v in ctx.environ.items() if k.startswith("VILLA_") and k not in os.environ})
-        villa(standalone_mode=False, obj=ctx)
+        villa(standalone_mode=False, obj=context())
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
