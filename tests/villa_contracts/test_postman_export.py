@@ -129,7 +129,7 @@ def test_login_speaks_cognito_and_every_secured_request_sends_the_id_token() -> 
     headers = {h["key"]: h["value"] for h in login["request"]["header"]}
     assert headers["X-Amz-Target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
     assert json.loads(login["request"]["body"]["raw"])["AuthFlow"] == "USER_PASSWORD_AUTH"
-    assert "CryptoJS.HmacSHA256" in "\n".join(login["event"][0]["script"]["exec"])
+    assert "cryptoJs.HmacSHA256" in "\n".join(login["event"][0]["script"]["exec"])
     assert 'pm.collectionVariables.set("idToken"' in "\n".join(login["event"][1]["script"]["exec"])
     for operation in contracts["villa"].operations.values():
         auth = _request(collection, operation.operation_id)["request"]["auth"]

@@ -1,6 +1,6 @@
 """The JavaScript of a collection: Cognito login, link variables, guards, tests. Each function returns lines.
 
-Scripts run in Postman's sandbox (the app, or Newman): ``pm``, ``CryptoJS`` and ES2017. They never
+Scripts run in Postman's sandbox (the app, or Newman): ``pm``, ``require("crypto-js")`` and ES2017. They never
 log a password, a token or a card number.
 """
 
@@ -11,12 +11,13 @@ from typing import Any
 
 LOGIN_PRE_REQUEST = """\
 // Cognito's SECRET_HASH (app clients with a secret): Base64(HMAC-SHA256(secret, username + client id)).
+const cryptoJs = require("crypto-js");
 const clientId = pm.variables.get("cognitoClientId") || "";
 const secret = pm.variables.get("cognitoClientSecret") || "";
 const login = JSON.parse(pm.request.body.raw);
 if (secret) {
     const username = pm.variables.replaceIn(login.AuthParameters.USERNAME);
-    pm.variables.set("secretHash", CryptoJS.enc.Base64.stringify(CryptoJS.HmacSHA256(username + clientId, secret)));
+    pm.variables.set("secretHash", cryptoJs.enc.Base64.stringify(cryptoJs.HmacSHA256(username + clientId, secret)));
 } else {
     // A public app client has no secret, and Cognito refuses a SECRET_HASH it cannot check.
     delete login.AuthParameters.SECRET_HASH;
@@ -32,11 +33,12 @@ pm.test("the answer carries an ID token", function () {
     pm.expect(result.IdToken, "AuthenticationResult.IdToken").to.be.a("string");
 });
 if (typeof result.IdToken === "string") {
+    const cryptoJs = require("crypto-js");
     // Every request sends the ID token; the caller's sub is what ownerId, basketId and userId must be.
     pm.collectionVariables.set("idToken", result.IdToken);
     const part = result.IdToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const padded = part + "===".slice((part.length + 3) % 4);
-    const claims = JSON.parse(CryptoJS.enc.Utf8.stringify(CryptoJS.enc.Base64.parse(padded)));
+    const claims = JSON.parse(cryptoJs.enc.Utf8.stringify(cryptoJs.enc.Base64.parse(padded)));
     pm.collectionVariables.set("sub", claims.sub);
 }"""
 
