@@ -202,6 +202,15 @@ class CognitoAuth:
         self._tokens = tokens
         return tokens
 
+    def resume(self, tokens: Tokens) -> None:
+        """Carry on a session whose tokens were got earlier (e.g. by ``villa auth login``, kept on disk).
+
+        Args:
+            tokens: the session's tokens; the Villa API will refuse them once they expire.
+
+        """
+        self._tokens = tokens
+
     def login(self, username: str, password: str) -> Tokens:
         """Log in with USER_PASSWORD_AUTH; later API calls carry the ID token.
 

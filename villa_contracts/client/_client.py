@@ -65,6 +65,7 @@ class VillaClient:
         self.auth = CognitoAuth(settings, self._cognito_http)
         self._verifier = IdTokenVerifier(settings, self._cognito_http)
         transport = Transport(settings, http, contract, lambda: self.auth.id_token)
+        self._transport = transport
         self.schema_validator = OrderSchemaValidator(ContractValidator(contract))
         self.orders = OrdersApi(transport)
         self.pre_payment = PrePaymentValidator(transport, self.schema_validator)
@@ -178,6 +179,20 @@ class VillaClient:
     def owner_id(self) -> str | None:
         """The logged-in user's ``sub``, what every ``ownerId`` must be; None before login."""
         return self.auth.owner_id
+
+    def health(self) -> dict[str, Any]:
+        """Ask whether the backend is up (``GET /api/health``; no login needed).
+
+        Returns:
+            The backend's answer (``{"status": "ok", ...}``).
+
+        Raises:
+            ApiError: the backend answered an error status.
+            ClientError: the backend cannot be reached.
+
+        """
+        answer = self._transport.call("health", None)
+        return answer if isinstance(answer, dict) else {"status": answer}
 
     def verify_id_token(self, token: str | None = None) -> VerifiedIdToken:
         """Verify an ID token against the configured pool's JWKS (signature, iss, aud, exp, token_use).

@@ -1,0 +1,205 @@
+"""The SDK manual's ``villa`` CLI (section 8): every example, as written, against a running mock.
+
+The manual's placeholders are filled with the mock's: its public test account for
+``user@example.com``/``secret``, an order of that account for ``order-1``/``basket-1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.runner import RunningServer, serve_in_thread
+from tests.fixtures.reference import GOOD_SAMPLE, ORDER_FIXTURES
+from villa_contracts.cli.villa import main
+from villa_contracts.cli.villa._session import parse_dotenv
+from villa_contracts.contract import load
+from villa_contracts.target import mock_environ, probe
+
+ROOT = Path(__file__).resolve().parents[2]
+USER = load().data("users")[0]
+
+
+def test_the_manuals_fixture_path_is_the_vendored_good_sample() -> None:
+    # The manual says tests/fixtures/goodSample.json: a copy of the vendored reference fixture, kept identical.
+    assert (ROOT / "tests" / "fixtures" / "goodSample.json").read_bytes() == GOOD_SAMPLE.read_bytes()
+
+
+def test_parse_dotenv() -> None:
+    text = """
+# the manual's .env.example, filled in
+VILLA_COGNITO_CLIENT_ID=6k932iah7v1hgnd33a53c3v1mj
+export VILLA_ENV=dev   # inline comment
+VILLA_COGNITO_CLIENT_SECRET='s3cr#t with spaces'
+VILLA_BASE_URL="http://127.0.0.1:8080"
+VILLA_CUSTOMER_ID=
+not a line
+"""
+    assert parse_dotenv(text) == {
+        "VILLA_COGNITO_CLIENT_ID": "6k932iah7v1hgnd33a53c3v1mj",
+        "VILLA_ENV": "dev",
+        "VILLA_COGNITO_CLIENT_SECRET": "s3cr#t with spaces",
+        "VILLA_BASE_URL": "http://127.0.0.1:8080",
+        "VILLA_CUSTOMER_ID": "",
+    }
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def villa(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Iterator[tuple[RunningServer, object]]:
+    with serve_in_thread(lambda url: create_app(base_url=url)) as server:
+        cognito = probe(server.base_url)
+        assert cognito is not None
+        # The manual's set-up, with the values the mock's /__admin/cognito answers.
+        for name, value in mock_environ(server.base_url, cognito).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("VILLA_SESSION_FILE", str(tmp_path / "session.json"))
+        monkeypatch.chdir(ROOT)
+
+        def run(*args: str) -> Result:
+            monkeypatch.setattr(sys, "argv", ["villa", *args])
+            with pytest.raises(SystemExit) as exit_:
+                main()
+                sys.exit(0)
+            captured = capsys.readouterr()
+            return Result(int(exit_.value.code or 0), captured.out, captured.err)
+
+        yield server, run
+
+
+def _login(run: object) -> Result:
+    return run("auth", "login", "--username", USER["username"], "--password", USER["password"])  # type: ignore[operator,no-any-return]
+
+
+@pytest.mark.socket
+def test_every_example_of_section_8(villa: tuple[RunningServer, object], tmp_path: Path) -> None:
+    server, run = villa
+    health = run("health")  # type: ignore[operator]
+    assert health.code == 0 and re.match(rf"ok: {server.base_url} answers \(villa-mock [\d.]+\) in \d+ ms", health.out)
+
+    config = run("config", "show")  # type: ignore[operator]
+    assert config.code == 0
+    assert (
+        "VILLA_COGNITO_CLIENT_SECRET  (set)" in config.out
+        and "session                      not logged in" in config.out
+    )
+    assert os.environ["VILLA_COGNITO_CLIENT_SECRET"] not in config.out
+
+    login = _login(run)
+    assert login.code == 0, login.err
+    assert f"logged in as {USER['username']} (sub {USER['sub']})" in login.out
+    assert USER["password"] not in login.out + login.err and "eyJ" not in login.out
+    assert oct(Path(os.environ["VILLA_SESSION_FILE"]).stat().st_mode & 0o777) == "0o600"
+
+    schema = run("order", "validate-schema", "--file", "tests/fixtures/goodSample.json")  # type: ignore[operator]
+    assert (schema.code, schema.out) == (
+        0,
+        "tests/fixtures/goodSample.json: valid order (the contract's Order schema)\n",
+    )
+
+    priced = run(  # type: ignore[operator]
+        "validate", "pre-payment", "--file", "tests/fixtures/goodSample.json", "--expected-grand-total", "500"
+    )
+    assert priced.code == 0, priced.out + priced.err
+    assert "tests/fixtures/goodSample.json: calculated grand total 500.00 THB" in priced.out
+    assert "valid: ready for payment" in priced.out
+
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({"branchId": "1000", "productList": [{"cprcode": 25281, "quantity": 1}]}))
+    created = run("order", "create", "--file", str(order))  # type: ignore[operator]
+    assert created.code == 0, created.err
+    order_id = re.search(r"created order (\d{12}) .* grand total 174\.00 THB, PENDING", created.out).group(1)  # type: ignore[union-attr]
+
+    charged = run(  # type: ignore[operator]
+        "--env", "dev", "payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", "174",
+        "--validate", "--order-file", "tests/fixtures/goodSample.json",
+    )  # fmt: skip
+    assert charged.code == 0, charged.out + charged.err
+    assert "calculated grand total 500.00 THB" in charged.out
+    charge_id = re.search(
+        r"charge (chrg_test_\w+): Authorized \(success\), 174\.00 THB on VISA 411111xxxxxx1111", charged.out
+    )
+    assert charge_id, charged.out
+    verified = run("payment", "verify", "--order-id", order_id, "--charge-id", charge_id.group(1))  # type: ignore[operator]
+    assert verified.code == 0 and f"order {order_id}: PAID" in verified.out
+
+    fetched = run("order", "get", order_id)  # type: ignore[operator]
+    assert fetched.code == 0 and json.loads(fetched.out)["payment"]["isPaid"] is True
+    assert run("order", "generate-id", "--branch-id", "1000").out.strip().startswith("1000")  # type: ignore[operator]
+    token = run("auth", "verify-token")  # type: ignore[operator]
+    assert token.code == 0 and f"valid ID token: sub {USER['sub']}, email {USER['email']}" in token.out
+
+
+@pytest.mark.socket
+def test_a_3ds_card_prints_the_page_to_open_and_never_the_number(
+    villa: tuple[RunningServer, object], tmp_path: Path
+) -> None:
+    server, run = villa
+    assert _login(run).code == 0
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({"branchId": "1000", "productList": [{"cprcode": 25281, "quantity": 1}]}))
+    order_id = run("order", "create", "--file", str(order)).out.split()[2]  # type: ignore[operator]
+    charged = run(  # type: ignore[operator]
+        "payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", "174",
+        "--card", "5149500000009007",
+    )  # fmt: skip
+    assert charged.code == 0, charged.err
+    assert "Pre-Authorized (pending), 174.00 THB on MASTERCARD 514950xxxxxx9007" in charged.out
+    assert f"3-D Secure needed: open {server.base_url}/mock/3ds/chrg_test_" in charged.out
+    assert "5149500000009007" not in charged.out + charged.err
+
+
+@pytest.mark.socket
+def test_refusals_exit_1_and_what_cannot_run_exits_2_in_one_line(
+    villa: tuple[RunningServer, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, run = villa
+    not_logged_in = run("order", "generate-id")  # type: ignore[operator]
+    assert not_logged_in.code == 2 and not_logged_in.err.count("\n") == 1 and "villa auth login" in not_logged_in.err
+    wrong = run("auth", "login", "--username", USER["username"], "--password", "Wrong-password1")  # type: ignore[operator]
+    assert wrong.code == 1 and wrong.err.startswith("refused: NotAuthorizedException")
+    assert "Wrong-password1" not in wrong.err
+    assert _login(run).code == 0
+    invalid = run("order", "validate-schema", "--file", str(ORDER_FIXTURES / "wrongType.json"))  # type: ignore[operator]
+    assert invalid.code == 1 and "INVALID order, 4 violation(s)" in invalid.out
+    off = run("validate", "pre-payment", "--file", str(GOOD_SAMPLE), "--expected-grand-total", "499")  # type: ignore[operator]
+    assert off.code == 1 and "expected grand total 499.00 THB but the backend calculates 500.00 THB" in off.out
+    missing = run("order", "get", "100026999999")  # type: ignore[operator]
+    assert missing.code == 1 and missing.err.startswith("refused: getOrder answered HTTP 404")
+    no_file = run("validate", "pre-payment", "--file", "nope.json", "--expected-grand-total", "1")  # type: ignore[operator]
+    assert no_file.code == 2 and no_file.err.startswith("error: cannot read nope.json")
+    monkeypatch.setenv("VILLA_BASE_URL", "http://127.0.0.1:9")
+    down = run("health")  # type: ignore[operator]
+    assert down.code == 2 and down.err.count("\n") == 1 and "cannot reach" in down.err
+
+
+@pytest.mark.socket
+def test_settings_come_from_a_dotenv_file(
+    villa: tuple[RunningServer, object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server, run = villa
+    lines = [f"{name}={os.environ[name]}" for name in sorted(os.environ) if name.startswith("VILLA_COGNITO")]
+    (tmp_path / ".env").write_text("\n".join([f"VILLA_BASE_URL={server.base_url}", *lines]) + "\n")
+    for name in [n for n in os.environ if n.startswith("VILLA_") and n != "VILLA_SESSION_FILE"]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    shown = run("config", "show")  # type: ignore[operator]
+    assert f"VILLA_BASE_URL               {server.base_url}" in shown.out
+    assert f".env file                    {tmp_path / '.env'}" in shown.out
+    assert _login(run).code == 0

@@ -1,0 +1,282 @@
+"""The commands of the SDK manual's ``villa`` CLI (section 8), on the reference client.
+
+Each prints what a person needs (the order id, the calculated total, each violation, the 3-D Secure
+page of a charge) and never a password, a token or a card number (cards show as ``514950xxxxxx9007``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from villa_contracts.cli.villa._session import Context, Session
+from villa_contracts.client import mask_card
+from villa_contracts.errors import UsageError
+from villa_contracts.redact import redact
+
+pass_context = click.make_pass_decorator(Context)
+ORDER_FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+
+
+def read_order(path: Path) -> dict[str, Any]:
+    """An order document from a JSON file (``-``: standard input).
+
+    Raises:
+        UsageError: the file cannot be read, or is not a JSON object.
+    """
+    try:
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        document = json.loads(raw.decode("utf-8-sig"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{path} is not an order document (a JSON object)")
+    return document
+
+
+def _when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
+
+
+@click.command("health")
+@pass_context
+def health(ctx: Context) -> None:
+    """Check that the backend answers (GET /api/health)."""
+    started = time.perf_counter()
+    with ctx.client(login=False) as client:
+        answer = client.health()
+    took = (time.perf_counter() - started) * 1000
+    service = " ".join(str(answer[k]) for k in ("service", "version") if answer.get(k))
+    click.echo(f"{answer.get('status', '?')}: {client.settings.base_url} answers{f' ({service})' if service else ''} "
+               f"in {took:.0f} ms")  # fmt: skip
+
+
+@click.group("config")
+def config() -> None:
+    """The SDK configuration."""
+
+
+@config.command("show")
+@pass_context
+def config_show(ctx: Context) -> None:
+    """Print the active configuration (secrets are shown as set or not, never their value)."""
+    settings = ctx.settings
+    session = ctx.session()
+    prefix = "/api/payment3" if settings.env == "prod" else "/api/payment3devapi"
+    rows = [
+        ("VILLA_BASE_URL", settings.base_url),
+        ("VILLA_ENV", f"{settings.env} (payments under {prefix})"),
+        ("VILLA_COGNITO_REGION", settings.cognito_region),
+        ("VILLA_COGNITO_USER_POOL_ID", settings.cognito_user_pool_id or "(not set)"),
+        ("VILLA_COGNITO_CLIENT_ID", settings.cognito_client_id or "(not set)"),
+        ("VILLA_COGNITO_CLIENT_SECRET", "(set)" if settings.cognito_client_secret else "(not set)"),
+        ("Cognito endpoint", settings.cognito_url),
+        ("VILLA_CUSTOMER_ID", settings.customer_id or "(not set)"),
+        ("VILLA_MID", settings.mid or "(not set)"),
+        (".env file", str(ctx.env_file) if ctx.env_file else "(none read)"),
+        ("session", f"{session.username}, sub {session.sub}, until {_when(session.expires_at)}" if session else
+         "not logged in"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        click.echo(f"{name:<{width}}  {value}")
+
+
+@click.group("auth")
+def auth() -> None:
+    """Cognito login and ID token checks."""
+
+
+@auth.command("login")
+@click.option("--username", required=True, envvar="VILLA_USERNAME", help="The user name or e-mail.")
+@click.option("--password", prompt=True, hide_input=True, envvar="VILLA_PASSWORD",
+              help="The password (prompted for when not given).")  # fmt: skip
+@pass_context
+def login(ctx: Context, username: str, password: str) -> None:
+    """Log in with Cognito (USER_PASSWORD_AUTH); the next commands use the session."""
+    with ctx.client(login=False) as client:
+        session = Session.of(username, client.login(username, password))
+    path = ctx.session_path
+    session.save(path)
+    click.echo(f"logged in as {username} (sub {session.sub}); ID token valid until {_when(session.expires_at)}")
+    click.echo(f"session kept in {path} (readable by you only)")
+
+
+@auth.command("verify-token")
+@click.option("--token", envvar="ID_TOKEN", help="The ID token to verify. Default: the session's.")
+@pass_context
+def verify_token(ctx: Context, token: str | None) -> None:
+    """Verify an ID token: signature against the pool's JWKS, exp, iss, aud and token_use=id."""
+    from villa_contracts.client import AuthError
+
+    session = None if token else ctx.session()
+    if token is None and session is None:
+        raise UsageError("no token to verify: give --token, or log in first with `villa auth login`")
+    with ctx.client(login=False) as client:
+        try:
+            verified = client.verify_id_token(token or session.tokens.id_token)  # type: ignore[union-attr]
+        except AuthError as exc:
+            click.echo(f"invalid ID token: {redact(str(exc))}", err=True)
+            sys.exit(1)
+    click.echo(f"valid ID token: sub {verified.sub}, email {verified.email or '-'}, expires {_when(verified.exp)}")
+
+
+@click.group("order")
+def order() -> None:
+    """Order ids and order documents."""
+
+
+@order.command("generate-id")
+@click.option("--branch-id", default="1000", show_default=True, help="The branch, 4 digits.")
+@pass_context
+def generate_id(ctx: Context, branch_id: str) -> None:
+    """Generate an order id (POST /api/order2/gentele)."""
+    with ctx.client() as client:
+        click.echo(client.orders.generate_order_id(branch_id).order_id)
+
+
+@order.command("get")
+@click.argument("order_id")
+@pass_context
+def get(ctx: Context, order_id: str) -> None:
+    """Fetch one of your orders and print it as JSON."""
+    with ctx.client() as client:
+        fetched = client.orders.get(order_id)
+    click.echo(redact(json.dumps(fetched.raw, indent=2, ensure_ascii=False)))
+
+
+@order.command("create")
+@click.option("--file", "file", required=True, type=ORDER_FILE, help="The order document (JSON; - for stdin).")
+@click.option("--order-id", help="A generated order id. Default: a new one for the document's branch.")
+@pass_context
+def create(ctx: Context, file: Path, order_id: str | None) -> None:
+    """Create an order from a document, owned by you (ownerId and basketId become your sub)."""
+    document = read_order(file)
+    with ctx.client() as client:
+        sub = client.owner_id
+        branch = str(document.get("branchId") or "1000")
+        order_id = order_id or client.orders.generate_order_id(branch).order_id
+        stored = client.orders.create({**document, "orderId": order_id, "ownerId": sub, "basketId": sub})
+    total = stored.grand_total
+    click.echo(f"created order {stored.order_id} (basket {stored.basket_id}) on branch {stored.branch_id}: "
+               f"grand total {total:.2f} THB, {stored.payment_status}")  # fmt: skip
+
+
+@order.command("validate-schema")
+@click.option("--file", "file", required=True, type=ORDER_FILE, help="The order document (JSON; - for stdin).")
+@pass_context
+def validate_schema(ctx: Context, file: Path) -> None:
+    """Check an order document against the contract's Order schema (locally, no login)."""
+    document = read_order(file)
+    with ctx.client(login=False) as client:
+        violations = client.schema_validator.violations(document)
+    if violations:
+        click.echo(f"{file}: INVALID order, {len(violations)} violation(s)")
+        for violation in violations:
+            click.echo(f"  {violation}")
+        sys.exit(1)
+    click.echo(f"{file}: valid order (the contract's Order schema)")
+
+
+def _pre_payment(ctx: Context, client: Any, document: dict[str, Any], expected: Any, label: str) -> bool:
+    result = client.pre_payment.validate(document, expected_grand_total=expected)
+    calculated = result.calculated_grand_total
+    figures = result.breakdown
+    if calculated is not None:
+        parts = ", ".join(f"{key} {figures[key]:.2f}" for key in ("subTotal", "deliveryFee", "cartDiscount",
+                          "couponDiscount") if isinstance(figures.get(key), int | float))  # fmt: skip
+        click.echo(f"{label}: calculated grand total {calculated:.2f} THB ({parts})")
+    for error in result.errors:
+        click.echo(f"  {error}")
+    click.echo(f"{label}: {'valid: ready for payment' if result.valid else 'INVALID: fix the order before payment'}")
+    return bool(result.valid)
+
+
+@click.group("validate")
+def validate() -> None:
+    """Checks before payment."""
+
+
+@validate.command("pre-payment")
+@click.option("--file", "file", required=True, type=ORDER_FILE, help="The order document (JSON; - for stdin).")
+@click.option("--expected-grand-total", required=True, help="What the customer is about to pay, THB.")
+@pass_context
+def pre_payment(ctx: Context, file: Path, expected_grand_total: str) -> None:
+    """Check an order before payment: schema, both pricing APIs, and the expected grand total."""
+    document = read_order(file)
+    with ctx.client() as client:
+        sys.exit(0 if _pre_payment(ctx, client, document, expected_grand_total, str(file)) else 1)
+
+
+@click.group("payment")
+def payment() -> None:
+    """Card payments."""
+
+
+@payment.command("charge")
+@click.option("--order-id", required=True, help="The order to pay (yours, unpaid).")
+@click.option("--basket-id", required=True, help="The order's basket.")
+@click.option("--amount", required=True, help="The amount, THB: the order's grand total.")
+@click.option("--card", envvar="VILLA_TEST_CARD", help="A test card number. Default: the gateway's default card.")
+@click.option("--validate", "check", is_flag=True, help="First check --order-file (schema and pricing APIs).")
+@click.option("--order-file", type=ORDER_FILE, help="The order document --validate checks.")
+@pass_context
+def charge(
+    ctx: Context, order_id: str, basket_id: str, amount: str, card: str | None, check: bool, order_file: Path | None
+) -> None:
+    """Card payment flow: a card token for the order, then the charge (prints the 3-D Secure page when needed)."""
+    if check and order_file is None:
+        raise UsageError("--validate checks an order document: give it with --order-file")
+    with ctx.client() as client:
+        if check and order_file is not None:
+            document = read_order(order_file)
+            # The amount is checked against the document only when it is this order; for another
+            # document the backend still refuses an amount that is not the order's grand total (409).
+            same = str(document.get("orderId")) == order_id
+            expected = amount if same else (document.get("payment") or {}).get("grandTotal")
+            if expected is None:
+                expected = client.pre_payment.validate(document, expected_grand_total=0).calculated_grand_total or 0
+            if not _pre_payment(ctx, client, document, expected, str(order_file)):
+                click.echo("not charged: the order file is not valid for payment", err=True)
+                sys.exit(1)
+        token = client.payments.create_card_token(
+            client.payments.build_card_token_request(order_id, basket_id, amount, card_number=card)
+        )
+        result = client.payments.initiate_card_payment(
+            client.payments.build_card_payment_request(order_id, basket_id, amount, token.card_token)
+        )
+    card_shown = mask_card(card) if card else token.masked_card_no
+    click.echo(f"charge {result.charge_id}: {result.transaction_state} ({result.status}), {result.amount:.2f} THB "
+               f"on {token.brand} {card_shown}")  # fmt: skip
+    if result.needs_3ds:
+        click.echo(f"3-D Secure needed: open {result.redirect_url}")
+    if result.transaction_state == "Declined":
+        click.echo(f"declined: {result.failure_message or result.failure_code}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"the order is paid once verified: villa payment verify --order-id {order_id} --charge-id {result.charge_id}"
+    )
+
+
+@payment.command("verify")
+@click.option("--order-id", required=True, help="The order.")
+@click.option("--charge-id", required=True, help="The charge (chrg_test_...).")
+@pass_context
+def verify(ctx: Context, order_id: str, charge_id: str) -> None:
+    """Settle a charge into its order (idempotent): an Authorized charge marks the order paid."""
+    with ctx.client() as client:
+        result = client.payments.verify(order_id, charge_id)
+    paid = "PAID" if result.paid else "not paid"
+    click.echo(f"order {order_id}: {paid} (charge {charge_id} {result.transaction_state}), "
+               f"total paid {result.order.total_paid or 0:.2f} THB")  # fmt: skip
+    sys.exit(0 if result.paid else 1)
+
+
+COMMANDS = (health, config, auth, order, validate, payment)
