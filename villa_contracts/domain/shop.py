@@ -26,8 +26,6 @@ from villa_contracts.errors import ContractError, VillaContractsError
 
 HOLD, PROCESSING, CANCELLED = "HOLD", "PROCESSING", "CANCELLED"
 PENDING, PAID, DECLINED, ABANDONED, REJECTED = "PENDING", "PAID", "DECLINED", "ABANDONED", "REJECTED"
-GATEWAY_STATUSES = (PAID, DECLINED, ABANDONED)
-"""What a gateway callback may report."""
 REDIRECT, DIRECT = "redirect", "direct"
 
 
