@@ -52,6 +52,8 @@ def test_the_generated_collections_match_their_contracts() -> None:
     code, out = run("postman", "check", *paths)
     assert code == 0, out
     assert "villa.postman_collection.json: OK: 15 of 15 requests match a contract operation" in out
+    # The shop's: every request with its scheme's credential (the token key, the gateway's key) or open.
+    assert "shop.postman_collection.json: OK: 21 of 21 requests match a contract operation" in out
 
 
 def test_one_wrong_path_and_one_invalid_body_are_both_named_exit_1(tmp_path: Path) -> None:

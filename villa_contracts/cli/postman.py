@@ -34,6 +34,14 @@ Examples:
   villa-contracts postman run --base-url http://127.0.0.1:8080  # a running mock
   VILLA_TEST_USERNAME=... VILLA_TEST_PASSWORD=... VILLA_COGNITO_CLIENT_ID=... \\
   VILLA_COGNITO_USER_POOL_ID=... villa-contracts postman run --base-url https://dev.example
+  VILLA_TEST_USERNAME=... VILLA_TEST_PASSWORD=... VILLA_SHOP_GATEWAY_KEY=... \\
+  villa-contracts postman run --contract shop --base-url https://dev.example
+
+\b
+Each security scheme's credential: the Cognito ID token (a login first), a key an operation
+issues (the shop's token key, obtained first with the test account), or a shared key from
+VILLA_<CONTRACT>_<SCHEME> (VILLA_SHOP_GATEWAY_KEY; the mock's own on a mock). Without a shared
+key, the requests that need it are skipped.
 
 \b
 Each collection's JUnit report is written to reports/<run-id>/newman-<contract>.xml.
@@ -133,6 +141,7 @@ def run_command(
     from villa_contracts.cli._embedded import target_url
     from villa_contracts.contract import load
     from villa_contracts.postman import MOCK_ENVIRONMENT, collection_file
+    from villa_contracts.postman._auth import from_environment, needs_cognito
     from villa_contracts.postman._newman import mock_environment, newman_command, run_collection, target_environment
     from villa_contracts.reports import run_directory_name
     from villa_contracts.target import probe
@@ -155,7 +164,10 @@ def run_command(
             environment = mock_environment(mock, url, cognito)
         else:
             dev = json.loads((directory / "dev.postman_environment.json").read_text(encoding="utf-8"))
-            environment = target_environment(dev, url, os.environ, allow_prod_payments=allow_prod_payments)
+            keys = {key.variable: str(key.env_var) for key in from_environment(loaded)}
+            cognito_login = any(needs_cognito(c) for c in chosen)
+            environment = target_environment(dev, url, os.environ, allow_prod_payments=allow_prod_payments,
+                                             cognito=cognito_login, keys=keys)  # fmt: skip
         click.echo(f"Newman: {len(files)} collection(s) against {url}{' (a mock)' if cognito else ''}")
         for name, path in files.items():
             result = run_collection(path, environment, reports / f"newman-{name}.xml")

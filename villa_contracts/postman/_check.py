@@ -224,7 +224,7 @@ class _Checker:
             result.findings.append(Finding(place, label, INVALID_BODY, f"{where}: {problem}"))
         if operation.secured and not _has_credentials(self.contracts, operation, request, auth):
             result.findings.append(
-                Finding(place, label, MISSING_AUTH, f"{where} needs the ID token ({', '.join(operation.schemes)})")
+                Finding(place, label, MISSING_AUTH, f"{where} needs credentials ({', '.join(operation.schemes)})")
             )
 
 

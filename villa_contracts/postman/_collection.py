@@ -1,9 +1,11 @@
 """Postman collections (v2.1) and environments generated from the contracts, byte for byte reproducible.
 
-One collection per backend API contract: a login folder (Cognito's JSON protocol, as the app and the
-SDK speak it), then a folder per tag with a request per operation, in the order of ``_flow.plan``.
-Every request sends the contract's example body, takes linked values from earlier answers, and tests
-the status the contract expects and the answer against the operation's response schema.
+One collection per backend API contract: a login folder when a security scheme carries the Cognito
+ID token (Cognito's JSON protocol, as the app and the SDK speak it), then a folder per tag with a
+request per operation, in the order of ``_flow.plan`` (an operation that issues a credential, such
+as the shop's token key, first). Each request sends its scheme's credential (``_auth``), the
+contract's example body, takes linked values from earlier answers, and tests the status the
+contract expects and the answer against the operation's response schema.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from villa_contracts.postman import _auth
 from villa_contracts.postman import _scripts as scripts
-from villa_contracts.postman._flow import Plan, Step, json_schema, plan, success, variable_prefix
+from villa_contracts.postman._auth import ID_TOKEN, Credential
+from villa_contracts.postman._flow import Plan, Step, folder, json_schema, plan, success, variable_prefix
 from villa_contracts.postman._schema import draft07
 
 if TYPE_CHECKING:
@@ -40,19 +44,13 @@ def _id(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
 
 
-def auth_of(contract: Contract, operation: Operation) -> dict[str, Any]:
-    """The request's Postman ``auth``: the ID token the way the operation's first security scheme sends it."""
-    if not operation.schemes:
+def auth_of(credential: Credential | None) -> dict[str, Any]:
+    """A request's Postman ``auth``: its credential the way its security scheme sends it (None: open)."""
+    if credential is None:
         return {"type": "noauth"}
-    scheme = ((contract.openapi.get("components") or {}).get("securitySchemes") or {}).get(operation.schemes[0]) or {}
-    if scheme.get("type") == "apiKey":
-        where = "query" if scheme.get("in") == "query" else "header"
-        return _apikey(str(scheme.get("name") or "Authorization"), "{{idToken}}", where)
-    name = str(scheme.get("scheme") or "bearer")
-    if name.lower() == "bearer":
-        return {"type": "bearer", "bearer": [{"key": "token", "value": "{{idToken}}", "type": "string"}]}
-    # Another HTTP scheme (e.g. `Authorization: Token <key>`): the scheme's name, then the token.
-    return _apikey("Authorization", f"{name[:1].upper()}{name[1:]} {{{{idToken}}}}", "header")
+    if credential.source == "cognito":  # Postman's own bearer auth: `Authorization: Bearer <ID token>`
+        return {"type": "bearer", "bearer": [{"key": "token", "value": f"{{{{{ID_TOKEN}}}}}", "type": "string"}]}
+    return _apikey(credential.key, credential.value, credential.where)
 
 
 def _apikey(key: str, value: str, where: str) -> dict[str, Any]:
@@ -69,7 +67,7 @@ def _apikey(key: str, value: str, where: str) -> dict[str, Any]:
 def auth_header(auth: dict[str, Any]) -> dict[str, str]:
     """The header(s) a Postman ``auth`` sends (for requests a script sends itself)."""
     if auth["type"] == "bearer":
-        return {"Authorization": "Bearer {{idToken}}"}
+        return {"Authorization": "Bearer " + next(e["value"] for e in auth["bearer"] if e["key"] == "token")}
     if auth["type"] == "apikey":
         fields = {entry["key"]: entry["value"] for entry in auth["apikey"]}
         return {fields["key"]: fields["value"]} if fields.get("in") == "header" else {}
@@ -86,8 +84,14 @@ def _url(path: str, path_values: dict[str, str]) -> dict[str, Any]:
     return url
 
 
-def _guard(operation: Operation) -> str | None:
+def _guard(operation: Operation, credential: Credential | None) -> str | None:
     """Where the gate would not call it, neither does the collection (see ``suites.context.RunContext.may_call``)."""
+    if credential is not None and credential.source == "environment":
+        # A shared key nothing issues: without it in the environment, the request is not tested (not failed).
+        return scripts.guard(
+            f"pm.variables.get({scripts.js(credential.variable)})",
+            f"no {credential.variable} in the environment ({credential.env_var} for `villa-contracts postman run`)",
+        )
     if operation.mock_only:
         return scripts.guard('pm.variables.get("isMock") === "true"', "only the mock has this operation")
     if operation.path.startswith("/api/payment3devapi/"):
@@ -108,6 +112,10 @@ def _guard(operation: Operation) -> str | None:
 class _Builder:
     contract: Contract
     plan: Plan
+    credentials: dict[str, Credential]
+
+    def credential(self, operation: Operation) -> Credential | None:
+        return self.credentials[operation.schemes[0]] if operation.schemes else None
 
     def linked(self, value: Any) -> list[str]:
         text = json.dumps(value)
@@ -118,7 +126,7 @@ class _Builder:
         url = _url(operation.path, step.path_values)["raw"]
         for name, value in step.path_values.items():
             url = url.replace(f":{name}", value)
-        header = {**auth_header(auth_of(self.contract, operation)), "Content-Type": "application/json"}
+        header = {**auth_header(auth_of(self.credential(operation))), "Content-Type": "application/json"}
         return {
             "name": operation.operation_id,
             "method": operation.method,
@@ -133,7 +141,7 @@ class _Builder:
         operation = step.operation
         status, response = success(operation)
         pre: list[str] = []
-        guard = _guard(operation)
+        guard = _guard(operation, self.credential(operation))
         if guard:
             pre.append(guard)
         # The replay calls fillLinked() once its answers are in (pm.sendRequest is asynchronous).
@@ -150,8 +158,12 @@ class _Builder:
                               variable_prefix(operation) if schema else "", media)]  # fmt: skip
         if self.plan.captures.get(operation.operation_id):
             test.append(scripts.captures(status, self.plan.captures[operation.operation_id]))
+        for issued in self.credentials.values():
+            if issued.issuer == operation.operation_id:
+                sent = f"{issued.key}: {issued.value}"
+                test.append(scripts.credential(status, issued.variable, issued.pointer, sent))
         request: dict[str, Any] = {
-            "auth": auth_of(self.contract, operation),
+            "auth": auth_of(self.credential(operation)),
             "method": operation.method,
             "header": [],
             "url": _url(operation.path, step.path_values),
@@ -207,22 +219,50 @@ def identities(contracts: Contracts) -> dict[str, str]:
     return {str(user["sub"]): "sub" for user in contracts.data("users") if user.get("sub")}
 
 
+def accounts(contracts: Contracts) -> dict[str, str]:
+    """Example values that are a test account's: its user name and password, the environment's at run time."""
+    found: dict[str, str] = {}
+    for user in contracts.data("users"):
+        found.update({str(user[key]): key for key in ("username", "password") if user.get(key)})
+    return found
+
+
 def build_collection(contract: Contract, contracts: Contracts) -> dict[str, Any]:
     """The Postman collection (v2.1) of one API contract.
 
     Args:
         contract: a backend API's contract.
-        contracts: every contract (their shared business data: the test users).
+        contracts: every contract (their shared business data: the test users, the mock's keys).
 
     Returns:
         The collection, as JSON-ready data.
     """
-    builder = _Builder(contract, plan(contract, identities(contracts)))
-    folders: dict[str, list[dict[str, Any]]] = {}
-    for step in builder.plan.steps:
-        tag = step.operation.tags[0] if step.operation.tags else "default"
-        folders.setdefault(tag, []).append(builder.item(step))
+    credentials = _auth.credentials(contract, contracts)
+    issuers = tuple(c.issuer for c in credentials.values() if c.issuer is not None)
+    steps = plan(contract, identities(contracts), first=issuers, accounts=accounts(contracts))
+    builder = _Builder(contract, steps, credentials)
+    cognito = any(c.source == "cognito" for c in credentials.values())
     descriptions = {str(t.get("name")): str(t.get("description") or "") for t in contract.openapi.get("tags") or []}
+    folders: dict[str, dict[str, Any]] = {}
+    if cognito:  # the login first, in the folder "auth" (with the operations of a tag "auth", if any)
+        login = " ".join(filter(None, ["Log in first: every request uses the ID token.", descriptions.get("auth")]))
+        folders["auth"] = {"name": "auth", "description": login, "item": [_login()]}
+    for step in builder.plan.steps:
+        tag = folder(step.operation)
+        folders.setdefault(tag, {"name": tag, "description": descriptions.get(tag, ""), "item": []})
+        folders[tag]["item"].append(builder.item(step))
+    variables = []
+    if cognito:
+        variables += [
+            {"key": ID_TOKEN, "value": "", "type": "string", "description": "Set by the login request."},
+            {"key": "sub", "value": "", "type": "string", "description": "The logged-in user's sub (ID token)."},
+        ]
+    for issued in credentials.values():
+        if issued.source == "operation":
+            variables.append({"key": issued.variable, "value": "", "type": "string",
+                              "description": f"Set by {issued.issuer}: the {issued.scheme} credential "
+                                             f"({issued.key}: {issued.value})."})  # fmt: skip
+    first = "logs in" if cognito else f"gets its key first ({', '.join(issuers)})" if issuers else "starts"
     info = contract.openapi.get("info") or {}
     return {
         "info": {
@@ -231,19 +271,13 @@ def build_collection(contract: Contract, contracts: Contracts) -> dict[str, Any]
             "description": (
                 f"Generated from contracts/{contract.name}/openapi.yaml by `villa-contracts postman export` "
                 f"(contract version {info.get('version', '?')}): do not edit by hand. Run it top to bottom: it "
-                "logs in, then walks the API with the contract's examples, each request chained to the answers "
+                f"{first}, then walks the API with the contract's examples, each request chained to the answers "
                 "before it as the contract's links say."
             ),
             "schema": SCHEMA_V21,
         },
-        "item": [
-            {"name": "auth", "description": "Log in first: every request uses the ID token.", "item": [_login()]},
-            *({"name": tag, "description": descriptions.get(tag, ""), "item": items} for tag, items in folders.items()),
-        ],
-        "variable": [
-            {"key": "idToken", "value": "", "type": "string", "description": "Set by the login request."},
-            {"key": "sub", "value": "", "type": "string", "description": "The logged-in user's sub (ID token)."},
-        ],
+        "item": list(folders.values()),
+        "variable": variables,
     }  # fmt: skip
 
 
@@ -262,6 +296,9 @@ def _environment(name: str, values: list[tuple[str, str, bool]]) -> dict[str, An
 def build_environments(contracts: Contracts) -> dict[str, dict[str, Any]]:
     """The mock's environment (what its ``/__admin/cognito`` answers, on port 8080) and a dev template.
 
+    Both hold every shared key a contract's collection reads from the environment (``_auth``): the
+    mock's public test value, and empty in the dev template (a secret there).
+
     Args:
         contracts: the contracts (their Cognito and user data).
 
@@ -272,6 +309,8 @@ def build_environments(contracts: Contracts) -> dict[str, dict[str, Any]]:
     client = cognito["appClients"][0]
     user = contracts.data("users")[0]
     mock = "http://127.0.0.1:8080"
+    # Shared keys nothing issues (the payment gateway's): the mock's public test value, empty in dev.
+    keys = _auth.from_environment(contracts)
     common = [
         ("cognitoRegion", str(cognito["region"]), False),
         ("cognitoUserPoolId", str(cognito["userPoolId"]), False),
@@ -284,12 +323,14 @@ def build_environments(contracts: Contracts) -> dict[str, dict[str, Any]]:
             # The mock's public test account (contracts/data/users.yaml): never a real one.
             ("username", str(user["username"]), False), ("password", str(user["password"]), True),
             ("villaEnv", "dev", False), ("isMock", "true", False), ("allowProdPayments", "false", False),
+            *((key.variable, key.mock_value or "", True) for key in keys),
         ]),
         DEV_ENVIRONMENT: _environment("Villa dev (template: fill in baseUrl, the client secret and a test account)", [
             ("baseUrl", "", False), ("cognitoUrl", AWS_COGNITO.format(region=cognito["region"]), False), *common,
             ("cognitoClientId", DEV_CLIENT_ID, False), ("cognitoClientSecret", "", True),
             ("username", "", False), ("password", "", True),
             ("villaEnv", "dev", False), ("isMock", "false", False), ("allowProdPayments", "false", False),
+            *((key.variable, "", True) for key in keys),
         ]),
     }  # fmt: skip
 

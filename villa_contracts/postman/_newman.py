@@ -190,22 +190,40 @@ TARGET_VARIABLES = {
 
 
 def target_environment(
-    template: dict[str, Any], base_url: str, environ: Mapping[str, str], *, allow_prod_payments: bool = False
+    template: dict[str, Any],
+    base_url: str,
+    environ: Mapping[str, str],
+    *,
+    allow_prod_payments: bool = False,
+    cognito: bool = True,
+    keys: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The dev template filled from the ``VILLA_*`` variables, for a backend that is not a mock.
+
+    Args:
+        template: the dev environment.
+        base_url: the backend.
+        environ: the environment variables.
+        allow_prod_payments: on ``VILLA_ENV=prod``, run the payment requests too.
+        cognito: whether a collection of the run logs in with Cognito (else its client and pool are not needed).
+        keys: environment credential variable → the variable of ``environ`` that holds it
+            (``gatewayKey`` → ``VILLA_SHOP_GATEWAY_KEY``); one not set stays empty, its requests skipped.
 
     Raises:
         ConfigError: naming every missing variable.
     """
-    missing = [name for name in TARGET_VARIABLES.values() if not environ.get(name)]
+    needed = {k: v for k, v in TARGET_VARIABLES.items() if cognito or k in ("username", "password")}
+    missing = [name for name in needed.values() if not environ.get(name)]
     if missing:
+        needs = "a test account and Cognito" if cognito else "a test account"
+        extra = " (and VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION or VILLA_COGNITO_ENDPOINT where they apply)"
         raise ConfigError(
-            f"{base_url} is not a villa-contracts mock, so the collection needs a test account and Cognito: "
-            f"set {', '.join(missing)} (and VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION or "
-            "VILLA_COGNITO_ENDPOINT where they apply)"
+            f"{base_url} is not a villa-contracts mock, so the collection needs {needs}: "
+            f"set {', '.join(missing)}{extra if cognito else ''}"
         )
     region = environ.get("VILLA_COGNITO_REGION") or "ap-southeast-1"
-    values = {key: environ[name] for key, name in TARGET_VARIABLES.items()}
+    values = {key: environ[name] for key, name in needed.items()}
+    values.update({key: environ[name] for key, name in (keys or {}).items() if environ.get(name)})
     env = environ.get("VILLA_ENV") or "dev"
     if env not in ("dev", "prod"):
         raise ConfigError(f"VILLA_ENV={env!r}: set it to dev or prod")

@@ -62,7 +62,8 @@ function fillLinked() {
 }"""
 
 REPLAY = """\
-// This chain starts again from fresh data: the chain before it used its resource up (e.g. paid the order).
+// Fresh data first: re-send what this request depends on (a request before used it up, e.g. paid the order
+// or removed the cart line, or it comes later in the run).
 function pick(value, path) {
     return path.reduce(function (v, key) { return v === undefined || v === null ? undefined : v[key]; }, value);
 }
@@ -80,8 +81,12 @@ function resend(index) {
     const header = Object.keys(step.header).map(function (key) {
         return { key: key, value: pm.variables.replaceIn(step.header[key]) };
     });
+    const url = step.url.replace(/\\{\\{([^{}]+)\\}\\}/g, function (match, name) {
+        const value = replayed.indexOf(name) >= 0 ? pm.collectionVariables.get(name) : null;
+        return value ? encodeURIComponent(String(JSON.parse(value))) : match;
+    });
     pm.sendRequest({
-        url: pm.variables.replaceIn(step.url),
+        url: pm.variables.replaceIn(url),
         method: step.method,
         header: header,
         body: { mode: "raw", raw: pm.variables.replaceIn(raw) }
@@ -124,7 +129,11 @@ def fill(variables: list[str], *, now: bool) -> str:
 
 
 def replay(steps: list[dict[str, Any]], variables: list[str]) -> str:
-    """Re-send ``steps`` (name, method, url, header, body, status, captures) before this request."""
+    """Re-send ``steps`` (name, method, url, header, body, status, captures) before this request.
+
+    Their ``{{variables}}`` among ``variables`` (in the body and the URL) take the JSON values the
+    answers before stored; any other is Postman's own (``{{baseUrl}}``, the credential).
+    """
     return f"const replay = {js(steps)};\nconst replayed = {js(variables)};\n{REPLAY}"
 
 
@@ -164,5 +173,20 @@ def captures(status: str, stored: list[tuple[str, tuple[str, ...]]]) -> str:
         "            pm.collectionVariables.set(capture[0], JSON.stringify(value));\n"
         "        }\n"
         "    });\n"
+        "}"
+    )
+
+
+def credential(status: str, variable: str, path: tuple[str, ...], sent: str) -> str:
+    """Keep the credential this answer issues in ``variable`` (as it is, not as JSON) for every later request."""
+    return (
+        f"// The credential later requests send ({sent}).\n"
+        f"if (pm.response.code === {int(status)}) {{\n"
+        f"    const issued = {js(list(path))}.reduce(function (v, key) {{\n"
+        "        return v === undefined || v === null ? undefined : v[key];\n"
+        "    }, pm.response.json());\n"
+        '    if (typeof issued === "string") {\n'
+        f"        pm.collectionVariables.set({js(variable)}, issued);\n"
+        "    }\n"
         "}"
     )
