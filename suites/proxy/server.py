@@ -63,8 +63,11 @@ class _Forward(logging.Handler):
     def __init__(self, say: Callable[[str], None]) -> None:
         super().__init__(logging.WARNING)
         self.say = say
+        self.started = False  # until the proxy listens, a failure is raised as one error, not logged too
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not self.started:
+            return
         text = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
             text += f": {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
@@ -216,10 +219,12 @@ def start_proxy(
             raise OSError(f"the proxy could not start: {type(failure).__name__}: {failure}") from failure
         if ready.error or not ready.addresses:
             thread.join(_STOP_TIMEOUT)
-            raise OSError(ready.error or f"the proxy is not listening on {listen_host}:{listen_port}")
+            reason = ready.error.rsplit(": ", 1)[-1] if ready.error else "no server is running"
+            raise OSError(f"cannot listen on {listen_host}:{listen_port}: {reason} (choose another --listen-port)")
     except BaseException:
         for name in ("mitmproxy", "villa_contracts.proxy"):
             logging.getLogger(name).removeHandler(handler)
         raise
+    handler.started = True
     address = ready.addresses[0]
     return RunningProxy(address[0], address[1], mode, confdir, addon, box["master"], box["loop"], thread, handler)
