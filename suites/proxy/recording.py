@@ -4,8 +4,9 @@ A recording directory holds ``flows.mitm`` (mitmproxy's own format: ``mitmproxy 
 -r`` and ``villa-contracts proxy check`` read it), ``traffic.har`` (for browsers' dev tools and HAR
 viewers) and ``recording.json`` (what was watched, with which contracts). Each flow is redacted
 (``suites.proxy.flows.redacted``) before a byte of it is written; ``flows.mitm`` is appended and
-flushed flow by flow, so a killed proxy leaves every flow it had finished; the HAR file is
-rewritten atomically every few seconds and at the end.
+flushed flow by flow, so a killed proxy leaves every flow it had finished. HAR is one JSON
+document: its entries are kept on disk as they come (not in memory: a day of traffic is large) and
+the file is rewritten atomically every few seconds while it is under ``HAR_LIVE_LIMIT``, and at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 FLOWS = "flows.mitm"
 HAR = "traffic.har"
 META = "recording.json"
+ENTRIES = ".traffic.har.entries"
+HAR_LIVE_LIMIT = 32 * 1024 * 1024
+"""Past this many bytes of HAR entries, ``traffic.har`` is written at the end only (``flows.mitm`` stays live)."""
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -59,30 +63,43 @@ class Recorder:
         self._writer = io.FlowWriter(self._file)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
         self._har = SaveHar()
         self._servers: set[Server] = set()
-        self._entries: list[str] = []
-        self._har_written = 0
+        self._entries = open(directory / ENTRIES, "a", encoding="utf-8")  # open as long as the recorder
+        os.chmod(directory / ENTRIES, 0o600)
+        self._har_written = -1
         self.count = 0
 
     def add(self, flow: http.HTTPFlow) -> None:
         """Append one flow (redacted already) and flush it to the file."""
         self._writer.add(flow)
         self._file.flush()
-        self._entries.append(json.dumps(self._har.flow_entry(flow, self._servers), ensure_ascii=False))
+        self._entries.write(json.dumps(self._har.flow_entry(flow, self._servers), ensure_ascii=False) + "\n")
+        self._entries.flush()
         self.count += 1
 
-    def write_har(self) -> None:
-        """Rewrite ``traffic.har`` with every flow so far (when there are new ones)."""
-        if self._har_written == len(self._entries) and (self.directory / HAR).exists():
+    def write_har(self, *, final: bool = False) -> None:
+        """Rewrite ``traffic.har`` with every flow so far, when there are new ones (past the limit: only when final)."""
+        entries = self.directory / ENTRIES
+        if self._har_written == self.count or (not final and entries.stat().st_size > HAR_LIVE_LIMIT):
             return
-        envelope = self._har.make_har([])
-        head, _, tail = json.dumps(envelope, ensure_ascii=False).partition('"entries": []')
-        _atomic(self.directory / HAR, f'{head}"entries": [{", ".join(self._entries)}]{tail}\n'.encode())
-        self._har_written = len(self._entries)
+        envelope = json.dumps(self._har.make_har([]), ensure_ascii=False)
+        head, _, tail = envelope.partition('"entries": []')
+        temporary = self.directory / f".{HAR}.tmp"
+        with entries.open(encoding="utf-8") as lines, temporary.open("w", encoding="utf-8") as out:
+            out.write(head + '"entries": [')
+            for number, line in enumerate(lines):
+                out.write((", " if number else "") + line.rstrip("\n"))
+            out.write("]" + tail + "\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, self.directory / HAR)
+        self._har_written = self.count
 
     def close(self) -> None:
-        """Write the HAR file and close the flow file."""
-        self.write_har()
+        """Write the HAR file and close the recording's files."""
+        self._entries.flush()
+        self.write_har(final=True)
+        self._entries.close()
         self._file.close()
+        (self.directory / ENTRIES).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,3 +223,33 @@ def test_configure_sets_up_a_run_from_the_reverse_proxys_target(tmp_path: Path) 
     in_a_loop(body)
     assert addon.upstream == ("http", "127.0.0.1", 9, "/base") and addon.session is not None
     assert addon.fence is not None and addon.fence.active
+
+
+def test_the_rate_limit_spaces_what_is_forwarded_and_a_refusal_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    addon = ContractProxy()
+
+    def body() -> None:
+        with taddons.context(addon) as context:
+            context.configure(addon, villa_upstream="http://127.0.0.1:9", villa_catalog="off", villa_env="prod")
+
+    in_a_loop(body)
+    now = [0.0]
+    addon.pacer = Pacer(4.0, clock=lambda: now[0])
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def send(*paths: str) -> list[int | None]:
+        flows = []
+        for path in paths:
+            flow = tflow.tflow()
+            flow.request.host, flow.request.port, flow.request.path = "127.0.0.1", 9, path
+            await addon.request(flow)
+            flows.append(flow)
+        return [flow.response.status_code if flow.response else None for flow in flows]
+
+    monkeypatch.setattr(addon_module.asyncio, "sleep", sleep)
+    answered = asyncio.run(send("/api/health", "/api/payment3/charge", "/api/health", "/api/order/get"))
+    assert answered == [None, 403, None, None]  # forwarded, refused by the prod fence, forwarded, forwarded
+    assert waits == [0.25, 0.5]
