@@ -199,6 +199,10 @@ class ContractProxy:
             status, body, headers = refusal(refused)
             flow.response = http.Response.make(status, json.dumps(body).encode(), headers)
             flow.metadata[REFUSED_KEY] = f"{refused.contract}.{refused.operation_id}"
+            log.warning(
+                "refused %s.%s (%s %s): payments are not forwarded on prod (--allow-prod-payments forwards them)",
+                refused.contract, refused.operation_id, flow.request.method, path,
+            )  # fmt: skip
             return
         wait = self.pacer.delay()
         if wait > 0:

@@ -188,7 +188,6 @@ def start_proxy(
     handler = _Forward(say or (lambda line: None))
     for name in ("mitmproxy", "villa_contracts.proxy"):
         logging.getLogger(name).addHandler(handler)
-        logging.getLogger(name).propagate = False
 
     async def main() -> None:
         opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=[spec], confdir=str(confdir))
