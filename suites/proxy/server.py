@@ -192,9 +192,14 @@ def start_proxy(
     async def main() -> None:
         opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=[spec], confdir=str(confdir))
         master: Any = Master(opts)
-        master.addons.add(*_default_addons())
-        master.addons.add(ready, addon)
-        master.options.update(**extra, **dict(settings or {}))
+        try:
+            master.addons.add(*_default_addons())
+            master.addons.add(ready, addon)
+            master.options.update(**extra, **dict(settings or {}))
+        except BaseException:
+            # run() never starts, so its done() would not take mitmproxy's log handler off the root logger.
+            await master.done()
+            raise
         box["master"], box["loop"] = master, asyncio.get_running_loop()
         await master.run()
 

@@ -175,11 +175,15 @@ def test_a_recording_is_new_and_a_truncated_one_is_read_up_to_the_cut(tmp_path: 
 # The addon, as mitmproxy loads it.
 
 
-def in_a_loop(body: Callable[[], None]) -> None:
-    """Run ``body`` in an event loop that is closed afterwards (mitmproxy's test context uses the running one)."""
+def with_mitmproxy(addon: ContractProxy, body: Callable[[taddons.context], None]) -> None:
+    """Run ``body`` in mitmproxy's test context, in a loop closed afterwards, leaving no log handler behind."""
 
     async def main() -> None:
-        body()
+        with taddons.context(addon) as context:
+            try:
+                body(context)
+            finally:
+                await context.master.done()  # takes mitmproxy's handler off the root logger
 
     asyncio.run(main())
 
@@ -187,12 +191,11 @@ def in_a_loop(body: Callable[[], None]) -> None:
 def test_the_addon_file_ends_with_addons_and_declares_its_options_with_help() -> None:
     assert [type(a) for a in addon_module.addons] == [ContractProxy]
 
-    def body() -> None:
-        with taddons.context(ContractProxy()) as context:
-            names = [name for name in context.options.keys() if name.startswith("villa_")]
-            assert len(names) >= 10 and all(context.options._options[name].help for name in names)
+    def body(context: taddons.context) -> None:
+        names = [name for name in context.options.keys() if name.startswith("villa_")]
+        assert len(names) >= 10 and all(context.options._options[name].help for name in names)
 
-    in_a_loop(body)
+    with_mitmproxy(ContractProxy(), body)
 
 
 @pytest.mark.parametrize(
@@ -204,23 +207,23 @@ def test_the_addon_file_ends_with_addons_and_declares_its_options_with_help() ->
     ],
 )
 def test_configure_refuses_bad_options(setting: dict[str, Any], message: str) -> None:
-    def body() -> None:
-        addon = ContractProxy()
-        with taddons.context(addon) as context, pytest.raises(exceptions.OptionsError, match=message):
+    addon = ContractProxy()
+
+    def body(context: taddons.context) -> None:
+        with pytest.raises(exceptions.OptionsError, match=message):
             context.configure(addon, villa_catalog="off", **setting)
 
-    in_a_loop(body)
+    with_mitmproxy(addon, body)
 
 
 def test_configure_sets_up_a_run_from_the_reverse_proxys_target(tmp_path: Path) -> None:
     addon = ContractProxy()
 
-    def body() -> None:
-        with taddons.context(addon) as context:
-            context.options.update(mode=["reverse:http://127.0.0.1:9/base"])
-            context.configure(addon, villa_catalog="off", villa_env="prod", villa_report_dir=str(tmp_path))
+    def body(context: taddons.context) -> None:
+        context.options.update(mode=["reverse:http://127.0.0.1:9/base"])
+        context.configure(addon, villa_catalog="off", villa_env="prod", villa_report_dir=str(tmp_path))
 
-    in_a_loop(body)
+    with_mitmproxy(addon, body)
     assert addon.upstream == ("http", "127.0.0.1", 9, "/base") and addon.session is not None
     assert addon.fence is not None and addon.fence.active
 
@@ -228,11 +231,10 @@ def test_configure_sets_up_a_run_from_the_reverse_proxys_target(tmp_path: Path) 
 def test_the_rate_limit_spaces_what_is_forwarded_and_a_refusal_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     addon = ContractProxy()
 
-    def body() -> None:
-        with taddons.context(addon) as context:
-            context.configure(addon, villa_upstream="http://127.0.0.1:9", villa_catalog="off", villa_env="prod")
+    def body(context: taddons.context) -> None:
+        context.configure(addon, villa_upstream="http://127.0.0.1:9", villa_catalog="off", villa_env="prod")
 
-    in_a_loop(body)
+    with_mitmproxy(addon, body)
     now = [0.0]
     addon.pacer = Pacer(4.0, clock=lambda: now[0])
     waits: list[float] = []
