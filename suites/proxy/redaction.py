@@ -1,10 +1,13 @@
 """Take secrets out of what the proxy records: tokens, passwords, client secrets, card numbers and CVVs.
 
-Pure functions over headers, JSON values and text. Card numbers and CVVs are found by
+Pure functions over headers, JSON values and text. Card numbers and CVVs are masked by
 ``villa_contracts.redact`` (the one place that knows them, Luhn and the contract's test cards
-included); secrets by their key (``password``, ``secret``, ``token``, ``session``, ``apiKey``,
-``confirmationCode``…) and JWTs by their shape. Each function also says *where* it redacted
-(JSON pointers), so a re-check of a recording can tell a redacted value from the original one.
+included), which masks anything that may be one; secrets go by their key (``password``,
+``secret``, ``token``, ``session``, ``apiKey``, ``confirmationCode``…) and JWTs by their shape.
+Each function also says *where* it redacted (JSON pointers), so a re-check of a recording can tell
+a redacted value from the original one, and where an answer *showed card data*: a card number
+standing alone (the digits of a float such as ``1.1125369292536007e-308`` are masked all the same,
+but they are no card an answer leaked) or a CVV by its key.
 
 An ``Authorization`` header keeps the ``sub`` of its ID token (not a secret: every order carries it
 as ``ownerId``) in a token that is no credential (``Bearer villa-redacted.<payload>.redacted``), so
@@ -19,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from villa_contracts.redact import redact
+from villa_contracts.redact import known_test_cards, luhn_ok, redact
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(
@@ -34,6 +37,9 @@ _KEYED = re.compile(
     r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;}]+)""",
     re.IGNORECASE,
 )
+# A card number standing alone: not the digits of a decimal or of an exponent.
+_CARD = re.compile(r"(?<![0-9.])[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\.[0-9]|[eE][+-]?[0-9])")
+_LONG_DIGITS = re.compile(r"[0-9][0-9 .+-]{11,}[0-9]")
 
 
 def escape(name: str) -> str:
@@ -41,23 +47,35 @@ def escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+def shows_card(text: str, key: str = "") -> bool:
+    """Whether ``text`` (held under ``key``) is card data: a card number standing alone, or a CVV."""
+    for match in _CARD.finditer(text):
+        digits = re.sub(r"[^0-9]", "", match.group())
+        if luhn_ok(digits) or digits in known_test_cards():
+            return True
+    if key and any(c.isdigit() for c in text):
+        probe = json.dumps({key: "0"})
+        if redact(probe) != probe:  # a CVV's key: any digits under it are a CVV
+            return True
+    without_numbers = _LONG_DIGITS.sub("", text)
+    return redact(without_numbers) != without_numbers  # ``securityCode: 987`` inside a text
+
+
 def scrub_text(text: str) -> tuple[str, bool, bool]:
     """Text (a body that is not JSON, a header, a query value) without secrets.
 
     Returns:
-        ``(text, had secrets, had card data)``.
+        ``(text, whether anything was taken out, whether it showed card data)``.
     """
-    carded = redact(text)
-    cards = carded != text
-    scrubbed = _JWT.sub(REDACTED, carded)
+    scrubbed = _JWT.sub(REDACTED, redact(text))
     scrubbed = _KEYED.sub(
         lambda m: m.group("key") + ('"[redacted]"' if m.group("value")[:1] in "\"'" else REDACTED), scrubbed
     )
-    return scrubbed, scrubbed != carded, cards
+    return scrubbed, scrubbed != text, shows_card(text)
 
 
 def _leaf(key: str, value: str | int | float) -> tuple[Any, bool]:
-    """A scalar without card data (judged with its key, for CVVs); whether it had some."""
+    """A scalar with card data masked (judged with its key, for CVVs); whether anything was masked."""
     shown = value if isinstance(value, str) else json.dumps(value)
     before = json.dumps({key: shown})
     after = redact(before)
@@ -75,7 +93,7 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
         key: the name ``value`` is held under (a CVV is known by its key).
 
     Returns:
-        ``(value, pointers of redacted secrets, pointers of card data)``.
+        ``(value, pointers of what was taken out, pointers of card data shown)``.
     """
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -103,12 +121,12 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
     if isinstance(value, bool) or value is None:
         return value, [], []
     if isinstance(value, int | float):
-        number, had_card = _leaf(key, value)
-        return number, [], [pointer] if had_card else []
+        number, masked = _leaf(key, value)
+        shown = shows_card(json.dumps(value), key)
+        return number, [pointer] if masked else [], [pointer] if shown else []
     if isinstance(value, str):
-        masked, had_card = _leaf(key, value)
-        text, had_secret, _ = scrub_text(str(masked))
-        return text, [pointer] if had_secret else [], [pointer] if had_card else []
+        text, _, _ = scrub_text(str(_leaf(key, value)[0]))
+        return text, [pointer] if text != value else [], [pointer] if shows_card(value, key) else []
     return value, [], []
 
 
