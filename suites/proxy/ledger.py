@@ -122,7 +122,7 @@ class Ledger:
         self.run_id, self.target, self.contracts, self.started_at = run_id, target, tuple(contracts), started_at
         self._operations = [(op.contract, op.operation_id) for op in operations]
         self._tallies: dict[tuple[str, str, str], _Tally] = {}
-        self._announced: set[tuple[str, str, str, str]] = set()
+        self._announced: set[tuple[str, str, str]] = set()
         self._refused: dict[tuple[str, str], tuple[int, str]] = {}
         self._unanswered = 0
         self._ignored = 0
@@ -138,8 +138,8 @@ class Ledger:
         """Count one judged exchange.
 
         Returns:
-            What to announce: every failure, and each warning the first time one shows at its
-            operation, check and place (a fuzzer's thousand invalid requests are one line).
+            What to announce: every failure, and a warning the first time its check warns about
+            its operation (a fuzzer's thousand invalid requests are one line; the report has them all).
         """
         new: list[Finding] = []
         with self._lock:
@@ -158,7 +158,7 @@ class Ledger:
                     tally.statuses.add(status)
                 for finding in findings:
                     tally.failed |= not finding.warning
-                    place = (verdict.contract, verdict.operation, check, finding.located)
+                    place = (verdict.contract, verdict.operation, check)
                     if not finding.warning or place not in self._announced:
                         self._announced.add(place)
                         new.append(finding)

@@ -98,7 +98,7 @@ def test_the_ledger_is_the_gates_events_with_the_traffics_coverage(tmp_path: Pat
     assert skipped["villa.getOrder"] == "the traffic did not exercise it"
 
 
-def test_a_warning_is_announced_once_per_place_a_failure_every_time(tmp_path: Path) -> None:
+def test_a_warning_is_announced_once_per_operation_and_check_a_failure_every_time(tmp_path: Path) -> None:
     told: list[list[str]] = []
     session = new_session(tmp_path, listener=lambda verdict, new: told.append([f.check for f in new]))
     undocumented = Exchange("GET", "/nowhere", status=404)
