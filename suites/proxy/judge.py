@@ -5,8 +5,9 @@
 and the answer (status, media type, body) with the contract's validators, then runs the traffic
 checks of ``suites.proxy.traffic_checks``. It never sends a request: the proxy only watches.
 
-A request the contract refuses is the client's fault: a warning while the backend refuses it too,
-a failure when the backend answers 2xx (it accepted what the contract forbids). Values redacted
+A request the contract refuses is the client's fault: a warning (``request_schema_conformance``)
+while the backend refuses it too, a failure when the backend answers 2xx (``negative_data_rejection``,
+Schemathesis's name: it accepted what the contract forbids). Values redacted
 in a recording (``Exchange.redacted``) are not judged again.
 """
 
@@ -131,8 +132,11 @@ class TrafficJudge:
             )
         validator = self.validators[name].operation(op_id)
         decided: dict[str, list[Finding]] = {check: [] for check in SCHEMA_CHECKS}
+        if exchange.succeeded:
+            decided["negative_data_rejection"] = []
         for violation in request_violations(exchange, operation, validator):
-            decided["request_schema_conformance"].append(_request_finding(exchange, violation))
+            finding = _request_finding(exchange, violation)
+            decided[finding.check].append(finding)
         body = parse_body(exchange.response_body, exchange.response_header("content-type"), form_ok=False)
         for violation in response_violations(exchange, validator, body):
             check = _BY_KEYWORD.get(violation.keyword, "response_schema_conformance")
@@ -156,7 +160,7 @@ def _request_finding(exchange: Exchange, violation: Violation) -> Finding:
         message = (
             f"expected: a 4xx: the contract refuses this request ({where}: {violation.message})\ngot: {exchange.status}"
         )
-        return Finding("request_schema_conformance", "request", violation.pointer, message)
+        return Finding("negative_data_rejection", "request", violation.pointer, message)
     message = (
         f"expected: a request the contract accepts\ngot: {where}: {violation.message} (answered {exchange.status})"
     )

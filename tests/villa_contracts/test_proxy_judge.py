@@ -114,8 +114,9 @@ def test_an_invalid_request_is_the_clients_warning_unless_the_backend_accepts_it
     answer = stored() if status == 200 else {"error": "bad", "code": "invalid_request", "details": []}
     body = {**request_of(stored()), "productList": [{"cprcode": 25281, "quantity": 0}]}
     verdict = judge.judge(exchange("createOrder", body, status, answer))
-    [finding] = [f for f in verdict.findings if f.check == "request_schema_conformance"]
+    [finding] = [f for f in verdict.findings if f.where == "request"]
     assert finding.pointer == "/productList/0/quantity" and finding.warning is not failed and verdict.failed is failed
+    assert finding.check == ("negative_data_rejection" if failed else "request_schema_conformance")
 
 
 def test_path_and_query_parameters_are_validated(judge: TrafficJudge) -> None:
@@ -174,7 +175,7 @@ def test_values_a_recording_redacted_are_not_judged_again(judge: TrafficJudge) -
     answer = {"cardToken": "[redacted]", "orderId": ORDER_ID, "maskedCardNo": "514950xxxxxx9007", "brand": "M",
               "expiresAt": 1}  # fmt: skip
     live = judge.judge(exchange("createCardTokenDev", body, 200, answer))
-    assert set(failures(live)) == {"request_schema_conformance", "response_schema_conformance"}
+    assert set(failures(live)) == {"negative_data_rejection", "response_schema_conformance"}
     gone = frozenset({"/request/body/card/number", "/request/body/card/securityCode", "/response/body/cardToken"})
     assert not judge.judge(exchange("createCardTokenDev", body, 200, answer, redacted=gone)).findings
 
