@@ -30,7 +30,7 @@ EXIT_INCOMPLETE = 3
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
-    """The gate starts."""
+    """The gate starts (or another command whose reports have the gate's form: ``command``)."""
 
     run_id: str
     target: str
@@ -40,6 +40,7 @@ class RunStarted:
     started_at: float
     phases: tuple[str, ...]
     contracts: tuple[str, ...] = ()
+    command: str = "gate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,6 +256,22 @@ def test_no_card_number_reaches_the_journal_or_the_error(api: TestClient, alice:
     assert "453957xxxxxx1486" in text
 
 
+@pytest.mark.parametrize("cvv", [987, "98765", 9870], ids=["json-number", "too-long", "too-long-number"])
+def test_no_cvv_reaches_the_error(api: TestClient, alice: User, cvv: Any) -> None:
+    # Found by `villa-contracts proxy` watching the gate's fuzzing: a violation message quoted the value.
+    order = new_order(api, alice)
+    card = {"number": "4111111111111111", "expirationMonth": "12", "expirationYear": "2030", "securityCode": cvv}
+    body = {"orderId": order["orderId"], "basketId": alice.sub, "grandTotal": "174", "card": card}
+    response = api.post("/api/payment3devapi/cardtoken", json=body, headers=alice.headers)
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["details"][0]["pointer"].startswith("/card/securityCode")
+    # What is said about the value, not the whole text: a journal's timestamp may hold any digits.
+    said = [answer["error"], *(d["message"] for d in answer["details"])]
+    said += [v["message"] for entry in _journal(api) for v in entry.get("requestViolations") or []]
+    assert len(said) >= 3 and not any("987" in text for text in said), said
+
+
 # 8. Admin input is validated before anything changes.
 
 

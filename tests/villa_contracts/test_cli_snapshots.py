@@ -40,7 +40,7 @@ def assert_snapshot(name: str, text: str) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["gate"], ["flow"], ["validate"], ["pact", "verify"], ["tokens"]],
+    [[], ["serve"], ["gate"], ["flow"], ["validate"], ["pact", "verify"], ["tokens"], ["proxy"], ["proxy", "check"]],
     ids=lambda c: "-".join(c) or "villa-contracts",
 )
 def test_help(command: list[str]) -> None:

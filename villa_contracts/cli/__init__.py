@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from villa_contracts.cli import flow, gate, pact, postman, serve, tokens, validate
+from villa_contracts.cli import flow, gate, pact, postman, proxy, serve, tokens, validate
 from villa_contracts.errors import VillaContractsError
 from villa_contracts.events import EXIT_ERROR, EXIT_INCOMPLETE
 
@@ -53,6 +53,7 @@ cli.add_command(gate.command)
 cli.add_command(pact.command)
 cli.add_command(tokens.command)
 cli.add_command(postman.command)
+cli.add_command(proxy.command)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -52,6 +52,10 @@ Examples:
     help="An operation that never answers 2xx: fail the gate, or only warn (a target that cannot reach some).",
 )  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress display, only the summary.")
+@click.option(
+    "--via-proxy", is_flag=True,
+    help="Send the gate's traffic through the validating proxy: one report holds the traffic's verdicts too.",
+)  # fmt: skip
 def command(
     base_url: str | None,
     contracts: tuple[str, ...],
@@ -67,6 +71,7 @@ def command(
     allow_prod_payments: bool,
     coverage: str,
     no_progress: bool,
+    via_proxy: bool,
 ) -> None:
     """Check a backend against the contracts; fail the build on any violation.
 
@@ -84,6 +89,8 @@ def command(
     from suites.context import RunContext
     from suites.gate import GatePlan, run_gate
     from villa_contracts.cli._embedded import target_url
+    from villa_contracts.cli._proxied import traffic_events
+    from villa_contracts.cli._proxied import via_proxy as proxied
     from villa_contracts.contract import load
     from villa_contracts.events import (
         EXIT_ERROR,
@@ -125,12 +132,17 @@ def command(
         coverage="warn" if coverage == "warn" else "fail",
     )
     try:
-        with _terminate_as_interrupt(), target_url(base_url) as (url, embedded):
-            names = tuple(c.name for c in everything.select(contracts))
+        names = tuple(c.name for c in everything.select(contracts))
+        with (
+            _terminate_as_interrupt(),
+            target_url(base_url) as (url, embedded),
+            proxied(via_proxy, url, contracts=names, env=env, allow_prod_payments=allow_prod_payments) as gated,
+        ):
+            gate_url, proxy = gated
             emit(RunStarted(run_id, url, embedded, seed, max_examples, time.time(), chosen, names))
             try:
                 target = resolve_target(
-                    url,
+                    gate_url,
                     seed=seed,
                     max_examples=max_examples,
                     rate_limit=rate_limit,
@@ -146,6 +158,8 @@ def command(
                 emit(Progress("gate", note))
             with RunContext(target, everything) as context:
                 for event in run_gate(context, plan):
+                    emit(event)
+                for event in traffic_events(proxy) if proxy is not None else ():
                     emit(event)
         exit_code, reason = record.outcome()
     except _CannotRun as exc:

@@ -51,9 +51,18 @@ MAX_VIOLATIONS = 50
 """At most this many violations are reported for one value (a huge invalid array has one per item)."""
 
 
-def _said(message: str) -> str:
-    """A violation message as it may be shown, journaled or logged: short, and without card numbers."""
+def _said(message: str, pointer: str = "") -> str:
+    """A violation message as it may be shown, journaled or logged: short, and without card data.
+
+    A CVV is known by its key, which a message about its value does not carry (``987 is not of
+    type 'string'`` at ``/card/securityCode``): the message is masked as if the key preceded it.
+    """
     short = message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+    key = pointer.rsplit("/", 1)[-1]
+    if key:
+        keyed = redact(f"{key}: {short}")
+        if keyed.startswith(f"{key}: "):
+            return keyed[len(key) + 2 :]
     return redact(short)
 
 
@@ -77,7 +86,7 @@ class _RustSchema:
         found = [
             Violation(
                 _pointer(e.instance_path)[:MESSAGE_LIMIT],
-                _said(e.message),
+                _said(e.message, _pointer(e.instance_path)),
                 str(e.schema_path[-1]) if e.schema_path else "",
             )
             for e in self._validator.iter_errors(instance)
@@ -93,7 +102,9 @@ class _PythonSchema:
 
     def violations(self, instance: Any) -> list[Violation]:
         found = [
-            Violation(_pointer(e.absolute_path)[:MESSAGE_LIMIT], _said(e.message), str(e.validator))
+            Violation(
+                _pointer(e.absolute_path)[:MESSAGE_LIMIT], _said(e.message, _pointer(e.absolute_path)), str(e.validator)
+            )
             for e in itertools.islice(self._validator.iter_errors(instance), MAX_VIOLATIONS)
         ]
         return sorted(found, key=lambda v: (v.pointer, v.message))

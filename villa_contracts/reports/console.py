@@ -93,7 +93,8 @@ def summary_lines(
         >>> summary_lines(RunRecord())[-1]
         'INCOMPLETE (no exit code)'
     """
-    lines = ["", _paint(f"Summary of run {record.run_id or '?'} (seed {record.seed})", color, bold=True)]
+    seed = f" (seed {record.seed})" if record.start is None or record.start.command == "gate" else ""
+    lines = ["", _paint(f"Summary of run {record.run_id or '?'}{seed}", color, bold=True)]
     width = max((len(name) for name in record.phases), default=0)
     for phase in record.phases.values():
         status = _paint(f"{phase.status:<11}", color, phase.status)

@@ -82,7 +82,8 @@ def _header(record: RunRecord) -> str:
     start, finish = record.start, record.finish
     code = "—" if record.exit_code is None else str(record.exit_code)
     reason = f'<p class="reason">{_e(finish.reason)}</p>' if finish and finish.reason else ""
-    meta = {
+    command = start.command if start else "gate"
+    meta: dict[str, object] = {
         "Target": record.target or "—",
         "Mock": ("embedded" if start.embedded_mock else "no") if start else "—",
         "Seed": "—" if record.seed is None else record.seed,
@@ -91,10 +92,13 @@ def _header(record: RunRecord) -> str:
         "Started": iso_time(start.started_at) if start else "—",
         "Took": duration(finish.seconds) if finish else "—",
     }
+    if command != "gate":  # a proxy run generates nothing: no mock, seed or examples of its own
+        for name in ("Mock", "Seed", "Max examples"):
+            del meta[name]
     items = "".join(f"<div><dt>{_e(name)}</dt><dd>{_e(value)}</dd></div>" for name, value in meta.items())
     return (
         f'<header class="{record.verdict}"><div>'
-        f"<h1>{record.verdict}<small>exit code {_e(code)} · villa-contracts gate</small></h1>"
+        f"<h1>{record.verdict}<small>exit code {_e(code)} · villa-contracts {_e(command)}</small></h1>"
         f"{reason}<dl>{items}</dl></div></header>"
     )
 
@@ -257,7 +261,7 @@ def html_report(record: RunRecord) -> str:
         failure_section = f'<h2 id="failures">Failures ({len(failures)})</h2>{items}'
     else:
         failure_section = '<h2 id="failures">Failures</h2><p class="muted">None.</p>'
-    title = f"{record.verdict} · villa-contracts gate · {record.run_id}"
+    title = f"{record.verdict} · villa-contracts {record.start.command if record.start else 'gate'} · {record.run_id}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -250,6 +250,8 @@ class RunRecord:
         if self.start is None:
             return {}
         start = self.start
+        if start.command != "gate":  # the proxy: what a failure's curl lines read, on the target it watched
+            return {"variables": f'eval "$(villa-contracts tokens --base-url {self.target})"'}
         args = f"--seed {start.seed} --max-examples {start.max_examples}"
         args += "".join(f" --contract {name}" for name in start.contracts)
         args += f" --phases {','.join(start.phases)}" if start.phases else ""
@@ -338,6 +340,7 @@ class RunRecord:
         return {
             "runId": self.run_id,
             "target": self.target,
+            "tool": f"villa-contracts {self.start.command}" if self.start else None,
             "embeddedMock": self.start.embedded_mock if self.start else None,
             "seed": self.seed,
             "maxExamples": self.start.max_examples if self.start else None,

@@ -1,0 +1,137 @@
+"""mitmproxy flows ↔ the proxy's plain values: read an ``Exchange`` from a flow, and redact a flow's copy.
+
+``exchange_of`` is how both the live proxy and ``proxy check`` see a flow (a recorded flow carries
+what its redaction took out in ``flow.metadata``). ``redacted`` is what is written to a recording:
+a copy of the flow with every token, password, secret, card number and CVV taken out of its URL,
+headers and bodies (``suites.proxy.redaction``), and the pointers of what was taken out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from mitmproxy import http
+
+from suites.proxy.exchange import Exchange, headers_of, parse_body
+from suites.proxy.redaction import REDACTED, SECRET_KEY, escape, scrub_headers, scrub_json, scrub_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+REDACTED_KEY = "villa.redacted"
+"""``flow.metadata`` key: the JSON pointers whose values the recording does not hold."""
+CARD_DATA_KEY = "villa.card_data"
+"""``flow.metadata`` key: where the live answer showed card data (the recording holds it masked)."""
+REFUSED_KEY = "villa.refused"
+"""``flow.metadata`` key: why a fence answered the request itself (it was never forwarded)."""
+
+
+def _content(message: http.Message | None) -> bytes:
+    if message is None:
+        return b""
+    try:
+        return message.get_content(strict=False) or b""
+    except ValueError:  # an encoding mitmproxy cannot undo: judge what came
+        return message.raw_content or b""
+
+
+def _query(request: http.Request) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(value)) for name, value in request.query.items(multi=True))
+
+
+def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
+    items = headers.items(multi=True)  # type: ignore[no-untyped-call]  # mitmproxy's Headers.items is untyped
+    return [(str(name), str(value)) for name, value in items]
+
+
+def exchange_of(flow: http.HTTPFlow, base_path: str = "") -> Exchange | None:
+    """The exchange of ``flow`` below ``base_path`` (None: the flow is not under it)."""
+    request, response = flow.request, flow.response
+    path = request.path.split("?", 1)[0] or "/"
+    if base_path:
+        if path != base_path and not path.startswith(base_path + "/"):
+            return None
+        path = path[len(base_path) :] or "/"
+    ended = response.timestamp_end if response is not None and response.timestamp_end else request.timestamp_start
+    card_data = flow.metadata.get(CARD_DATA_KEY)
+    return Exchange(
+        method=request.method.upper(),
+        path=path,
+        query=_query(request),
+        request_headers=headers_of(_pairs(request.headers)),
+        request_body=_content(request),
+        status=response.status_code if response is not None else None,
+        response_headers=headers_of(_pairs(response.headers)) if response is not None else (),
+        response_body=_content(response),
+        seconds=max((ended or 0.0) - (request.timestamp_start or 0.0), 0.0),
+        started=request.timestamp_start or 0.0,
+        error=flow.error.msg if flow.error is not None else "",
+        redacted=frozenset(flow.metadata.get(REDACTED_KEY) or ()),
+        card_data=tuple(card_data) if card_data is not None else None,
+    )
+
+
+def _set_headers(message: http.Message, pairs: Sequence[tuple[str, str]]) -> None:
+    message.headers = http.Headers([(name.encode(), value.encode("utf-8", "surrogateescape")) for name, value in pairs])
+
+
+def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str]]:
+    """Redact a message's body in place; return the pointers taken out, and those that held card data."""
+    raw = _content(message)
+    if not raw:
+        return [], []
+    message.headers.pop("content-encoding", None)
+    body = parse_body(raw, message.headers.get("content-type", ""))
+    if body.kind == "json":
+        value, secrets, cards = scrub_json(body.value)
+        message.content = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return [prefix + p for p in secrets + cards], cards
+    if body.kind == "form":
+        form: dict[str, Any] = body.value
+        pairs = [(k, REDACTED if SECRET_KEY.search(k) else scrub_text(str(v))[0]) for k, v in form.items()]
+        message.content = urlencode(pairs).encode()
+        return [f"{prefix}/{escape(k)}" for (k, v), (_, w) in zip(form.items(), pairs, strict=True) if v != w], []
+    if body.kind in ("text", "invalid"):
+        text = raw.decode("utf-8", "replace")
+        scrubbed, _, carded = scrub_text(text)
+        message.content = scrubbed.encode("utf-8")
+        return ([prefix] if scrubbed != text else []), ([""] if carded else [])
+    message.content = b""  # binary: nothing a contract check needs, and nothing that may hold a secret is kept
+    return [prefix], []
+
+
+def redacted(flow: http.HTTPFlow) -> http.HTTPFlow:
+    """A copy of ``flow`` without secrets, fit for writing to disk (the flow itself is left alone)."""
+    copy: http.HTTPFlow = flow.copy()  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+    gone: list[str] = []
+    request = copy.request
+    path, _, _ = request.path.partition("?")
+    query = []
+    for name, value in _query(request):
+        kept = REDACTED if SECRET_KEY.search(name) else scrub_text(value)[0]
+        if kept != value:
+            gone.append(f"/request/query/{escape(name)}")
+        query.append((name, kept))
+    scrubbed_path = scrub_text(path)[0]
+    if scrubbed_path != path:
+        gone.append("/request/path")
+    request.path = scrubbed_path
+    if query:
+        request.query = query
+    pairs, secrets, cards = scrub_headers(_pairs(request.headers))
+    _set_headers(request, pairs)
+    gone += [f"/request{p}" for p in secrets + cards]
+    gone += _scrub_body(request, "/request/body")[0]
+    card_data: list[str] = []
+    if copy.response is not None:
+        pairs, secrets, cards = scrub_headers(_pairs(copy.response.headers))
+        _set_headers(copy.response, pairs)
+        gone += [f"/response{p}" for p in secrets + cards]
+        in_body, carded = _scrub_body(copy.response, "/response/body")
+        gone += in_body
+        card_data = cards + carded
+    copy.metadata[REDACTED_KEY] = sorted(set(gone))
+    copy.metadata[CARD_DATA_KEY] = card_data
+    return copy

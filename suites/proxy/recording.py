@@ -1,0 +1,157 @@
+"""A recording of the traffic: every exchange, redacted, in mitmproxy's flow format and as HAR.
+
+A recording directory holds ``flows.mitm`` (mitmproxy's own format: ``mitmproxy -r``, ``mitmdump
+-r`` and ``villa-contracts proxy check`` read it), ``traffic.har`` (for browsers' dev tools and HAR
+viewers) and ``recording.json`` (what was watched, with which contracts). Each flow is redacted
+(``suites.proxy.flows.redacted``) before a byte of it is written; ``flows.mitm`` is appended and
+flushed flow by flow, so a killed proxy leaves every flow it had finished. HAR is one JSON
+document: its entries are kept on disk as they come (not in memory: a day of traffic is large) and
+the file is rewritten atomically every few seconds while it is under ``HAR_LIVE_LIMIT``, and at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mitmproxy import exceptions, http, io
+from mitmproxy.addons.savehar import SaveHar
+
+from villa_contracts.errors import UsageError
+
+if TYPE_CHECKING:
+    from mitmproxy.connection import Server
+
+FLOWS = "flows.mitm"
+HAR = "traffic.har"
+META = "recording.json"
+ENTRIES = ".traffic.har.entries"
+HAR_LIVE_LIMIT = 32 * 1024 * 1024
+"""Past this many bytes of HAR entries, ``traffic.har`` is written at the end only (``flows.mitm`` stays live)."""
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+class Recorder:
+    """Writes redacted flows into a new recording directory.
+
+    Args:
+        directory: the recording's directory (made, readable by its owner only).
+        meta: what ``recording.json`` says about the run (upstream, contracts, catalog…).
+
+    Raises:
+        UsageError: the directory holds a recording already.
+    """
+
+    def __init__(self, directory: Path, meta: dict[str, Any]) -> None:
+        self.directory = directory
+        if (directory / FLOWS).exists():
+            raise UsageError(f"{directory} holds a recording already: give --record a new directory")
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _atomic(directory / META, (json.dumps({**meta, "format": 1}, indent=2, sort_keys=True) + "\n").encode())
+        descriptor = os.open(directory / FLOWS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file = os.fdopen(descriptor, "ab")
+        self._writer = io.FlowWriter(self._file)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+        self._har = SaveHar()
+        self._servers: set[Server] = set()
+        self._entries = open(directory / ENTRIES, "a", encoding="utf-8")  # open as long as the recorder
+        os.chmod(directory / ENTRIES, 0o600)
+        self._har_written = -1
+        self.count = 0
+
+    def add(self, flow: http.HTTPFlow) -> None:
+        """Append one flow (redacted already) and flush it to the file."""
+        self._writer.add(flow)
+        self._file.flush()
+        self._entries.write(json.dumps(self._har.flow_entry(flow, self._servers), ensure_ascii=False) + "\n")
+        self._entries.flush()
+        self.count += 1
+
+    def write_har(self, *, final: bool = False) -> None:
+        """Rewrite ``traffic.har`` with every flow so far, when there are new ones (past the limit: only when final)."""
+        entries = self.directory / ENTRIES
+        if self._har_written == self.count or (not final and entries.stat().st_size > HAR_LIVE_LIMIT):
+            return
+        envelope = json.dumps(self._har.make_har([]), ensure_ascii=False)
+        head, _, tail = envelope.partition('"entries": []')
+        temporary = self.directory / f".{HAR}.tmp"
+        with entries.open(encoding="utf-8") as lines, temporary.open("w", encoding="utf-8") as out:
+            out.write(head + '"entries": [')
+            for number, line in enumerate(lines):
+                out.write((", " if number else "") + line.rstrip("\n"))
+            out.write("]" + tail + "\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, self.directory / HAR)
+        self._har_written = self.count
+
+    def close(self) -> None:
+        """Write the HAR file and close the recording's files."""
+        self._entries.flush()
+        self.write_har(final=True)
+        self._entries.close()
+        self._file.close()
+        (self.directory / ENTRIES).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A recording read back.
+
+    Attributes:
+        meta: ``recording.json`` (empty when the directory has none).
+        flows: its HTTP flows, in the order they were recorded.
+        problem: why reading stopped early, if it did (a flow cut short by a killed proxy).
+    """
+
+    meta: dict[str, Any]
+    flows: tuple[http.HTTPFlow, ...]
+    problem: str = ""
+
+
+def read_recording(path: Path) -> Recording:
+    """Read a recording directory (or a ``.mitm`` or ``.har`` file).
+
+    Raises:
+        UsageError: there is no recording at ``path``.
+    """
+    directory = path if path.is_dir() else path.parent
+    source = path / FLOWS if path.is_dir() else path
+    if not source.is_file():
+        raise UsageError(
+            f"{path} holds no recording (no {FLOWS}): record one with `villa-contracts proxy --record DIR`"
+        )
+    try:
+        meta = json.loads((directory / META).read_text(encoding="utf-8")) if (directory / META).is_file() else {}
+    except ValueError as exc:
+        raise UsageError(f"{directory / META} is not JSON: {exc}") from None
+    flows: list[http.HTTPFlow] = []
+    problem = ""
+    with source.open("rb") as handle:
+        try:
+            for flow in io.FlowReader(handle).stream():
+                if isinstance(flow, http.HTTPFlow):
+                    flows.append(flow)
+        except exceptions.FlowReadException as exc:
+            problem = f"reading stopped after {len(flows)} flow(s): {exc} (a proxy killed while writing one?)"
+    return Recording(meta if isinstance(meta, dict) else {}, tuple(flows), problem)
+
+
+def meta_for(*, upstream: str, contracts: tuple[str, ...], catalog: bool, mode: str) -> dict[str, Any]:
+    """What ``recording.json`` says about a live run."""
+    return {
+        "upstream": upstream,
+        "contracts": list(contracts),
+        "catalog": catalog,
+        "mode": mode,
+        "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool": "villa-contracts proxy",
+    }
