@@ -130,8 +130,16 @@ def test_usage_errors(args: list[str], needle: str) -> None:
 def test_gate_at_an_unreachable_target(tmp_path: Path) -> None:
     code, out, err, _ = run("gate", "--base-url", f"http://127.0.0.1:{free_port()}", "--report-dir", str(tmp_path))
     assert code == 2
-    assert "Traceback" not in out + err
-    assert [line for line in err.splitlines() if line.startswith("gate could not run:")]
+    assert_one_line(out, err, "gate could not run:", "unreachable", f"reports in {tmp_path}")
+    assert not out.strip(), out  # nothing ran: no summary of phases that never started
+    assert list(tmp_path.glob("*/summary.json")), "the reports still say why"
+
+
+def test_gate_at_a_backend_that_is_no_mock_without_test_credentials(plain_http_server: str, tmp_path: Path) -> None:
+    code, out, err, _ = run("gate", "--base-url", plain_http_server, "--report-dir", str(tmp_path))
+    assert code == 2
+    assert_one_line(out, err, "gate could not run:", "VILLA_TEST_USERNAME", "VILLA_COGNITO_CLIENT_ID")
+    assert not out.strip(), out
 
 
 def test_flow_at_an_unreachable_target() -> None:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -158,6 +159,17 @@ def test_an_embedded_mock_run_says_how_to_reproduce_on_a_fresh_mock(tmp_path: Pa
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("phase", ["schemathesis", "state-machine"])
 def test_an_interrupted_gate_is_incomplete_never_green(signum: int, phase: str, tmp_path: Path) -> None:
+    _interrupted(signum, phase, tmp_path, presses=1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_second_signal_while_reports_are_written_keeps_the_exit_code_and_the_reports(
+    signum: int, tmp_path: Path
+) -> None:
+    _interrupted(signum, "schemathesis", tmp_path, presses=2)  # an impatient second Ctrl-C: not 130, not 143
+
+
+def _interrupted(signum: int, phase: str, tmp_path: Path, *, presses: int) -> None:
     script = Path(sys.executable).parent / "villa-contracts"
     args = [str(script), "gate", "--seed", "1", "--max-examples", "20", "--report-dir", str(tmp_path), "--run-id", "x"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
@@ -167,6 +179,10 @@ def test_an_interrupted_gate_is_incomplete_never_green(signum: int, phase: str, 
         seen.append(line)
         if line.startswith(phase):
             process.send_signal(signum)
+            for _ in range(presses - 1):
+                time.sleep(0.2)
+                if process.poll() is None:
+                    process.send_signal(signum)
             break
     rest, _ = process.communicate(timeout=120)
     output = "".join(seen) + rest

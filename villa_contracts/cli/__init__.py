@@ -56,7 +56,7 @@ cli.add_command(postman.command)
 cli.add_command(proxy.command)
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: object) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 400 else text[:399] + "…"
 
@@ -77,8 +77,8 @@ def main() -> None:
     except (VillaContractsError, OSError, sqlite3.Error) as exc:
         if debug:
             traceback.print_exc()
-        kind = "error" if isinstance(exc, VillaContractsError) else type(exc).__name__
-        click.echo(f"{kind}: {_one_line(exc)}", err=True)
+        said = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no "[Errno 98]" noise
+        click.echo(f"error: {_one_line(said)}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception:
         traceback.print_exc()

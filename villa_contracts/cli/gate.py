@@ -175,7 +175,7 @@ def command(
         emit(RunFinished(exit_code, time.perf_counter() - started, reason))
         writer.close()
     if exit_code == EXIT_ERROR:
-        click.echo(f"gate could not run: {reason}", err=True)
+        click.echo(f"gate could not run: {reason} (reports in {writer.directory})", err=True)
     sys.exit(exit_code)
 
 
@@ -185,13 +185,30 @@ class _CannotRun(Exception):
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI cancelling the job) ends the run like Ctrl-C does: INCOMPLETE, with reports."""
+    """SIGTERM (a CI cancelling the job) ends the run like Ctrl-C does: INCOMPLETE, with reports.
+
+    From the first signal on, later ones are ignored: a second Ctrl-C or SIGTERM while the reports
+    are written neither loses them nor turns the exit code into 130 or 143.
+    """
 
     def interrupt(signum: int, frame: object) -> None:
+        _ignore_signals()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    interrupted = False
     try:
         yield
+    except KeyboardInterrupt:
+        interrupted = True
+        _ignore_signals()
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not interrupted:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def _ignore_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)

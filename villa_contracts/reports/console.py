@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from villa_contracts.events import (
+    EXIT_ERROR,
     CheckFinished,
     PhaseFinished,
     PhaseStarted,
@@ -191,6 +192,7 @@ class ConsoleReporter:
         self._last_shown = -1e9
         self._completed: str | None = None
         self._steps: dict[str, float] = {}
+        self._header: RunStarted | None = None
 
     def handle(self, event: Event) -> None:
         """Show one event of the run.
@@ -199,19 +201,30 @@ class ConsoleReporter:
             event: the next event, in the order the gate emitted them.
         """
         self.record.handle(event)
+        if isinstance(event, RunStarted):
+            self._header = event  # shown with the first thing the run does: a run that cannot start says one line
+            return
         if isinstance(event, RunFinished):
+            if event.exit_code == EXIT_ERROR and not any(p.started for p in self.record.phases.values()):
+                return  # nothing ran: the command's one-line error (stderr) says why, the reports keep it
+            self._show_header()
             paths = self._reports.paths if self._reports is not None else None
             for line in summary_lines(self.record, paths=paths, color=self._color):
                 self._echo(line)
         elif self._progress:
+            self._show_header()
             self._show(event)
+
+    def _show_header(self) -> None:
+        event, self._header = self._header, None
+        if event is None or not self._progress:
+            return
+        mock = " (embedded mock)" if event.embedded_mock else ""
+        self._echo(_paint(f"villa-contracts gate · run {event.run_id}", self._color, bold=True))
+        self._echo(f"target {self.record.target}{mock} · seed {event.seed} · max examples {event.max_examples}")
 
     def _show(self, event: Event) -> None:
         match event:
-            case RunStarted():
-                mock = " (embedded mock)" if event.embedded_mock else ""
-                self._echo(_paint(f"villa-contracts gate · run {event.run_id}", self._color, bold=True))
-                self._echo(f"target {self.record.target}{mock} · seed {event.seed} · max examples {event.max_examples}")
             case PhaseStarted():
                 self._last_shown = -1e9
                 self._echo("")
