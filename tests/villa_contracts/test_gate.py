@@ -171,7 +171,9 @@ def test_a_second_signal_while_reports_are_written_keeps_the_exit_code_and_the_r
 
 def _interrupted(signum: int, phase: str, tmp_path: Path, *, presses: int) -> None:
     script = Path(sys.executable).parent / "villa-contracts"
-    args = [str(script), "gate", "--seed", "1", "--max-examples", "20", "--report-dir", str(tmp_path), "--run-id", "x"]
+    # 100 examples: each phase runs long enough for the signal to land in it, however loaded the machine
+    args = [str(script), "gate", "--seed", "1", "--max-examples", "100", "--phases", f"lint,{phase},pact",
+            "--report-dir", str(tmp_path), "--run-id", "x"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
     assert process.stdout is not None
     seen: list[str] = []
