@@ -11,7 +11,14 @@ from mitmproxy.test import tflow
 
 from suites.property.checks import caller_sub_of_headers
 from suites.proxy.flows import CARD_DATA_KEY, REDACTED_KEY, exchange_of, redacted
-from suites.proxy.redaction import card_pointers, scrub_authorization, scrub_headers, scrub_json, scrub_text
+from suites.proxy.redaction import (
+    card_pointers,
+    scrub_authorization,
+    scrub_headers,
+    scrub_json,
+    scrub_text,
+    token_key_pseudonym,
+)
 
 SUB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"
 PAYLOAD = base64.urlsafe_b64encode(json.dumps({"sub": SUB, "email": "a@b.c"}).encode()).decode().rstrip("=")
@@ -42,6 +49,15 @@ def test_an_authorization_keeps_the_callers_sub_and_nothing_usable() -> None:
     assert JWT not in kept and "eyJ" not in kept and kept.startswith("Bearer villa-redacted.")
     assert caller_sub_of_headers({"Authorization": kept}) == SUB  # owner_is_caller decides as it did live
     assert scrub_authorization("Basic dXNlcjpwYXNz") == "Basic [redacted]"
+
+
+def test_a_shop_token_key_becomes_a_pseudonym_the_same_live_and_on_the_recording() -> None:
+    key = "3f" * 20
+    kept = scrub_authorization(f"Token {key}")
+    assert key[:12] not in kept and kept.startswith("Token villa-redacted.")
+    assert token_key_pseudonym(f"Token {key}") == token_key_pseudonym(kept) == kept.split(" ", 1)[1]
+    assert token_key_pseudonym("Token " + "4e" * 20) != token_key_pseudonym(kept)
+    assert token_key_pseudonym(f"Bearer {JWT}") is None and token_key_pseudonym("Token ") is None
 
 
 def test_text_and_headers_lose_tokens_and_cards() -> None:
