@@ -122,9 +122,10 @@ FIELDS = {
     "declined_never_paid": "paid",
     "catalog_prices": "productList",
 }
-# It asks the target for the order as the other account: the proxy only watches (villa_oracle's
-# `ownership` is its passive counterpart).
-ACTIVE = frozenset({"foreign_order_hidden"})
+# They ask the target (for the order as the other account, the caller's profile or cart): the proxy only
+# watches, so they would pass without judging anything (the oracles' `ownership` and
+# `cart_deleted_after_payment` are their passive counterparts).
+ACTIVE = frozenset({"foreign_order_hidden", "shop_foreign_order_hidden", "shop_owner", "shop_cart_kept"})
 
 
 def find_key(value: Any, key: str) -> str:
