@@ -3,7 +3,8 @@
 Pure functions over headers, JSON values and text. Card numbers and CVVs are masked by
 ``villa_contracts.redact`` (the one place that knows them, Luhn and the contract's test cards
 included), which masks anything that may be one; secrets go by their key (``password``,
-``secret``, ``token``, ``session``, ``apiKey``, ``confirmationCode``…) and JWTs by their shape.
+``secret``, ``token``, ``session``, ``apiKey``, the shop's ``X-Gateway-Key``, ``confirmationCode``…)
+and JWTs by their shape.
 Each function also says *where* it redacted (JSON pointers), so a re-check of a recording can tell
 a redacted value from the original one, and where an answer *showed card data*: a card number
 standing alone (the digits of a float such as ``1.1125369292536007e-308`` are masked all the same,
@@ -29,14 +30,16 @@ from villa_contracts.redact import known_test_cards, luhn_ok, redact
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(
-    r"password|passwd|passphrase|secret|token|session|credential|api[-_]?key|confirmation_?code|authorization|"
+    r"password|passwd|passphrase|secret|token|session|credential|api[-_]?key|gateway[-_]?key|confirmation_?code|"
+    r"authorization|"
     r"cookie|^pass$|^pwd$|^otp$|^pin$",
     re.IGNORECASE,
 )
 """A field, query parameter or header whose value is a secret, by its name."""
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _KEYED = re.compile(
-    r"""(?P<key>["']?[\w-]*(?:password|passwd|secret|token|session|credential|api[-_]?key)[\w-]*["']?\s*[:=]\s*)"""
+    r"""(?P<key>["']?[\w-]*(?:password|passwd|secret|token|session|credential|api[-_]?key|gateway[-_]?key)"""
+    r"""[\w-]*["']?\s*[:=]\s*)"""
     r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;}]+)""",
     re.IGNORECASE,
 )

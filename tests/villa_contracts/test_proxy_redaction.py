@@ -63,9 +63,13 @@ def test_a_shop_token_key_becomes_a_pseudonym_the_same_live_and_on_the_recording
 def test_text_and_headers_lose_tokens_and_cards() -> None:
     text, had_secret, had_card = scrub_text(f"id={JWT}&password=hunter22&card=4111 1111 1111 1111")
     assert "hunter22" not in text and "eyJ" not in text and "411111xxxxxx1111" in text and had_secret and had_card
-    headers, gone, cards = scrub_headers([("Cookie", "session=abc"), ("X-Card", "4111111111111111"), ("Accept", "*/*")])
-    assert headers == [("Cookie", "[redacted]"), ("X-Card", "411111xxxxxx1111"), ("Accept", "*/*")]
-    assert gone == ["/headers/cookie", "/headers/x-card"] and cards == ["/headers/x-card"]
+    headers, gone, cards = scrub_headers(
+        [("Cookie", "session=abc"), ("X-Card", "4111111111111111"), ("Accept", "*/*"), ("X-Gateway-Key", "k-7f3a")]
+    )
+    assert headers == [
+        ("Cookie", "[redacted]"), ("X-Card", "411111xxxxxx1111"), ("Accept", "*/*"), ("X-Gateway-Key", "[redacted]")
+    ]  # fmt: skip
+    assert gone == ["/headers/cookie", "/headers/x-card", "/headers/x-gateway-key"] and cards == ["/headers/x-card"]
     assert card_pointers({"maskedCardNo": "411111xxxxxx1111"}) == ()
     assert card_pointers("card 4111111111111111") == ("",)
 
