@@ -151,37 +151,40 @@ class ShopOracle(TrafficCheck):
 
     # --- what a correct backend must answer -------------------------------------------------
 
-    def _rules(self, op: str, request: dict[str, Any], key: str | None, caller: str) -> list[Callable[[], object]]:
-        """The domain's decisions this exchange depends on, as far as the proxy knows the facts."""
-        found: list[Callable[[], object]] = []
+    def _rules(
+        self, op: str, request: dict[str, Any], key: str | None, caller: str
+    ) -> list[tuple[str, Callable[[], object]]]:
+        """The domain's decisions this exchange depends on, as far as the proxy knows the facts, by rule."""
+        found: list[tuple[str, Callable[[], object]]] = []
         if op == "checkoutCart":
             cart = self.carts.get(caller)
             lines = cart.lines if cart is not None else None
             if lines is not None:
-                found.append(lambda: rules.check_cart_not_empty(lines))
+                found.append(("cart_not_empty", lambda: rules.check_cart_not_empty(lines)))
             address_id = _int(request.get("address"))
             owner = self.addresses.get(address_id) if address_id is not None else None
             if address_id is not None and owner is not None:
                 address = rules.Address(address_id, owner, "", "", "", "")
-                found.append(lambda: rules.check_address(address, address_id, caller))
+                found.append(("address_of_caller", lambda: rules.check_address(address, address_id, caller)))
         known = self.orders.get(key) if key is not None else None
         if op in BY_ORDER_KEY and known is not None:
-            found.append(lambda: rules.require_visible(key, known.owner, caller))
+            found.append(("ownership", lambda: rules.require_visible(key, known.owner, caller)))
             if op in TO_PAY:
-                found.append(lambda: rules.require_payable(str(key), known.status))
+                found.append(("paid_stays_paid", lambda: rules.require_payable(str(key), known.status)))
         return found
 
     def _predicted(
         self, op: str, request: dict[str, Any], answer: dict[str, Any], params: dict[str, str], caller: str, seen: Seen
     ) -> Decided:
         key = params.get("order_key")
-        for rule in self._rules(op, request, key, caller):
+        decided: Decided = {}
+        for name, rule in self._rules(op, request, key, caller):
             try:
                 rule()
             except RuleViolation as refusal:
                 # The first refusal is the answer; the rest cannot be told apart.
                 return {refusal.rule: [_refused(refusal, seen)] if seen.exchange.succeeded else []}
-        decided: Decided = {}
+            decided[name] = []
         if op in BY_ORDER_KEY and key in self.orders:
             decided["exists"] = []
             if seen.status == 404:
