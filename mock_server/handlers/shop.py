@@ -147,7 +147,8 @@ def cart_lines(state: MockState, cart: dict[int, int]) -> list[rules.Line]:
     return [rules.line(state.data, state.shop, pid, quantity) for pid, quantity in cart.items()]
 
 
-def _store_cart(state: MockState, identity: str, cart: dict[int, int]) -> None:
+def store_cart(state: MockState, identity: str, cart: dict[int, int]) -> None:
+    """Keep the caller's cart (an empty cart is deleted)."""
     if cart:
         state.store.put(CARTS, identity, {"items": [[pid, quantity] for pid, quantity in cart.items()]})
     else:
@@ -176,7 +177,7 @@ def add_cart_item(call: Call) -> tuple[int, Any]:
     rules.line(state.data, state.shop, product_id, quantity)
     with state.store.transaction():
         cart = rules.add_to_cart(cart_of(state, call.sub), product_id, quantity)
-        _store_cart(state, call.sub, cart)
+        store_cart(state, call.sub, cart)
     return 200, _cart_json(state, cart)
 
 
@@ -187,7 +188,7 @@ def change_cart_item(call: Call) -> tuple[int, Any]:
         cart = cart_of(state, call.sub)
         rules.require_in_cart(cart, product_id)
         cart[product_id] = int(call.body["quantity"])
-        _store_cart(state, call.sub, cart)
+        store_cart(state, call.sub, cart)
     return 200, _cart_json(state, cart)
 
 
@@ -198,7 +199,7 @@ def remove_cart_item(call: Call) -> tuple[int, Any]:
         cart = cart_of(state, call.sub)
         rules.require_in_cart(cart, product_id)
         del cart[product_id]
-        _store_cart(state, call.sub, cart)
+        store_cart(state, call.sub, cart)
     return 200, _cart_json(state, cart)
 
 

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 
 from mock_server.expiry import sweeper
 from mock_server.handlers.orders import STOCK
-from mock_server.handlers.shop import CARTS, address, address_json, cart_lines, cart_of, profile_of
+from mock_server.handlers.shop import address, address_json, cart_lines, cart_of, profile_of, store_cart
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt, to_satang
@@ -157,7 +157,8 @@ def _paid(state: MockState, order: dict[str, Any], external_id: str | None) -> d
     """``process_order_to_paid`` and the cart cleanup (inside a transaction)."""
     paid = {**rules.process_to_paid(order, external_id=external_id, now=state.clock.now()), "_paid_by": external_id}
     state.store.put(ORDERS, paid["order_key"], paid)
-    state.store.delete(CARTS, paid["customer"])
+    customer = str(paid["customer"])
+    store_cart(state, customer, rules.cart_after_payment(cart_of(state, customer)))
     return paid
 
 

@@ -396,7 +396,7 @@ class ShopMachine(RuleBasedStateMachine):
         if outcome.payment.kind == rules.DIRECT:
             key = str(answer.doc.get("order_key"))
             self.orders[number] = ShopOrder(key, actor, outcome.lines, outcome.total, rules.DIRECT, rules.PROCESSING)
-            customer.cart = {}
+            customer.cart = rules.cart_after_payment(customer.cart)
         else:
             step = str(answer.doc.get("next_step") or "")
             if "next_step" not in answer.doc:
@@ -548,7 +548,8 @@ class ShopMachine(RuleBasedStateMachine):
             )
         if decision.pays:
             order.status, order.paid_by = rules.PROCESSING, external_id
-            self.customers[order.owner].cart = {}
+            owner = self.customers[order.owner]
+            owner.cart = rules.cart_after_payment(owner.cart)
         self._order_check(op, self._get_order(order.owner, order), order)
 
     def teardown(self) -> None:

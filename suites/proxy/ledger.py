@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from suites.auth import SHELL_HEADERS
 from suites.proxy.exchange import parse_body
 from suites.proxy.redaction import scrub_json, scrub_text
 from villa_contracts.events import CheckFinished, Event, PhaseFinished, PhaseStarted, Progress, RunStarted, Skipped
@@ -35,16 +36,22 @@ MAX_FAILURES = 25
 
 
 def curl_of(exchange: Exchange) -> str:
-    """A curl command that sends the request again, against ``$VILLA_BASE_URL`` as ``$VILLA_ID_TOKEN``.
+    """A curl command that sends the request again, against ``$VILLA_BASE_URL`` with the credentials' variables.
 
-    Secrets are left out; card numbers become the shell variables of ``villa_contracts.redact``
-    (``Failure`` puts them there), so the line can be pasted as it is.
+    Credentials become the variables ``villa-contracts tokens`` exports (``suites.auth.SHELL_HEADERS``:
+    ``$VILLA_ID_TOKEN``, the shop's ``$VILLA_SHOP_TOKEN`` and ``$VILLA_SHOP_GATEWAY_KEY``). Secrets are
+    left out; card numbers become the shell variables of ``villa_contracts.redact`` (``Failure`` puts
+    them there), so the line can be pasted as it is.
     """
     query = "&".join(f"{name}={scrub_text(value)[0]}" for name, value in exchange.query)
     url = exchange.path + (f"?{query}" if query else "")
     parts = [f'curl -sS -X {exchange.method} "$VILLA_BASE_URL"{shlex.quote(url)}']
-    if exchange.request_header("authorization"):
-        parts.append('-H "Authorization: Bearer $VILLA_ID_TOKEN"')
+    authorization = exchange.request_header("authorization")
+    if authorization:
+        scheme = "tokenKey" if authorization.strip().lower().startswith("token ") else "idToken"
+        parts.append('-H "{}: {}"'.format(*SHELL_HEADERS[scheme]))
+    if exchange.request_header("x-gateway-key"):
+        parts.append('-H "{}: {}"'.format(*SHELL_HEADERS["gatewayKey"]))
     content_type = exchange.request_header("content-type")
     if content_type:
         parts.append(f"-H {shlex.quote('Content-Type: ' + content_type)}")

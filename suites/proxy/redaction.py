@@ -3,7 +3,8 @@
 Pure functions over headers, JSON values and text. Card numbers and CVVs are masked by
 ``villa_contracts.redact`` (the one place that knows them, Luhn and the contract's test cards
 included), which masks anything that may be one; secrets go by their key (``password``,
-``secret``, ``token``, ``session``, ``apiKey``, ``confirmationCode``…) and JWTs by their shape.
+``secret``, ``token``, ``session``, ``apiKey``, the shop's ``X-Gateway-Key``, ``confirmationCode``…)
+and JWTs by their shape.
 Each function also says *where* it redacted (JSON pointers), so a re-check of a recording can tell
 a redacted value from the original one, and where an answer *showed card data*: a card number
 standing alone (the digits of a float such as ``1.1125369292536007e-308`` are masked all the same,
@@ -11,12 +12,15 @@ but they are no card an answer leaked) or a CVV by its key.
 
 An ``Authorization`` header keeps the ``sub`` of its ID token (not a secret: every order carries it
 as ``ownerId``) in a token that is no credential (``Bearer villa-redacted.<payload>.redacted``), so
-``owner_is_caller`` decides the same on the recording as it did live.
+``owner_is_caller`` decides the same on the recording as it did live. A shop token key (``Token <key>``)
+becomes its pseudonym (``Token villa-redacted.<16 hex digits of its SHA-256>``): the shop's oracle
+tells callers apart by it, on the recording as live, and nobody can call with it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -26,14 +30,16 @@ from villa_contracts.redact import known_test_cards, luhn_ok, redact
 
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(
-    r"password|passwd|passphrase|secret|token|session|credential|api[-_]?key|confirmation_?code|authorization|"
+    r"password|passwd|passphrase|secret|token|session|credential|api[-_]?key|gateway[-_]?key|confirmation_?code|"
+    r"authorization|"
     r"cookie|^pass$|^pwd$|^otp$|^pin$",
     re.IGNORECASE,
 )
 """A field, query parameter or header whose value is a secret, by its name."""
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _KEYED = re.compile(
-    r"""(?P<key>["']?[\w-]*(?:password|passwd|secret|token|session|credential|api[-_]?key)[\w-]*["']?\s*[:=]\s*)"""
+    r"""(?P<key>["']?[\w-]*(?:password|passwd|secret|token|session|credential|api[-_]?key|gateway[-_]?key)"""
+    r"""[\w-]*["']?\s*[:=]\s*)"""
     r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;}]+)""",
     re.IGNORECASE,
 )
@@ -130,13 +136,35 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
     return value, [], []
 
 
+PSEUDONYM_PREFIX = "villa-redacted."
+
+
+def token_key_pseudonym(authorization: str) -> str | None:
+    """The pseudonym of the key of a ``Token <key>`` header (a pseudonym stays as it is); None for another scheme.
+
+    Example:
+        >>> token_key_pseudonym("Token 0123456789abcdef")
+        'villa-redacted.9f9f5111f7b27a78'
+    """
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "token" or not key:
+        return None
+    if key.startswith(PSEUDONYM_PREFIX):
+        return key
+    return PSEUDONYM_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def scrub_authorization(value: str) -> str:
-    """An ``Authorization`` value that keeps its ID token's ``sub`` and nothing a caller could use.
+    """An ``Authorization`` value that keeps its ID token's ``sub`` (or its token key's pseudonym) and nothing usable.
 
     Example:
         >>> scrub_authorization("Basic dXNlcjpwdw==")
         'Basic [redacted]'
     """
+    pseudonym = token_key_pseudonym(value)
+    if pseudonym is not None:
+        return f"Token {pseudonym}"
     scheme, _, credential = value.strip().rpartition(" ")
     prefix = f"{scheme} " if scheme else ""
     parts = credential.split(".")

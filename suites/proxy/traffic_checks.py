@@ -13,7 +13,7 @@ run. ``judge`` returns each check name it decided with its findings (an empty li
 - ``card_masked``: no answer carries a card number or a CVV, in any field or header.
 
 Contract-specific checks live in their own module, listed in ``TRAFFIC_CHECK_MODULES``
-(``suites.proxy.villa_oracle``: the Villa API's rules, predicted with the domain).
+(``suites.proxy.villa_oracle`` and ``suites.proxy.shop_oracle``: each API's rules, predicted with the domain).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class TrafficCheck:
 TRAFFIC_CHECKS: list[type[TrafficCheck]] = []
 """Every traffic check, in the order they judge."""
 
-TRAFFIC_CHECK_MODULES = ("suites.proxy.traffic_checks", "suites.proxy.villa_oracle")
+TRAFFIC_CHECK_MODULES = ("suites.proxy.traffic_checks", "suites.proxy.villa_oracle", "suites.proxy.shop_oracle")
 """The modules that register traffic checks (one line per API that has rules of its own)."""
 
 
@@ -122,9 +122,10 @@ FIELDS = {
     "declined_never_paid": "paid",
     "catalog_prices": "productList",
 }
-# It asks the target for the order as the other account: the proxy only watches (villa_oracle's
-# `ownership` is its passive counterpart).
-ACTIVE = frozenset({"foreign_order_hidden"})
+# They ask the target (for the order as the other account, the caller's profile or cart): the proxy only
+# watches, so they would pass without judging anything (the oracles' `ownership` and
+# `cart_deleted_after_payment` are their passive counterparts).
+ACTIVE = frozenset({"foreign_order_hidden", "shop_foreign_order_hidden", "shop_owner", "shop_cart_kept"})
 
 
 def find_key(value: Any, key: str) -> str:

@@ -66,7 +66,8 @@ def _seen(doc: Mapping[str, Any]) -> SeenOrder:
     )
 
 
-def _remember(table: dict[str, Any], key: str, value: Any) -> None:
+def remember(table: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` as the newest entry; forget the oldest past ``MAX_REMEMBERED``."""
     table.pop(key, None)
     table[key] = value
     if len(table) > MAX_REMEMBERED:
@@ -184,7 +185,7 @@ class VillaOracle(TrafficCheck):
     def _learn(self, op: str, request: dict[str, Any], seen: Seen) -> None:
         answer = seen.response.value
         if op == "generateOrderId" and isinstance(answer.get("orderId"), str) and seen.caller is not None:
-            _remember(self.issued, answer["orderId"], (seen.caller, str(request.get("branchId"))))
+            remember(self.issued, answer["orderId"], (seen.caller, str(request.get("branchId"))))
         document = answer if op in ORDER_OPS else answer.get("order") if op in VERIFY_OPS else None
         if isinstance(document, dict) and isinstance(document.get("orderId"), str):
-            _remember(self.orders, document["orderId"], _seen(document))
+            remember(self.orders, document["orderId"], _seen(document))

@@ -86,9 +86,9 @@ def unbroken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
             logged_in = tester.login("proxy.flow@villa.example", password)
             secrets += [logged_in.id_token, logged_in.access_token, logged_in.refresh_token or ""]
         secrets.append(httpx.get(f"{mock}/__admin/cognito").json()["clientSecret"])
-        drive(proxy.url)
+        secrets += drive(proxy.url).secrets
         admin = httpx.post(f"{proxy.url}/__admin/users/test.user@villa.example/tokens").json()
-        secrets += [admin["IdToken"], admin["RefreshToken"], "VillaTest123!"]
+        secrets += [admin["IdToken"], admin["RefreshToken"], "VillaTest123!", "VillaTest456!"]
     return Run(tmp, summary(tmp), [s for s in secrets if s])
 
 
@@ -102,7 +102,17 @@ def test_the_unbroken_mocks_traffic_holds_and_coverage_lists_what_it_hit(unbroke
     assert hit == flow_ops
     assert data["operations"]["villa"]["getOrder"]["statuses"]["traffic"] == [200, 404]  # someone else's, a missing one
     assert data["operations"]["villa"]["generateOrderId"]["statuses"]["traffic"] == [200, 401]  # no token
-    skipped = {s["subject"] for s in data["phases"][0]["skipped"] if s["subject"].startswith("villa.")}
+    shop = data["operations"]["shop"]
+    assert {op for op, seen in shop.items() if seen["statuses"]} == set(shop)  # the shop's traffic hits every one
+    assert shop["getOrder"]["statuses"]["traffic"] == [200, 404]  # someone else's order
+    assert shop["checkoutCart"]["statuses"]["traffic"] == [200, 400]  # an empty cart, someone else's address
+    assert shop["paymentCallback"]["statuses"]["traffic"] == [200, 409]  # a wrong amount
+    decided = {check for seen in shop.values() for check in seen["checks"]}
+    oracle = {"cart_not_empty", "address_of_caller", "ownership", "exists", "paid_stays_paid",
+              "one_payment_per_order", "cart_deleted_after_payment"}  # fmt: skip
+    assert oracle <= decided  # the shop's oracle judged them, and they held
+    driven = ("villa.", "shop.")  # the APIs the traffic drives; another API's operations are never hit
+    skipped = {s["subject"] for s in data["phases"][0]["skipped"] if s["subject"].startswith(driven)}
     assert skipped == {"villa.createCardToken", "villa.createCharge", "villa.verifyPayment"}  # the prod paths
     html = (unbroken_run.tmp / "reports" / "index.html").read_text()
     assert "PASSED" in html and "villa-contracts proxy" in html and 'id="coverage"' in html

@@ -11,7 +11,14 @@ from mitmproxy.test import tflow
 
 from suites.property.checks import caller_sub_of_headers
 from suites.proxy.flows import CARD_DATA_KEY, REDACTED_KEY, exchange_of, redacted
-from suites.proxy.redaction import card_pointers, scrub_authorization, scrub_headers, scrub_json, scrub_text
+from suites.proxy.redaction import (
+    card_pointers,
+    scrub_authorization,
+    scrub_headers,
+    scrub_json,
+    scrub_text,
+    token_key_pseudonym,
+)
 
 SUB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"
 PAYLOAD = base64.urlsafe_b64encode(json.dumps({"sub": SUB, "email": "a@b.c"}).encode()).decode().rstrip("=")
@@ -44,12 +51,25 @@ def test_an_authorization_keeps_the_callers_sub_and_nothing_usable() -> None:
     assert scrub_authorization("Basic dXNlcjpwYXNz") == "Basic [redacted]"
 
 
+def test_a_shop_token_key_becomes_a_pseudonym_the_same_live_and_on_the_recording() -> None:
+    key = "3f" * 20
+    kept = scrub_authorization(f"Token {key}")
+    assert key[:12] not in kept and kept.startswith("Token villa-redacted.")
+    assert token_key_pseudonym(f"Token {key}") == token_key_pseudonym(kept) == kept.split(" ", 1)[1]
+    assert token_key_pseudonym("Token " + "4e" * 20) != token_key_pseudonym(kept)
+    assert token_key_pseudonym(f"Bearer {JWT}") is None and token_key_pseudonym("Token ") is None
+
+
 def test_text_and_headers_lose_tokens_and_cards() -> None:
     text, had_secret, had_card = scrub_text(f"id={JWT}&password=hunter22&card=4111 1111 1111 1111")
     assert "hunter22" not in text and "eyJ" not in text and "411111xxxxxx1111" in text and had_secret and had_card
-    headers, gone, cards = scrub_headers([("Cookie", "session=abc"), ("X-Card", "4111111111111111"), ("Accept", "*/*")])
-    assert headers == [("Cookie", "[redacted]"), ("X-Card", "411111xxxxxx1111"), ("Accept", "*/*")]
-    assert gone == ["/headers/cookie", "/headers/x-card"] and cards == ["/headers/x-card"]
+    headers, gone, cards = scrub_headers(
+        [("Cookie", "session=abc"), ("X-Card", "4111111111111111"), ("Accept", "*/*"), ("X-Gateway-Key", "k-7f3a")]
+    )
+    assert headers == [
+        ("Cookie", "[redacted]"), ("X-Card", "411111xxxxxx1111"), ("Accept", "*/*"), ("X-Gateway-Key", "[redacted]")
+    ]  # fmt: skip
+    assert gone == ["/headers/cookie", "/headers/x-card", "/headers/x-gateway-key"] and cards == ["/headers/x-card"]
     assert card_pointers({"maskedCardNo": "411111xxxxxx1111"}) == ()
     assert card_pointers("card 4111111111111111") == ("",)
 

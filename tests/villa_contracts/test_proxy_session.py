@@ -18,7 +18,7 @@ from suites.proxy.exchange import Exchange
 from suites.proxy.fences import Pacer, PaymentFence
 from suites.proxy.findings import Finding, Verdict
 from suites.proxy.judge import TrafficJudge
-from suites.proxy.ledger import Ledger
+from suites.proxy.ledger import Ledger, curl_of
 from suites.proxy.recording import FLOWS, Recorder, read_recording
 from suites.proxy.session import TrafficSession
 from villa_contracts.contract import load
@@ -255,3 +255,17 @@ def test_the_rate_limit_spaces_what_is_forwarded_and_a_refusal_never_waits(monke
     answered = asyncio.run(send("/api/health", "/api/payment3/charge", "/api/health", "/api/order/get"))
     assert answered == [None, 403, None, None]  # forwarded, refused by the prod fence, forwarded, forwarded
     assert waits == [0.25, 0.5]
+
+
+def test_a_reproduction_authenticates_as_its_api_does_with_the_tokens_variables() -> None:
+    shop = Exchange(
+        "POST",
+        "/api/shop/payments/callback",
+        request_headers=(("x-gateway-key", "mock-gateway-key-7f3a9c"), ("authorization", "Token " + "ab" * 20)),
+    )
+    line = curl_of(shop)
+    assert '-H "X-Gateway-Key: $VILLA_SHOP_GATEWAY_KEY"' in line
+    assert '-H "Authorization: Token $VILLA_SHOP_TOKEN"' in line
+    assert "mock-gateway" not in line and "abab" not in line
+    villa = curl_of(Exchange("GET", "/api/order/100026000001", request_headers=(("authorization", "Bearer x.y.z"),)))
+    assert '-H "Authorization: Bearer $VILLA_ID_TOKEN"' in villa and "X-Gateway-Key" not in villa

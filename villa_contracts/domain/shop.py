@@ -549,6 +549,16 @@ def process_to_paid(order: Mapping[str, Any], *, external_id: str | None, now: f
     return {**order, "status": PROCESSING, "paid": True, "paid_at": now, "updated_at": now, "snapshot": captured}
 
 
+def cart_after_payment(cart: Mapping[int, int]) -> dict[int, int]:
+    """``process_order_to_paid``'s cleanup (rule ``cart_deleted_after_payment``): the customer's cart is deleted.
+
+    What the cart held is the order's now, so whatever it held, the customer's cart is empty once
+    an order of theirs is paid (a callback, the payer's approval, or a direct checkout); only an
+    add afterwards fills it again.
+    """
+    return {}
+
+
 def cancel_unpaid(order: Mapping[str, Any], *, now: float) -> dict[str, Any]:
     """The order cancelled for want of payment (its stock is released by the caller)."""
     return {**order, "status": CANCELLED, "updated_at": now}
