@@ -33,7 +33,10 @@ from villa_contracts.domain.money import fmt
 from villa_contracts.domain.shop import CANCELLED, HOLD, PAID, PROCESSING, REDIRECT, ShopData
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from suites.context import RunContext
+    from villa_contracts.contract import Contracts
 
 CART_OPS = {"getCart", "addCartItem", "changeCartItem", "removeCartItem"}
 ORDER_OPS = {"getOrder", "getOrderToPay"}
@@ -106,6 +109,14 @@ class shop_catalog_prices(ShopCheck):  # noqa: N801
                 if shop.branch in product.offers:
                     self.prices[code] = product.offers[shop.branch].price
             self.fees = {m.id: m.fee for m in shop.shipping_methods.values()}
+
+    def use_catalog(self, prices: Mapping[tuple[int, str], int], contracts: Contracts | None) -> None:
+        """Judge against ``(cprcode, branch) → satang`` (the proxy's catalog): the shop's branch, its shipping fees."""
+        if contracts is None:
+            return
+        shop = ShopData.from_contract(contracts)
+        self.prices = {code: price for (code, branch), price in prices.items() if branch == shop.branch}
+        self.fees = {m.id: m.fee for m in shop.shipping_methods.values()}
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Cart lines and order lines."""

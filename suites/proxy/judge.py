@@ -107,7 +107,7 @@ class TrafficJudge:
         self.contracts = contracts
         self.selected = {contract.name: contract for contract in contracts.select(tuple(names))}
         self.validators = {name: ContractValidator(contract) for name, contract in self.selected.items()}
-        self.checks = {name: checks_for(CheckSetup(name, prices)) for name in self.selected}
+        self.checks = {name: checks_for(CheckSetup(name, prices, contracts)) for name in self.selected}
 
     def operations(self) -> list[Operation]:
         """Every operation of the checked contracts."""

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from schemathesis import Response
 
     from suites.proxy.exchange import Body, Exchange
-    from villa_contracts.contract import Contract, ContractValidator, Operation
+    from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation
 
 Decided = dict[str, list[Finding]]
 
@@ -72,10 +72,12 @@ class CheckSetup:
         contract: the contract it judges.
         prices: ``(cprcode, branch) → price`` in satang when the upstream prices from the
             contract's catalog (a villa-contracts mock); None otherwise.
+        contracts: the contracts judged (a check that needs their data to read ``prices`` takes it here).
     """
 
     contract: str
     prices: Mapping[tuple[int, str], int] | None = None
+    contracts: Contracts | None = None
 
 
 class TrafficCheck:
@@ -174,7 +176,11 @@ class GateChecks(TrafficCheck):
         ]
         for check in self.checks:
             # A check that judges amounts against the catalog gets it only when the upstream uses it.
-            if hasattr(check, "prices") and setup.prices is not None:
+            if setup.prices is None:
+                continue
+            if hasattr(check, "use_catalog"):  # it keeps prices its own way (the shop: one branch)
+                check.use_catalog(setup.prices, setup.contracts)
+            elif hasattr(check, "prices"):
                 check.prices = dict(setup.prices)
 
     def judge(self, seen: Seen) -> Decided:

@@ -198,3 +198,21 @@ def test_after_a_payment_it_saw_the_cart_holds_only_what_was_added_since(shop: S
     shop.send("checkoutCart", {**CHECKOUT, "payment_method": 3}, {"order_key": "ORD-2026-000002"})  # paid at once
     changed = shop.send("changeCartItem", {"quantity": 3}, cart((188468, 3)), product_id=188468)
     assert failed(changed) == {"cart_deleted_after_payment": ["/path/product_id"]}
+
+
+def test_the_shop_catalog_check_gets_the_proxys_catalog_at_the_shops_branch() -> None:
+    # The proxy's catalog is keyed (cprcode, branch); the shop's check keeps its branch's prices and fees.
+    from suites.proxy.addon import catalog_prices
+    from suites.proxy.traffic_checks import CheckSetup, GateChecks
+    from villa_contracts.contract import load
+    from villa_contracts.domain.shop import ShopData
+
+    contracts = load()
+    prices = catalog_prices(contracts)
+    check = next(
+        c for c in GateChecks(CheckSetup("shop", prices, contracts)).checks if type(c).__name__ == "shop_catalog_prices"
+    )
+    branch = ShopData.from_contract(contracts).branch
+    expected = {code: price for (code, at), price in prices.items() if at == branch}
+    assert expected and check.prices == expected  # type: ignore[attr-defined]
+    assert check.fees  # type: ignore[attr-defined]
