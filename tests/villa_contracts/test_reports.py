@@ -475,3 +475,14 @@ def test_junit_shows_skips_as_skipped_and_an_interruption_as_an_error() -> None:
     assert skipped is not None and skipped.get("message") == "no pact names contract 'villa' as its provider"
     error = root.find("testsuite[@name='state-machine']/testcase/error")
     assert error is not None and "interrupted" in str(error.get("message"))
+
+
+def test_a_failure_line_says_expected_and_got_in_the_checks_own_words() -> None:
+    from villa_contracts.reports.console import expected_got
+
+    both = Failure(operation="getOrder", check="status_code_conformance", title="t", message="Expected: 200\nGot: 404")
+    assert expected_got(both) == "expected 200, got 404"
+    # Schemathesis says both in one sentence: quoted as it is, never "expected ?".
+    said = "Missing required header accepted\n\nGot 404 when missing required 'Authorization' header, expected 401"
+    one = Failure(operation="createCharge", check="missing_required_header", title="t", message=said)
+    assert expected_got(one) == "Got 404 when missing required 'Authorization' header, expected 401"

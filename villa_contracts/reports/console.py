@@ -55,15 +55,19 @@ def _paint(text: str, color: bool, key: str | None = None, *, bold: bool = False
 
 def expected_got(failure: Failure) -> str:
     """One line saying what was expected and what came back, read from a failure's message."""
-    expected = got = ""
+    expected = got = said = ""
     for line in (failure.message or "").splitlines():
         lowered = line.strip().lower()
+        if not said and lowered.startswith(("expected", "documented", "got", "received")):
+            said = line.strip()  # "Got 404 when …, expected 401" says both in its own words
         if not expected and (lowered.startswith("expected") or lowered.startswith("documented")):
             expected = line.split(":", 1)[-1].strip() if ":" in line else line.strip()[len("expected") :].strip()
         elif not got and (lowered.startswith("got") or lowered.startswith("received")):
             got = line.split(":", 1)[-1].strip() if ":" in line else line.strip()[len("got") :].strip()
-    if expected or got:
-        return f"expected {expected or '?'}, got {got or '?'}"
+    if expected and got:
+        return f"expected {expected}, got {got}"
+    if said:
+        return said
     first = next((line.strip() for line in (failure.message or "").splitlines() if line.strip()), "")
     return first
 
