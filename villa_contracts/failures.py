@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from villa_contracts.redact import redact, redact_reproduction
+from villa_contracts.redact import holds_card_number, redact, redact_reproduction
 
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -35,6 +35,8 @@ class Failure(AssertionError):
         seed: int | None = None,
     ) -> None:
         # Whatever a target answered, and however a card number arrived, no report carries it.
+        if holds_card_number(message):  # else "514950xxxxxx9007 does not match ^[0-9]{6}x+[0-9]{4}$" reads absurd
+            message += "\n(card numbers are masked in this report: the answer carried them in full)"
         title, message = redact(title), redact(message)
         super().__init__(f"{operation}: {check}: {title}")
         self.operation = operation

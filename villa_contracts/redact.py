@@ -72,6 +72,11 @@ def _cards(text: str) -> Iterable[tuple[re.Match[str], str]]:
             yield match, digits
 
 
+def holds_card_number(text: str) -> bool:
+    """Whether ``text`` carries a card number that :func:`redact` would mask."""
+    return bool(text) and next(iter(_cards(text)), None) is not None
+
+
 def _replace_cards(text: str, replace: Callable[[str], str]) -> str:
     out, last = [], 0
     for match, digits in _cards(text):

@@ -486,3 +486,10 @@ def test_a_failure_line_says_expected_and_got_in_the_checks_own_words() -> None:
     said = "Missing required header accepted\n\nGot 404 when missing required 'Authorization' header, expected 401"
     one = Failure(operation="createCharge", check="missing_required_header", title="t", message=said)
     assert expected_got(one) == "Got 404 when missing required 'Authorization' header, expected 401"
+
+
+def test_a_failure_quoting_a_card_number_says_it_is_masked_in_the_report() -> None:
+    failure = Failure(operation="createCardTokenDev", check="card_masked", title="t",
+                      message='"5149500000009007" does not match "^[0-9]{6}x+[0-9]{4}$"')  # fmt: skip
+    assert "5149500000009007" not in failure.message and "514950xxxxxx9007" in failure.message
+    assert "masked in this report" in failure.message  # else a masked number "does not match" the mask
