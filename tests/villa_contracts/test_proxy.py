@@ -102,7 +102,8 @@ def test_the_unbroken_mocks_traffic_holds_and_coverage_lists_what_it_hit(unbroke
     assert hit == flow_ops
     assert data["operations"]["villa"]["getOrder"]["statuses"]["traffic"] == [200, 404]  # someone else's, a missing one
     assert data["operations"]["villa"]["generateOrderId"]["statuses"]["traffic"] == [200, 401]  # no token
-    skipped = {s["subject"] for s in data["phases"][0]["skipped"]}
+    # The traffic is the Villa SDK's: every other API's operations are skipped as not exercised.
+    skipped = {s["subject"] for s in data["phases"][0]["skipped"] if s["subject"].startswith("villa.")}
     assert skipped == {"villa.createCardToken", "villa.createCharge", "villa.verifyPayment"}  # the prod paths
     html = (unbroken_run.tmp / "reports" / "index.html").read_text()
     assert "PASSED" in html and "villa-contracts proxy" in html and 'id="coverage"' in html
