@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.faults import FAULTS, Fault, serve_broken, serve_unbroken
+from tests.villa_contracts.lineitems_fault_probes import PROBES as LINEITEMS_PROBES
 from tests.villa_contracts.shop_fault_probes import PROBES as SHOP_PROBES
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.domain.money import to_satang
@@ -230,6 +231,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "update_not_persisted": _update_not_persisted,
     "payments_not_found": _payments_not_found,
     **SHOP_PROBES,
+    **LINEITEMS_PROBES,
 }
 
 
