@@ -20,16 +20,19 @@ SHIRT = 36  # stock 10
 
 
 class HasHttp(Protocol):
-    """What a probe needs of the faults test's ``Api``: its HTTP client on the served mock."""
+    """What a probe needs of the faults test's ``Api``: its HTTP client on the served mock, and new tokens."""
 
     http: httpx.Client
+
+    def relogin(self) -> None:
+        """Log the faults test's users in again (after a probe moved the shared mock's clock)."""
 
 
 class Buyer:
     """The first contract user, logged in again (ID tokens age when a probe moves the clock)."""
 
-    def __init__(self, http: httpx.Client) -> None:
-        self.http = http
+    def __init__(self, api: HasHttp) -> None:
+        self.api, self.http = api, api.http
         self.login()
 
     def login(self) -> None:
@@ -69,28 +72,29 @@ class Buyer:
     def five_hours_later(self) -> None:
         assert self.http.post("/__admin/clock", json={"advanceSeconds": 5 * 3600 + 1}).status_code == 200
         self.login()
+        self.api.relogin()  # the mock may be shared with other probes: their tokens aged too
 
 
 def _total_off_by_one(api: HasHttp) -> bool:
-    order = Buyer(api.http).create((33, 1), (251, 1))
+    order = Buyer(api).create((33, 1), (251, 1))
     return bool(order["total_cents"] == order["item_total_cents"] + order["ship_total_cents"] + 1)
 
 
 def _total_pages_one_short(api: HasHttp) -> bool:
-    buyer = Buyer(api.http)
+    buyer = Buyer(api)
     buyer.create((33, 1))
     return buyer.pages() == 0
 
 
 def _partly_paid_not_listed(api: HasHttp) -> bool:
-    buyer = Buyer(api.http)
+    buyer = Buyer(api)
     order = buyer.create((33, 1))
     assert buyer.pay(order["id"], 100).json()["all_paid"] is False
     return order["id"] not in buyer.ids(type="not_completed")
 
 
 def _reference_reused(api: HasHttp) -> bool:
-    buyer = Buyer(api.http)
+    buyer = Buyer(api)
     first, second = buyer.create((33, 1)), buyer.create((33, 1))
     reference = f"PAYID-5000-probe{secrets.token_hex(6)}"
     assert buyer.pay_with(first["id"], reference).status_code == 201
@@ -98,7 +102,7 @@ def _reference_reused(api: HasHttp) -> bool:
 
 
 def _stock_not_restored_on_expiry(api: HasHttp) -> bool:
-    buyer = Buyer(api.http)
+    buyer = Buyer(api)
     buyer.five_hours_later()  # whatever earlier probes left unpaid is gone
     free = buyer.free(SHIRT)
     buyer.create((SHIRT, 1))
@@ -107,7 +111,7 @@ def _stock_not_restored_on_expiry(api: HasHttp) -> bool:
 
 
 def _expired_order_listed(api: HasHttp) -> bool:
-    buyer = Buyer(api.http)
+    buyer = Buyer(api)
     order = buyer.create((SHIRT, 1))
     buyer.five_hours_later()
     return order["id"] in buyer.ids()

@@ -42,8 +42,14 @@ class Api:
         self.contract = load()["villa"]
         users = self.contract.data("users")[:2]
         self.subs = [str(u["sub"]) for u in users]
+        self.usernames = [str(u["username"]) for u in users]
+        self.relogin()
+
+    def relogin(self) -> None:
+        """New ID tokens for both users (a probe that moves the mock's clock ages them past their hour)."""
         self.tokens = [
-            self.http.post(f"/__admin/users/{u['username']}/tokens").raise_for_status().json()["IdToken"] for u in users
+            self.http.post(f"/__admin/users/{name}/tokens").raise_for_status().json()["IdToken"]
+            for name in self.usernames
         ]
 
     def close(self) -> None:
