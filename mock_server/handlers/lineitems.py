@@ -73,6 +73,7 @@ def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
     """``POST /api/v1/orders.json``: price, reserve the stock, store; short stock answers the seed's body."""
     state, body = call.state, call.body
     data = state.lineitems
+    rules.refuse_card_data(body)
     priced = rules.price(data, body["line_items"])
     with state.store.transaction():
         try:

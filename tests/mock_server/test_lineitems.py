@@ -344,3 +344,24 @@ def test_a_page_past_the_end_is_empty(api: TestClient, alice: User) -> None:
     create(api, alice, (33, 1))
     assert orders(api, alice, page=5) == {"total_pages": 1, "orders": orders(api, alice, page=5)["orders"]}
     assert orders(api, alice, page=5)["orders"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("zipcode", "4111111111111111"), ("phone", "4111 1111 1111 1111"), ("address2", "card 5105-1051-0510-5100")],
+)
+def test_a_card_number_in_the_address_is_refused_and_never_echoed(
+    api: TestClient, alice: User, field: str, value: str
+) -> None:
+    body = {**SEED_BODY, "ship_address": {**ADDRESS, field: value}}
+    response = api.post("/api/v1/orders.json", json=body, headers=alice.headers)
+    assert response.status_code == 400
+    assert response.json()["details"][0]["pointer"] == f"/ship_address/{field}"
+    assert value not in response.text and value.replace(" ", "").replace("-", "") not in response.text
+    assert every_id(api, alice) == []
+
+
+def test_long_digits_that_are_no_card_number_are_kept(api: TestClient, alice: User) -> None:
+    phone = "4111111111111112"  # fails Luhn's check: not a card number
+    order = create(api, alice, (33, 1), ship_address={**ADDRESS, "phone": phone}).json()
+    assert order["ship_address"]["phone"] == phone
