@@ -167,4 +167,4 @@ def set_up(state: MockState, name: str, params: dict[str, Any]) -> Values:
 
 
 # The other APIs' states register themselves on import (one module per API).
-from mock_server import provider_states_shop  # noqa: E402, F401
+from mock_server import provider_states_lineitems, provider_states_shop  # noqa: E402, F401

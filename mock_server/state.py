@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from villa_contracts.domain.catalog import BusinessData
+from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.shop import ShopData
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class MockState:
     base_url: str
     admin_token: str | None = None
     _shop: ShopData | None = None
+    _lineitems: LineItemsData | None = None
 
     @property
     def shop(self) -> ShopData:
@@ -53,6 +55,17 @@ class MockState:
         if self._shop is None:
             self._shop = ShopData.from_contract(self.contracts)
         return self._shop
+
+    @property
+    def lineitems(self) -> LineItemsData:
+        """The line-item order API's data (``contracts/data/lineitems.yaml``), read on first use.
+
+        Raises:
+            ContractError: the contracts have no (or a malformed) lineitems data file.
+        """
+        if self._lineitems is None:
+            self._lineitems = LineItemsData.from_contract(self.contracts)
+        return self._lineitems
 
     def reset(self) -> None:
         """Back to the start: no orders, payments or extra users; default users; clock at offset 0."""

@@ -79,8 +79,13 @@ PHASES: dict[str, PhaseSpec] = {}
 MACHINES: dict[str, str] = {
     "villa": "suites.property.stateful:run_machine",
     "shop": "suites.property.shop_machine:run_shop_machine",
+    "lineitems": "suites.property.lineitems_machine:run_lineitems_machine",
 }
 """The state machine of each contract that has one: contract name → ``module:function`` (imported when run)."""
+
+MOVES_CLOCK: frozenset[str] = frozenset({"lineitems"})
+"""Contracts whose state machine moves the mock's clock (hours: other machines' tokens and orders would age),
+run after every other machine."""
 
 
 def phase(name: str, description: str, *, reaches: Reach | None = None) -> Callable[[PhaseRunner], PhaseRunner]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mock_server.handlers import admin, meta, orders, payments, pricing, shop, shop_orders
+from mock_server.handlers import admin, lineitems, meta, orders, payments, pricing, shop, shop_orders
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Handler
@@ -55,10 +55,19 @@ SHOP: dict[str, Handler] = {
     "gatewayDecision": shop_orders.gateway_decision,
 }
 
+LINEITEMS: dict[str, Handler] = {
+    "createLineItemOrder": lineitems.create_order,
+    "payLineItemOrder": lineitems.pay_order,
+    # The seed names both paths for one list.
+    "listLineItemOrdersJson": lineitems.list_orders,
+    "listLineItemOrders": lineitems.list_orders,
+}
+
 HANDLERS: dict[str, dict[str, Handler]] = {
     "villa": VILLA,
     "admin": dict(admin.HANDLERS),
     "shop": SHOP,
+    "lineitems": LINEITEMS,
 }
 
 __all__ = ["HANDLERS"]

@@ -125,6 +125,20 @@ def set_up_provider_state(call: Call) -> tuple[int, Any] | JSONResponse:
     return 200, set_up(call.state, body["state"], body.get("params") or {})
 
 
+def set_line_item_order_state(call: Call) -> tuple[int, Any]:
+    """``PUT /__admin/lineitems/orders/{id}/state``: a merchant's delivery of a completed line-item order."""
+    from mock_server.handlers.lineitems import move_state
+
+    return move_state(call)
+
+
+def get_line_item_stock(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/lineitems/stock``: the line-item API's variants, their stock and reservations."""
+    from mock_server.handlers.lineitems import variant_stock
+
+    return variant_stock(call)
+
+
 HANDLERS = {
     "reset": reset,
     "listUsers": list_users,
@@ -140,4 +154,6 @@ HANDLERS = {
     "getPaymentService": get_payment_service,
     "getStock": get_stock,
     "setPaymentService": set_payment_service,
+    "setLineItemOrderState": set_line_item_order_state,
+    "getLineItemStock": get_line_item_stock,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from mock_server.expiry import sweeper
 from villa_contracts.domain import orders as rules
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 ORDERS = "orders"
 ISSUED = "order_ids"
 STOCK = "stock_reserved"
+EXPIRY = "order_expiry"
+EXPIRY_HEAD = "order_expiry_head"
 
 
 def own_order(state: MockState, order_id: Any, sub: str) -> dict[str, Any]:
@@ -43,6 +46,32 @@ def _price_and_store(
     _reserve(state, branch_id, previous, doc)
     state.store.put(ORDERS, str(body["orderId"]), doc)
     return doc
+
+
+@sweeper
+def expire_due(state: MockState) -> None:
+    """Delete every order unpaid 5 hours after its creation and release its stock, oldest first.
+
+    Orders join the queue (``order_expiry``) in creation order, so only its head is ever looked at.
+    """
+    now = state.clock.now()
+    while True:
+        with state.store.transaction():
+            head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
+            due = state.store.get(EXPIRY, str(head))
+            if due is None or now < float(due["expires_at"]):
+                return
+            order = state.store.get(ORDERS, str(due["orderId"]))
+            if order is not None and rules.is_expired(order, float(due["expires_at"]), now):
+                branch_id = str(order["branchId"])
+                reserved = {int(k): int(v) for k, v in (state.store.get(STOCK, branch_id) or {}).items()}
+                moved = rules.reserve(
+                    state.data, branch_id, reserved, rules.stock_needs(order), rules.stock_needs(None)
+                )
+                state.store.put(STOCK, branch_id, {str(k): v for k, v in moved.items()})
+                state.store.delete(ORDERS, str(due["orderId"]))
+            state.store.delete(EXPIRY, str(head))
+            state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 
 
 def generate_order_id(call: Call) -> tuple[int, Any]:
@@ -71,7 +100,10 @@ def create_order(call: Call) -> tuple[int, Any]:
             caller=call.sub,
             branch=body.get("branchId"),
         )
-        return 200, _price_and_store(state, body, branch_id, None)
+        doc = _price_and_store(state, body, branch_id, None)
+        queued = state.store.next_sequence("order_expiry")
+        state.store.put(EXPIRY, str(queued), {"orderId": order_id, "expires_at": rules.expires_at(state.clock.now())})
+        return 200, doc
 
 
 def get_order(call: Call) -> tuple[int, Any]:

@@ -96,7 +96,11 @@ class FlowTarget:
 Report = Callable[[Step], None]
 Flow = Callable[[FlowTarget, Report], FlowResult]
 
-FLOWS: dict[str, str] = {"villa": "suites.flows.checkout:villa_flow", "shop": "suites.flows.shop:shop_flow"}
+FLOWS: dict[str, str] = {
+    "villa": "suites.flows.checkout:villa_flow",
+    "shop": "suites.flows.shop:shop_flow",
+    "lineitems": "suites.flows.lineitems:lineitems_flow",
+}
 """The flow of each contract that has one: contract name → ``module:function`` (imported when run)."""
 
 

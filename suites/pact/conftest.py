@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from pact import Pact
 
-from suites.pact.pacts import CONSUMER, PROVIDER, SHOP_CONSUMER, SHOP_PROVIDER, normalise_dir
+from suites.pact.pacts import (
+    CONSUMER,
+    LINEITEMS_PROVIDER,
+    MOBILE_CONSUMER,
+    PROVIDER,
+    SHOP_CONSUMER,
+    SHOP_PROVIDER,
+    normalise_dir,
+)
 from villa_contracts.contract import load
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
@@ -44,5 +52,13 @@ def pact(pact_dir: Path) -> Iterator[Pact]:
 def shop_pact(pact_dir: Path) -> Iterator[Pact]:
     """A fresh V4 ``Pact`` of the storefront (``ShopClient``) with the shop API."""
     pact = Pact(SHOP_CONSUMER, SHOP_PROVIDER).with_specification("V4")
+    yield pact
+    pact.write_file(pact_dir, overwrite=False)
+
+
+@pytest.fixture
+def mobile_pact(pact_dir: Path) -> Iterator[Pact]:
+    """A fresh V4 ``Pact`` of the mobile app with the line-item order API (seed 004)."""
+    pact = Pact(MOBILE_CONSUMER, LINEITEMS_PROVIDER).with_specification("V4")
     yield pact
     pact.write_file(pact_dir, overwrite=False)

@@ -10,6 +10,8 @@ CONSUMER = "villa-backend-sdk"
 PROVIDER = "villa-backend"
 SHOP_CONSUMER = "villa-storefront"
 SHOP_PROVIDER = "villa-shop"
+MOBILE_CONSUMER = "villa-mobile"
+LINEITEMS_PROVIDER = "villa-lineitems"
 
 
 def normalise(doc: dict[str, Any]) -> dict[str, Any]:

@@ -269,7 +269,7 @@ BUSINESS_CHECKS: list[type[BusinessCheck]] = [
 ]
 """Every business check of every contract (an API's own module appends its checks here on import)."""
 
-CHECK_MODULES = ("suites.property.checks", "suites.property.shop_checks")
+CHECK_MODULES = ("suites.property.checks", "suites.property.shop_checks", "suites.property.lineitems_checks")
 """The modules that define business checks: the runner imports them all (one line per API)."""
 
 

@@ -13,6 +13,7 @@ the contract's example and is named in the notes.
 from __future__ import annotations
 
 import copy
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -243,7 +244,34 @@ def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
             live.notes.append(f"gatewayPage: the contract's example is sent as it is ({_why(exc)})")
 
 
-SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {"villa": _villa, "shop": _shop}
+def _lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
+    """Orders of the first account in every state a filter names, and a fresh PayPal reference id to pay one.
+
+    A paid reference id pays once: the payment example gets a new order and a reference id of its total
+    that the mock's PayPal sandbox knows (``contracts/data/lineitems.yaml`` pattern; a real backend's
+    sandbox would refuse it, and the note says so).
+    """
+    api = _ShopApi(context, contract)
+    create = _request_example(contract, "createLineItemOrder")
+    tag = f"{context.target.seed}x{secrets.token_hex(4)}"
+    try:
+        partly = api.call("POST", "/api/v1/orders.json", create, 201)
+        api.call("POST", f"/api/orders/{partly['id']}/payments", {"reference_id": f"PAYID-1-{tag}p"}, 201)
+        paid = api.call("POST", "/api/v1/orders.json", create, 201)
+        full = {"reference_id": f"PAYID-{paid['total_cents']}-{tag}f"}
+        api.call("POST", f"/api/orders/{paid['id']}/payments", full, 201)
+        unpaid = api.call("POST", "/api/v1/orders.json", create, 201)
+        live.examples["payLineItemOrder"] = {"reference_id": f"PAYID-{unpaid['total_cents']}-{tag}e"}
+        live.parameters[contract.operations["payLineItemOrder"].path] = {"id": unpaid["id"]}
+    except (*_FAILED, ConfigError) as exc:
+        live.notes.append(f"lineitems: the contract's examples are sent as they are ({_why(exc)})")
+
+
+SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {
+    "villa": _villa,
+    "shop": _shop,
+    "lineitems": _lineitems,
+}
 """The data set-up of each contract that needs one, by contract name."""
 
 

@@ -108,3 +108,28 @@ def test_pricing_endpoints(api, alice) -> None:
     cost = {"branchId": "1000", "productList": [{"cprcode": "25281", "productName": "", "quantity": 1}]}
     answer = api.post("/api/calculateCost/getCost", json=cost, headers=alice.headers).json()
     assert (answer["subTotal"], answer["deliveryFee"], answer["grandTotal"]) == (79.0, 95.0, 174.0)
+
+
+def _free(api, product: int) -> int:
+    return int(api.get("/__admin/stock").json()["branches"]["1000"][str(product)]["free"])
+
+
+def test_an_unpaid_order_is_deleted_five_hours_after_creation_and_its_stock_released(api, alice) -> None:
+    from tests.fixtures.mock import login_user
+    from tests.mock_server.test_payments import card, pay, verify
+
+    free = _free(api, 231150)
+    unpaid = new_order(api, alice, products=[{"cprcode": 231150, "quantity": 2}])
+    paid = new_order(api, alice)
+    charge = pay(api, alice, paid, card("approve")).json()
+    assert verify(api, alice, paid, charge).json()["paid"] is True
+    assert _free(api, 231150) == free - 2
+    api.post("/__admin/clock", json={"advanceSeconds": 5 * 3600 - 1})
+    alice = login_user(api, 0)  # ID tokens live an hour
+    assert api.post("/api/order/get", json={"orderId": unpaid["orderId"]}, headers=alice.headers).status_code == 200
+    api.post("/__admin/clock", json={"advanceSeconds": 2})
+    alice = login_user(api, 0)
+    assert api.post("/api/order/get", json={"orderId": unpaid["orderId"]}, headers=alice.headers).status_code == 404
+    assert _free(api, 231150) == free
+    kept = api.post("/api/order/get", json={"orderId": paid["orderId"]}, headers=alice.headers)
+    assert kept.status_code == 200 and kept.json()["payment"]["isPaid"] is True

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.faults import FAULTS, Fault, serve_broken, serve_unbroken
+from tests.villa_contracts.lineitems_fault_probes import PROBES as LINEITEMS_PROBES
 from tests.villa_contracts.shop_fault_probes import PROBES as SHOP_PROBES
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.domain.money import to_satang
@@ -41,8 +42,14 @@ class Api:
         self.contract = load()["villa"]
         users = self.contract.data("users")[:2]
         self.subs = [str(u["sub"]) for u in users]
+        self.usernames = [str(u["username"]) for u in users]
+        self.relogin()
+
+    def relogin(self) -> None:
+        """New ID tokens for both users (a probe that moves the mock's clock ages them past their hour)."""
         self.tokens = [
-            self.http.post(f"/__admin/users/{u['username']}/tokens").raise_for_status().json()["IdToken"] for u in users
+            self.http.post(f"/__admin/users/{name}/tokens").raise_for_status().json()["IdToken"]
+            for name in self.usernames
         ]
 
     def close(self) -> None:
@@ -230,6 +237,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "update_not_persisted": _update_not_persisted,
     "payments_not_found": _payments_not_found,
     **SHOP_PROBES,
+    **LINEITEMS_PROBES,
 }
 
 

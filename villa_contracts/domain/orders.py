@@ -149,6 +149,21 @@ def is_paid(order: Mapping[str, Any]) -> bool:
     return bool(payment.get("isPaid")) or payment.get("status") == PAYMENT_PAID
 
 
+UNPAID_EXPIRY_SECONDS = 5 * 60 * 60
+"""An order still unpaid this long after its creation is deleted and its stock released (as on every API
+of the contracts that reserves stock: the shop's HOLD orders, seed 004's line-item orders)."""
+
+
+def expires_at(created_at: float) -> float:
+    """When an order created at ``created_at`` is deleted unless paid."""
+    return created_at + UNPAID_EXPIRY_SECONDS
+
+
+def is_expired(order: Mapping[str, Any], expiry: float, now: float) -> bool:
+    """Whether a stored order is due for deletion at ``now``: unpaid at its expiry."""
+    return not is_paid(order) and now >= expiry
+
+
 def stock_needs(order: Mapping[str, Any] | None) -> Counter[int]:
     """Units per cprcode an order holds (what its stock reservation is)."""
     needs: Counter[int] = Counter()

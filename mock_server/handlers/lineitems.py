@@ -1,0 +1,166 @@
+"""The line-item order API (seed 004): create with stock reserved, PayPal payments, my orders, expiry.
+
+Records, by storage kind: ``li_orders`` by order id, with the index ``li_owner_orders`` by the
+owner's ``sub``; ``li_used_references`` (PayPal reference id → the order it paid);
+``li_stock`` (one record: units each variant's orders hold); ``li_expiry``, a queue of orders in
+creation order, which ``expire_due`` (a sweeper every API request runs, ``mock_server.expiry``)
+walks from its head (``li_expiry_head``) to delete orders not fully paid 5 hours after creation
+and give their stock back.
+
+Every decision is ``villa_contracts.domain.lineitems``'s; these functions load, call it, and store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse
+
+from mock_server.expiry import sweep, sweeper
+from villa_contracts.domain import lineitems as rules
+
+if TYPE_CHECKING:
+    from mock_server.dispatch import Call
+    from mock_server.state import MockState
+
+ORDERS = "li_orders"
+OWNER_ORDERS = "li_owner_orders"
+USED = "li_used_references"
+STOCK = "li_stock"
+STOCK_KEY = "variants"
+EXPIRY = "li_expiry"
+EXPIRY_HEAD = "li_expiry_head"
+
+
+def reserved(state: MockState) -> dict[int, int]:
+    """Units each variant's orders hold now."""
+    return {int(k): int(v) for k, v in (state.store.get(STOCK, STOCK_KEY) or {}).items()}
+
+
+def _store_reserved(state: MockState, units: dict[int, int]) -> None:
+    state.store.put(STOCK, STOCK_KEY, {str(k): v for k, v in units.items()})
+
+
+def _touch(state: MockState) -> int:
+    return state.store.next_sequence("li_touched")
+
+
+@sweeper
+def expire_due(state: MockState) -> None:
+    """Delete every order not fully paid 5 hours after creation and give its stock back, oldest first.
+
+    Orders join the queue in creation order, so only its head is ever looked at: O(1) when nothing is due.
+    """
+    data = state.lineitems
+    now = state.clock.now()
+    while True:
+        with state.store.transaction():
+            head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
+            due = state.store.get(EXPIRY, str(head))
+            if due is None or now < float(due["expires_at"]):
+                return
+            order = state.store.get(ORDERS, str(due["id"]))
+            if order is not None and rules.is_expired(data, order, now):
+                _store_reserved(state, rules.release(reserved(state), rules.priced_of(order).needs))
+                state.store.delete(ORDERS, str(order["id"]))
+                index = state.store.get(OWNER_ORDERS, order["owner"]) or {"ids": []}
+                state.store.put(OWNER_ORDERS, order["owner"], {"ids": [i for i in index["ids"] if i != order["id"]]})
+            state.store.delete(EXPIRY, str(head))
+            state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
+
+
+def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
+    """``POST /api/v1/orders.json``: price, reserve the stock, store; short stock answers the seed's body."""
+    state, body = call.state, call.body
+    data = state.lineitems
+    rules.refuse_card_data(body)
+    priced = rules.price(data, body["line_items"])
+    with state.store.transaction():
+        try:
+            units = rules.reserve(data, reserved(state), priced.needs)
+        except rules.StockShortage as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        _store_reserved(state, units)
+        order_id = state.store.next_sequence("li_order")
+        now = state.clock.now()
+        order = rules.new_order(order_id, call.sub, priced, body, now=now, touched=_touch(state))
+        state.store.put(ORDERS, str(order_id), order)
+        index = state.store.get(OWNER_ORDERS, call.sub) or {"ids": []}
+        state.store.put(OWNER_ORDERS, call.sub, {"ids": [*index["ids"], order_id]})
+        queued = state.store.next_sequence("li_expiry")
+        state.store.put(EXPIRY, str(queued), {"id": order_id, "expires_at": rules.expires_at(data, now)})
+        answer = rules.order_json(data, order, units)
+    return 201, answer
+
+
+def _own_order(state: MockState, order_id: int, caller: str) -> dict[str, Any]:
+    """The caller's order; someone else's is refused exactly like a missing one."""
+    order = state.store.get(ORDERS, str(order_id))
+    rules.require_visible(order_id, order["owner"] if order else None, caller)
+    assert order is not None
+    return order
+
+
+def pay_order(call: Call) -> tuple[int, Any]:
+    """``POST /api/orders/{id}/payments``: ask the sandbox what the reference id paid, then apply it."""
+    state = call.state
+    data = state.lineitems
+    reference_id = str(call.body["reference_id"])
+    with state.store.transaction():
+        order = _own_order(state, int(call.params["id"]), call.sub)
+        paid = rules.paypal_amount(data, reference_id)
+        used = state.store.get(USED, reference_id)
+        order = rules.pay(
+            order, reference_id, paid, used_by=int(used["order"]) if used else None, touched=_touch(state)
+        )
+        state.store.put(USED, reference_id, {"order": order["id"]})
+        state.store.put(ORDERS, str(order["id"]), order)
+        answer = rules.order_json(data, order, reserved(state))
+    return 201, answer
+
+
+def list_orders(call: Call) -> tuple[int, Any]:
+    """``GET /api/orders.json`` and ``GET /api/orders``: the caller's orders, filtered, newest update first."""
+    state = call.state
+    data = state.lineitems
+    ids = (state.store.get(OWNER_ORDERS, call.sub) or {"ids": []})["ids"]
+    orders = [o for o in (state.store.get(ORDERS, str(i)) for i in ids) if o is not None]
+    total_pages, chosen = rules.my_orders(
+        orders,
+        state=call.params.get("state"),
+        type_=call.params.get("type"),
+        page=int(call.params.get("page", 1)),
+        page_size=data.page_size,
+    )
+    units = reserved(state)
+    return 200, {"total_pages": total_pages, "orders": [rules.order_json(data, o, units) for o in chosen]}
+
+
+# --- the admin API's part -----------------------------------------------------------------------
+
+
+def move_state(call: Call) -> tuple[int, Any]:
+    """``PUT /__admin/lineitems/orders/{id}/state``: a merchant delivers (part of) a completed order."""
+    state = call.state
+    sweep(state)  # an expired order is gone for the admin too
+    with state.store.transaction():
+        order = state.store.get(ORDERS, str(int(call.params["id"])))
+        rules.require_known(int(call.params["id"]), order is not None)
+        assert order is not None
+        order = rules.move_delivery(order, str(call.body["state"]), touched=_touch(state))
+        state.store.put(ORDERS, str(order["id"]), order)
+    return 200, {"id": order["id"], "state": order["state"]}
+
+
+def variant_stock(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/lineitems/stock``: every variant's stock, what orders hold, and what is free."""
+    state = call.state
+    data = state.lineitems
+    sweep(state)  # what expired is free again
+    units = reserved(state)
+    return 200, {
+        "variants": {
+            str(vid): {"stock": v.stock, "reserved": units.get(vid, 0), "free": rules.free_stock(data, units, vid)}
+            for vid, v in sorted(data.variants.items())
+        }
+    }

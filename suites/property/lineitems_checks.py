@@ -1,0 +1,212 @@
+"""The line-item order API's business checks (seed 004), as Schemathesis checks of the gate.
+
+- ``li_money``: cents add up (``item_total_cents = Σ price_cents × quantity``, ``ship_total_cents``
+  = Σ the merchants' fees, ``total_cents`` = both), one shipping fee item per merchant of the lines,
+  and every float and display string is the one derived from its cents.
+- ``li_states``: ``all_paid`` exactly when the state is completed, partial_delivered or delivered;
+  ``created`` exactly when there are no line items; a new order is ``payment`` (or ``created``).
+- ``li_filters``: a list answer holds only orders its ``state`` and ``type`` name, at most a page of
+  them, and ``total_pages`` 0 exactly when no order is answered on page 1.
+- ``li_stock``: creating an order lowers each variant's ``stocks_count`` by exactly what it ordered
+  (from the last count the run saw; only a schemathesis run's own calls change it).
+
+The exact sets of filters and pages, payments and the 5-hour expiry are the state machine's
+(``suites.property.lineitems_machine``), which predicts every answer with the domain.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from schemathesis import Response
+
+from suites.property.checks import BusinessCheck, _raise, business_check
+from suites.property.invariants import Problem
+from villa_contracts.domain import lineitems as rules
+
+if TYPE_CHECKING:
+    from suites.context import RunContext
+
+ORDER_OPS = {"createLineItemOrder", "payLineItemOrder"}
+LIST_OPS = {"listLineItemOrders", "listLineItemOrdersJson"}
+
+
+def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
+    """The order documents an answer of ``op`` carries."""
+    if not isinstance(body, dict):
+        return []
+    if op in ORDER_OPS:
+        return [body]
+    if op in LIST_OPS and isinstance(body.get("orders"), list):
+        return [o for o in body["orders"] if isinstance(o, dict)]
+    return []
+
+
+def _problem(check: str, expected: str, got: Any) -> Problem:
+    return Problem(check, expected, repr(got))
+
+
+def money_problems(order: dict[str, Any]) -> list[Problem]:
+    """What does not add up in one order document (cents, floats, display strings, fee items)."""
+    problems: list[Problem] = []
+    lines = [line for line in order.get("line_items") or [] if isinstance(line, dict)]
+    try:
+        items = sum(int(line["quantity"]) * int(line["variant"]["price_cents"]) for line in lines)
+        fees = [item for item in order.get("shipping_fee_items") or [] if isinstance(item, dict)]
+        ship = sum(int(item["shipping_fee_cents"]) for item in fees)
+        merchants: list[str] = []
+        for line in lines:
+            name = line["variant"]["merchant"]["name"]
+            if name not in merchants:
+                merchants.append(name)
+    except (KeyError, TypeError, ValueError):
+        return [_problem("li_money", "line items and fee items with integer cents", order.get("line_items"))]
+    oid = order.get("id")
+    if order.get("item_total_cents") != items:
+        problems.append(_problem("li_money", f"order {oid}: item_total_cents = Σ price_cents × quantity = {items}",
+                                 order.get("item_total_cents")))  # fmt: skip
+    if order.get("ship_total_cents") != ship:
+        problems.append(_problem("li_money", f"order {oid}: ship_total_cents = Σ shipping_fee_cents = {ship}",
+                                 order.get("ship_total_cents")))  # fmt: skip
+    if order.get("total_cents") != items + ship:
+        problems.append(_problem("li_money", f"order {oid}: total_cents = item_total_cents + ship_total_cents = "
+                                 f"{items + ship}", order.get("total_cents")))  # fmt: skip
+    if [item.get("merchant") for item in fees] != merchants:
+        problems.append(_problem("li_money", f"order {oid}: one shipping fee item per merchant, in order: {merchants}",
+                                 [item.get("merchant") for item in fees]))  # fmt: skip
+    derived = [
+        (order, "display_item_total", "item_total", "item_total_cents"),
+        (order, "display_ship_total", "ship_total", "ship_total_cents"),
+        (order, "display_total", "total", "total_cents"),
+        *((line["variant"], "display_price", "price", "price_cents") for line in lines),
+        *((item, "display_shipping_fee", "shipping_fee", "shipping_fee_cents") for item in fees),
+    ]
+    for doc, shown, number, cents in derived:
+        value = doc.get(cents)
+        if not isinstance(value, int):
+            continue
+        if doc.get(shown) != rules.display(value):
+            problems.append(_problem("li_money", f"{shown} derived from {cents}={value}: {rules.display(value)!r}",
+                                     doc.get(shown)))  # fmt: skip
+        if doc.get(number) != rules.amount(value):
+            problems.append(_problem("li_money", f"{number} derived from {cents}={value}: {rules.amount(value)}",
+                                     doc.get(number)))  # fmt: skip
+    return problems
+
+
+def state_problems(order: dict[str, Any]) -> list[Problem]:
+    """``all_paid`` and ``state`` that contradict each other or the line items."""
+    state, paid = order.get("state"), order.get("all_paid")
+    problems: list[Problem] = []
+    if paid is not (state in rules.TYPES["completed"]):
+        problems.append(_problem("li_states", f"order {order.get('id')}: all_paid exactly when completed "
+                                 f"(state {state!r})", paid))  # fmt: skip
+    if (state == rules.CREATED) != (not order.get("line_items")):
+        problems.append(_problem("li_states", f"order {order.get('id')}: state created exactly when it has no "
+                                 "line items", state))  # fmt: skip
+    return problems
+
+
+def _query(response: Response) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(str(response.request.url)).query).items()}
+
+
+class LineItemsCheck(BusinessCheck):
+    """A business check of the line-item order contract."""
+
+    CONTRACTS: ClassVar[frozenset[str]] = frozenset({"lineitems"})
+
+    def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
+        super().__init__(context, contract)
+
+
+@business_check
+class li_money(LineItemsCheck):  # noqa: N801 - the check's name in reports
+    """Cents add up; floats and display strings are derived from them."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every order document of the answer."""
+        for order in orders_in(op, body):
+            _raise(money_problems(order))
+
+
+@business_check
+class li_states(LineItemsCheck):  # noqa: N801
+    """``state`` and ``all_paid`` agree; a new order expects payment."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every order document of the answer; a created one is payment (created without lines)."""
+        for order in orders_in(op, body):
+            _raise(state_problems(order))
+        if op == "createLineItemOrder" and isinstance(body, dict):
+            expected = rules.PAYMENT if body.get("line_items") else rules.CREATED
+            if body.get("state") != expected or body.get("all_paid") is not False:
+                raise AssertionError(f"a new order is {expected} and not paid; got state={body.get('state')!r}, "
+                                     f"all_paid={body.get('all_paid')!r}")  # fmt: skip
+
+
+@business_check
+class li_filters(LineItemsCheck):  # noqa: N801
+    """A list answer holds only what its filters name, one page at most; total_pages 0 means none."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """List answers, against the request's query."""
+        if op not in LIST_OPS or not isinstance(body, dict):
+            return
+        query = _query(response)
+        state, type_ = query.get("state"), query.get("type")
+        if type_ is not None and type_ not in rules.TYPES:
+            return
+        orders = orders_in(op, body)
+        wrong = [(o.get("id"), o.get("state")) for o in orders
+                 if not rules.matches(str(o.get("state")), state=state, type_=type_)]  # fmt: skip
+        if wrong:
+            raise AssertionError(f"state={state!r} type={type_!r} answered orders it does not name: {wrong}")
+        ids = [o.get("id") for o in orders]
+        if len(ids) != len(set(ids)):
+            raise AssertionError(f"a page lists an order twice: {ids}")
+        total_pages = body.get("total_pages")
+        page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
+        if total_pages == 0 and orders:
+            raise AssertionError(f"total_pages is 0 but {len(orders)} orders are answered")
+        if isinstance(total_pages, int) and orders and page > total_pages:
+            raise AssertionError(f"page {page} answers orders but total_pages is {total_pages}")
+        if page == 1 and total_pages != 0 and not orders:
+            raise AssertionError(f"page 1 is empty but total_pages is {total_pages}")
+
+
+@business_check
+class li_stock(LineItemsCheck):  # noqa: N801
+    """An order lowers each variant's stocks_count by exactly what it ordered."""
+
+    def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
+        super().__init__(context, contract)
+        self.counts: dict[int, int] = {}
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Each answer's counts, against the last ones seen (lowered by a new order's quantities)."""
+        problems: list[str] = []
+        for order in orders_in(op, body):
+            ordered: Counter[int] = Counter()
+            shown: dict[int, int] = {}
+            for line in order.get("line_items") or []:
+                try:
+                    vid, count = int(line["variant"]["id"]), int(line["variant"]["stocks_count"])
+                    ordered[vid] += int(line["quantity"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if shown.setdefault(vid, count) != count:
+                    problems.append(f"order {order.get('id')}: variant {vid} shows two stocks_count values")
+            for vid, count in shown.items():
+                before = self.counts.get(vid)
+                expected = before - ordered[vid] if op == "createLineItemOrder" and before is not None else before
+                if expected is not None and count != expected:
+                    problems.append(
+                        f"order {order.get('id')}: variant {vid} stocks_count {count}, expected {expected}"
+                        + (f" ({before} before, {ordered[vid]} ordered)" if op == "createLineItemOrder" else "")
+                    )
+                self.counts[vid] = count
+        if problems:
+            raise AssertionError("\n".join(problems))

@@ -1,0 +1,501 @@
+"""The line-item order API (seed 004): pricing in cents, stock, PayPal payments, states, filters, expiry.
+
+Pure rules over plain values; the mock's handlers and the suites' oracle both call them. Money is
+integer cents of US dollars; the float and the display string of an amount are derived from its
+cents (``display(40000) == "$400"``, ``display(7450) == "$74.50"``). An order is priced once, when
+it is created: ``item_total_cents`` is the sum of price × quantity, ``ship_total_cents`` the sum of
+one shipping fee per merchant of its variants (``shipping_fee_items``, merchants in the order they
+first appear), ``total_cents`` their sum.
+
+States: ``created`` (no line items) or ``payment`` on create → ``completed`` (``all_paid``) once
+the payments cover the total → ``partial_delivered`` → ``delivered`` (a merchant's moves).
+An order that is not fully paid ``expiry_seconds`` (5 hours) after creation is deleted and its
+stock restored (``is_expired``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from villa_contracts.domain.errors import RuleViolation
+from villa_contracts.errors import ContractError
+
+CREATED, PAYMENT, COMPLETED = "created", "payment", "completed"
+PARTIAL_DELIVERED, DELIVERED = "partial_delivered", "delivered"
+STATES = (CREATED, PAYMENT, COMPLETED, PARTIAL_DELIVERED, DELIVERED)
+TYPES: dict[str, frozenset[str]] = {
+    "completed": frozenset({COMPLETED, PARTIAL_DELIVERED, DELIVERED}),
+    "not_completed": frozenset({CREATED, PAYMENT}),
+}
+"""What each ``type`` filter of the seed's 2014-12-16 note names."""
+DELIVERY_MOVES: dict[str, frozenset[str]] = {
+    COMPLETED: frozenset({PARTIAL_DELIVERED, DELIVERED}),
+    PARTIAL_DELIVERED: frozenset({DELIVERED}),
+}
+"""Where a merchant may move an order (the admin endpoint), from each state."""
+
+Cents = int
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    """A merchant: its shipping fee per order and its avatar."""
+
+    name: str
+    shipping_fee_cents: Cents
+    avatar: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A variant a merchant sells, with its own stock."""
+
+    id: int
+    product: str
+    options_text: str
+    price_cents: Cents
+    merchant: str
+    stock: int
+    image: int
+
+    @property
+    def images(self) -> list[dict[str, str]]:
+        """The variant's images, as the seed shows them."""
+        return [_image(self.image)]
+
+
+def _image(number: int) -> dict[str, str]:
+    base = f"/uploads/image/image/{number}"
+    return {
+        "url": f"{base}/gshock.jpg",
+        "medium_url": f"{base}/medium_gshock.jpg",
+        "thumb_url": f"{base}/thumb_gshock.jpg",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LineItemsData:
+    """``contracts/data/lineitems.yaml``; build it with ``LineItemsData.from_contract(load())``."""
+
+    currency: str
+    page_size: int
+    expiry_seconds: float
+    merchants: dict[str, Merchant]
+    variants: dict[int, Variant]
+    references: dict[str, Cents]
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def from_contract(cls, contracts: Any) -> LineItemsData:
+        """Read ``lineitems`` from the contracts' shared data.
+
+        Raises:
+            ContractError: the file is malformed.
+        """
+        try:
+            raw = contracts.data("lineitems")
+            merchants = {
+                str(name): Merchant(
+                    str(name), int(m["shipping_fee_cents"]), {k: str(v) for k, v in m["avatar"].items()}
+                )
+                for name, m in raw["merchants"].items()
+            }
+            variants = {
+                int(vid): Variant(
+                    int(vid), str(v["product"]), str(v["options_text"]), int(v["price_cents"]), str(v["merchant"]),
+                    int(v["stock"]), int(v["image"]),
+                )
+                for vid, v in raw["variants"].items()
+            }  # fmt: skip
+            unknown = sorted({v.merchant for v in variants.values()} - set(merchants))
+            if unknown:
+                raise ValueError(f"variants name unknown merchants {unknown}")
+            return cls(
+                currency=str(raw["currency"]),
+                page_size=int(raw["page_size"]),
+                expiry_seconds=float(raw["expiry_seconds"]),
+                merchants=merchants,
+                variants=variants,
+                references={str(ref): int(cents) for ref, cents in raw["paypal"]["references"].items()},
+                pattern=re.compile(str(raw["paypal"]["pattern"])),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
+            raise ContractError(f"contracts/data/lineitems.yaml is malformed: {exc!r}") from exc
+
+
+# --- money --------------------------------------------------------------------------------------
+
+
+def display(cents: Cents) -> str:
+    """An amount for people, derived from its cents: ``40000`` → ``"$400"``, ``7450`` → ``"$74.50"``."""
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{sign}${dollars}" if rest == 0 else f"{sign}${dollars}.{rest:02d}"
+
+
+def amount(cents: Cents) -> float:
+    """An amount as the seed's JSON number: ``40000`` → ``400.0`` (exact for any cents below 2**53)."""
+    return cents / 100
+
+
+# --- pricing and stock --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PricedOrder:
+    """An order's lines (variant id, quantity, unit price) and its totals in cents."""
+
+    lines: tuple[tuple[int, int, Cents], ...]
+    shipping: tuple[tuple[str, Cents], ...]
+
+    @property
+    def item_total_cents(self) -> Cents:
+        """Σ price × quantity."""
+        return sum(quantity * price for _, quantity, price in self.lines)
+
+    @property
+    def ship_total_cents(self) -> Cents:
+        """Σ of one fee per merchant."""
+        return sum(fee for _, fee in self.shipping)
+
+    @property
+    def total_cents(self) -> Cents:
+        """``item_total_cents + ship_total_cents``."""
+        return self.item_total_cents + self.ship_total_cents
+
+    @property
+    def needs(self) -> Counter[int]:
+        """Units per variant the order reserves."""
+        needs: Counter[int] = Counter()
+        for variant_id, quantity, _ in self.lines:
+            needs[variant_id] += quantity
+        return needs
+
+
+def price(data: LineItemsData, line_items: Sequence[Mapping[str, Any]]) -> PricedOrder:
+    """Price ``line_items`` (``[{variant_id, quantity}]``) from the data, shipping included.
+
+    Raises:
+        RuleViolation: a variant is unknown (``not_found``, rule ``variant``).
+    """
+    lines: list[tuple[int, int, Cents]] = []
+    merchants: list[str] = []
+    for index, item in enumerate(line_items):
+        variant = data.variants.get(int(item["variant_id"]))
+        if variant is None:
+            raise RuleViolation(
+                "not_found",
+                f"no variant {item['variant_id']!r}: the variants are {sorted(data.variants)}",
+                f"/line_items/{index}/variant_id",
+                rule="variant",
+            )
+        lines.append((variant.id, int(item["quantity"]), variant.price_cents))
+        if variant.merchant not in merchants:
+            merchants.append(variant.merchant)
+    shipping = tuple((name, data.merchants[name].shipping_fee_cents) for name in merchants)
+    return PricedOrder(tuple(lines), shipping)
+
+
+class StockShortage(RuleViolation):
+    """Stock is short for some variants; ``messages`` are the seed's, one per short variant."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("conflict", "; ".join(messages), "/line_items", rule="stock")
+        self.messages = messages
+
+    def body(self) -> dict[str, Any]:
+        """The seed's answer: ``{"errors": {"variants": [...]}}``."""
+        return {"errors": {"variants": list(self.messages)}}
+
+
+def shortage_message(variant: Variant) -> str:
+    """The seed's message for a short variant: ``Can't fulfill stock of Product XXX Variant Size:L``."""
+    return f"Can't fulfill stock of Product {variant.product} Variant {variant.options_text}".rstrip()
+
+
+def free_stock(data: LineItemsData, reserved: Mapping[int, int], variant_id: int) -> int:
+    """Units of a variant left to order (its stock minus every order's reservation)."""
+    return data.variants[variant_id].stock - int(reserved.get(variant_id, 0))
+
+
+def reserve(data: LineItemsData, reserved: Mapping[int, int], needs: Mapping[int, int]) -> dict[int, int]:
+    """The reservations once an order holding ``needs`` is created.
+
+    Raises:
+        StockShortage: some variants do not have the units (nothing is reserved).
+    """
+    short = [
+        shortage_message(data.variants[vid]) for vid, units in needs.items() if units > free_stock(data, reserved, vid)
+    ]
+    if short:
+        raise StockShortage(short)
+    moved = {int(k): int(v) for k, v in reserved.items()}
+    for vid, units in needs.items():
+        moved[vid] = moved.get(vid, 0) + units
+    return {vid: units for vid, units in moved.items() if units}
+
+
+def release(reserved: Mapping[int, int], needs: Mapping[int, int]) -> dict[int, int]:
+    """The reservations once an order holding ``needs`` is deleted."""
+    moved = {int(k): int(v) for k, v in reserved.items()}
+    for vid, units in needs.items():
+        moved[vid] = max(moved.get(vid, 0) - units, 0)
+    return {vid: units for vid, units in moved.items() if units}
+
+
+# What a payment card number looks like in free text: 13 to 19 digits, single spaces, dashes or
+# plusses between them, passing Luhn's check (the proxy's card_masked check looks for the same).
+_CARD = re.compile(r"(?<![0-9])[0-9](?:[ +-]?[0-9]){12,18}(?![0-9])")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def refuse_card_data(body: Mapping[str, Any]) -> None:
+    """Refuse a ship address or remarks that hold a card number: card data is never stored or echoed.
+
+    Raises:
+        RuleViolation: a field holds a card number (``invalid``, rule ``no_card_data``), at its pointer.
+    """
+    fields = [("/remarks", body.get("remarks"))]
+    fields += [(f"/ship_address/{key}", value) for key, value in (body.get("ship_address") or {}).items()]
+    for pointer, value in fields:
+        if not isinstance(value, str):
+            continue
+        for found in _CARD.finditer(value):
+            if _luhn(re.sub(r"[^0-9]", "", found.group())):
+                raise RuleViolation(
+                    "invalid",
+                    f"{pointer} holds what looks like a payment card number: card data is never stored, "
+                    "send the address or remarks without it",
+                    pointer,
+                    rule="no_card_data",
+                )
+
+
+# --- the order record and its answer ------------------------------------------------------------
+
+
+def new_order(
+    order_id: int, owner: str, priced: PricedOrder, body: Mapping[str, Any], *, now: float, touched: int
+) -> dict[str, Any]:
+    """The record of a created order (what the mock stores; ``order_json`` answers it)."""
+    return {
+        "id": order_id,
+        "owner": owner,
+        "state": PAYMENT if priced.lines else CREATED,
+        "paid_cents": 0,
+        "references": [],
+        "created_at": now,
+        "touched": touched,
+        "remarks": body.get("remarks"),
+        "ship_address": dict(body["ship_address"]),
+        "lines": [list(line) for line in priced.lines],
+        "shipping": [list(item) for item in priced.shipping],
+    }
+
+
+def priced_of(order: Mapping[str, Any]) -> PricedOrder:
+    """The priced lines of an order record."""
+    return PricedOrder(
+        tuple((int(v), int(q), int(p)) for v, q, p in order["lines"]),
+        tuple((str(m), int(f)) for m, f in order["shipping"]),
+    )
+
+
+def order_json(data: LineItemsData, order: Mapping[str, Any], reserved: Mapping[int, int]) -> dict[str, Any]:
+    """An order as the contract answers it; ``stocks_count`` is each variant's free stock now."""
+    priced = priced_of(order)
+    total = priced.total_cents
+    address = order["ship_address"]
+    line_items = []
+    for variant_id, quantity, unit in priced.lines:
+        variant = data.variants[variant_id]
+        merchant = data.merchants[variant.merchant]
+        line_items.append(
+            {
+                "quantity": quantity,
+                "variant": {
+                    "id": variant_id,
+                    "options_text": variant.options_text,
+                    "stocks_count": max(free_stock(data, reserved, variant_id), 0),
+                    "display_price": display(unit),
+                    "price": amount(unit),
+                    "price_cents": unit,
+                    "merchant": {"name": merchant.name, "avatar": dict(merchant.avatar)},
+                    "images": variant.images,
+                },
+            }
+        )
+    return {
+        "id": int(order["id"]),
+        "state": order["state"],
+        "all_paid": all_paid(int(order["paid_cents"]), total, order["state"]),
+        "display_item_total": display(priced.item_total_cents),
+        "item_total": amount(priced.item_total_cents),
+        "item_total_cents": priced.item_total_cents,
+        "display_ship_total": display(priced.ship_total_cents),
+        "ship_total": amount(priced.ship_total_cents),
+        "ship_total_cents": priced.ship_total_cents,
+        "display_total": display(total),
+        "total": amount(total),
+        "total_cents": total,
+        "remarks": order.get("remarks"),
+        "ship_address": {
+            "firstname": address["firstname"],
+            "lastname": address["lastname"],
+            "full_name": f"{address['firstname']} {address['lastname']}",
+            "address1": address["address1"],
+            "address2": address.get("address2"),
+            "zipcode": address["zipcode"],
+            "phone": address["phone"],
+        },
+        "line_items": line_items,
+        "shipping_fee_items": [
+            {
+                "merchant": name,
+                "display_shipping_fee": display(fee),
+                "shipping_fee": amount(fee),
+                "shipping_fee_cents": fee,
+            }
+            for name, fee in priced.shipping
+        ],
+    }
+
+
+def all_paid(paid_cents: Cents, total_cents: Cents, state: str) -> bool:
+    """Whether the payments cover the total (never for an order with nothing to pay: ``created``)."""
+    return state != CREATED and paid_cents >= total_cents
+
+
+def require_visible(order_id: int, owner: str | None, caller: str) -> None:
+    """Refuse an order that is missing or someone else's, both alike (``not_found``, rule ``ownership``)."""
+    if owner is None or owner != caller:
+        raise RuleViolation("not_found", f"no order {order_id} for you", "", rule="ownership")
+
+
+def require_known(order_id: int, found: bool) -> None:
+    """Refuse a missing order on the admin's side (``not_found``, rule ``order``)."""
+    if not found:
+        raise RuleViolation("not_found", f"no line-item order {order_id}", "", rule="order")
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+def paypal_amount(data: LineItemsData, reference_id: str) -> Cents:
+    """The cents the mock's PayPal sandbox says ``reference_id`` paid.
+
+    Raises:
+        RuleViolation: PayPal does not know the reference id (``not_found``, rule ``reference``).
+    """
+    if reference_id in data.references:
+        return data.references[reference_id]
+    match = data.pattern.fullmatch(reference_id)
+    if match is None:
+        raise RuleViolation(
+            "not_found",
+            f"PayPal knows no payment with reference id {reference_id!r}: pay with PayPal first and send its "
+            f"reference id (the sandbox's test ids are in contracts/data/lineitems.yaml)",
+            "/reference_id",
+            rule="reference",
+        )
+    return int(match.group("cents"))
+
+
+def pay(
+    order: Mapping[str, Any], reference_id: str, paid: Cents, *, used_by: int | None, touched: int
+) -> dict[str, Any]:
+    """The order after PayPal reports ``paid`` cents for ``reference_id``.
+
+    Args:
+        order: the order record.
+        reference_id: the PayPal reference id.
+        paid: what PayPal says it captured.
+        used_by: the order this reference id already paid (None: never used).
+        touched: the update sequence number of this change (orders list by it, newest first).
+
+    Raises:
+        RuleViolation: the reference id paid already (``conflict``, rule ``reference_once``), the
+            order is completed or has nothing to pay (``conflict``, rule ``payable``).
+    """
+    if used_by is not None:
+        raise RuleViolation(
+            "conflict",
+            f"PayPal reference id {reference_id!r} has paid already (order {used_by}): each payment is reported once",
+            "/reference_id",
+            rule="reference_once",
+        )
+    if order["state"] != PAYMENT:
+        what = (
+            "has no line items: nothing to pay" if order["state"] == CREATED else f"is {order['state']}: paid in full"
+        )
+        raise RuleViolation("conflict", f"order {order['id']} {what}", "", rule="payable")
+    total = priced_of(order).total_cents
+    paid_cents = int(order["paid_cents"]) + paid
+    state = COMPLETED if paid_cents >= total else PAYMENT
+    return {**order, "paid_cents": paid_cents, "state": state, "references": [*order["references"], reference_id],
+            "touched": touched}  # fmt: skip
+
+
+def move_delivery(order: Mapping[str, Any], state: str, *, touched: int) -> dict[str, Any]:
+    """A merchant's move of a completed order to ``partial_delivered`` or ``delivered``.
+
+    Raises:
+        RuleViolation: the move is not allowed from the order's state (``conflict``, rule ``delivery``).
+    """
+    if state not in DELIVERY_MOVES.get(order["state"], frozenset()):
+        raise RuleViolation(
+            "conflict",
+            f"order {order['id']} is {order['state']}: it cannot become {state} "
+            "(only completed → partial_delivered → delivered)",
+            "/state",
+            rule="delivery",
+        )
+    return {**order, "state": state, "touched": touched}
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+
+def expires_at(data: LineItemsData, created_at: float) -> float:
+    """When an order created at ``created_at`` is deleted unless fully paid."""
+    return created_at + data.expiry_seconds
+
+
+def is_expired(data: LineItemsData, order: Mapping[str, Any], now: float) -> bool:
+    """Whether an order is due for deletion at ``now``: not fully paid 5 hours after its creation."""
+    return order["state"] in TYPES["not_completed"] and now >= expires_at(data, float(order["created_at"]))
+
+
+# --- my orders ----------------------------------------------------------------------------------
+
+
+def matches(order_state: str, *, state: str | None, type_: str | None) -> bool:
+    """Whether an order in ``order_state`` is named by the ``state`` and ``type`` filters (both must hold)."""
+    if state is not None and order_state != state:
+        return False
+    return type_ is None or order_state in TYPES[type_]
+
+
+def my_orders(
+    orders: Iterable[Mapping[str, Any]], *, state: str | None, type_: str | None, page: int, page_size: int
+) -> tuple[int, list[Mapping[str, Any]]]:
+    """``(total_pages, orders of the page)``: the filtered orders, most recently updated first."""
+    chosen = sorted(
+        (o for o in orders if matches(o["state"], state=state, type_=type_)),
+        key=lambda o: (int(o["touched"]), int(o["id"])),
+        reverse=True,
+    )
+    total_pages = -(-len(chosen) // page_size)
+    start = (page - 1) * page_size
+    return total_pages, chosen[start : start + page_size]
