@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.errors import (
@@ -36,6 +36,7 @@ from mock_server.errors import (
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
+from mock_server.fastjson import JSONResponse
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
 

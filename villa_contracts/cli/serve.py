@@ -38,6 +38,10 @@ Exit codes:
     "--allow-origin", "allowed_origins", multiple=True, envvar="VILLA_MOCK_ALLOW_ORIGINS",
     help="Without an admin token, /__admin refuses browser pages: allow this Origin (repeatable).",
 )  # fmt: skip
+@click.option(
+    "--access-log", is_flag=True, envvar="VILLA_MOCK_ACCESS_LOG",
+    help="Log one line per request (off by default: the journal, /__admin/journal, records every call).",
+)  # fmt: skip
 def command(
     host: str,
     port: int,
@@ -46,6 +50,7 @@ def command(
     admin_token: str | None,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
+    access_log: bool,
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
 
@@ -71,4 +76,4 @@ def command(
             click.echo(f"state kept in {db_path}", err=True)
         return app
 
-    serve_forever(build, host=host, port=port)  # type: ignore[arg-type]
+    serve_forever(build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]
