@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -211,3 +213,82 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
         pass
     finally:
         sock.close()
+
+
+def serve_workers(
+    build: Build,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    access_log: bool = False,
+    on_listening: Callable[[str], None] | None = None,
+) -> int:
+    """Serve ``build(base_url)`` in ``workers`` forked processes sharing one listening socket, until stopped.
+
+    Each process builds its own app (so ``build`` must open a store the processes share: SQLite or
+    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker. Returns
+    when every worker has stopped.
+
+    Args:
+        build: makes the ASGI app, given the base URL it will be reached at (called in each worker).
+        host: the interface to listen on.
+        port: the port; 0 picks a free one.
+        workers: how many processes.
+        log_level: uvicorn's log level.
+        access_log: log one line per request.
+        on_listening: called with the base URL once the socket listens, before the workers start.
+
+    Returns:
+        0 when every worker stopped cleanly, 1 when one failed.
+
+    Raises:
+        OSError: the address cannot be bound.
+
+    """
+    sock = _bind(host, port)
+    base_url = _base_url(host, sock.getsockname()[1])
+    if on_listening is not None:
+        on_listening(base_url)
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve, then leave without running the parent's exit handlers
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                server = _server(build(base_url), log_level, access_log)
+                server.run(sockets=[sock])
+            except KeyboardInterrupt:
+                pass
+            except BaseException:
+                logging.getLogger("villa_contracts.mock").exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def pass_on(signum: int, frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    failed = False
+    try:
+        for child in children:
+            while True:
+                try:
+                    _, status = os.waitpid(child, 0)
+                    break
+                except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
+                    pass_on(signal.SIGINT, None)
+                    continue
+            failed = failed or os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 1 if failed else 0
