@@ -29,6 +29,7 @@ from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.guard import Guard
 from mock_server.handlers import HANDLERS
 from mock_server.journal import Journal
+from mock_server.routing import ExactPathRouter
 from mock_server.shared_clock import StoredClock
 from mock_server.state import MockState
 from mock_server.storage import Storage, open_storage
@@ -153,5 +154,6 @@ def create_app(
 
     guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[guard])
+    app.router = ExactPathRouter(routes)
     app.state.mock = state
     return app
