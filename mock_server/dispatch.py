@@ -171,6 +171,8 @@ async def read_body(request: Request, operation: Operation, accepted: list[str])
 
 
 def _query(request: Request) -> dict[str, list[str]]:
+    if not request.scope.get("query_string"):
+        return {}  # most calls: no need to build Starlette's QueryParams
     values: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         values.setdefault(name, []).append(value)
