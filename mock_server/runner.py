@@ -228,8 +228,8 @@ def serve_workers(
     """Serve ``build(base_url)`` in ``workers`` forked processes sharing one listening socket, until stopped.
 
     Each process builds its own app (so ``build`` must open a store the processes share: SQLite or
-    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker. Returns
-    when every worker has stopped.
+    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker; when one
+    worker stops (or fails to start), the others are stopped too. Returns when every worker has.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at (called in each worker).
@@ -270,8 +270,10 @@ def serve_workers(
         children.append(pid)
     sock.close()
 
+    running = set(children)
+
     def pass_on(signum: int, frame: object) -> None:
-        for child in children:
+        for child in running:
             try:
                 os.kill(child, signal.SIGTERM)
             except ProcessLookupError:
@@ -280,15 +282,20 @@ def serve_workers(
     previous = signal.signal(signal.SIGTERM, pass_on)
     failed = False
     try:
-        for child in children:
-            while True:
-                try:
-                    _, status = os.waitpid(child, 0)
-                    break
-                except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
-                    pass_on(signal.SIGINT, None)
-                    continue
+        while running:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
+                pass_on(signal.SIGINT, None)
+                continue
+            except ChildProcessError:
+                break
+            if pid not in running:
+                continue
+            running.discard(pid)
             failed = failed or os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
+            # One worker gone (failed, or stopped): stop the others too rather than serve the port half.
+            pass_on(signal.SIGTERM, None)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 1 if failed else 0
