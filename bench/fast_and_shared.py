@@ -190,11 +190,26 @@ def _load_once(name: str, args: argparse.Namespace, workdir: Path, lua: Path, pr
         command = [sys.executable, str(ROOT / "bench" / "_bare.py"), str(port), str(order_file)]
     else:
         command = _mock_args(name, port, workdir, args.redis)
-    with _server(command, cores, port) as proc:
-        mine = _prepare(f"http://127.0.0.1:{port}") if name != "bare" else prepared
-        rps, p50, p99, errors = _wrk(port, mine, args.seconds, args.connections, lua)
-        rss = _rss_mib(proc.pid)
+    try:
+        with _server(command, cores, port) as proc:
+            mine = _prepare(f"http://127.0.0.1:{port}") if name != "bare" else prepared
+            rps, p50, p99, errors = _wrk(port, mine, args.seconds, args.connections, lua)
+            rss = _rss_mib(proc.pid)
+    finally:
+        if "--store-prefix" in command:
+            _wipe(args.redis, command[command.index("--store-prefix") + 1])
     return Load(name, rps, p50, p99, rss, int(errors))
+
+
+def _wipe(url: str, prefix: str) -> None:
+    """Delete the bench's keys from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 LABELS = {
