@@ -67,7 +67,7 @@ def count(log: Path) -> tuple[int, Counter[tuple[str, int]]]:
 def soak(store: str, target_requests: int, workdir: Path) -> bool:
     port = free_port()
     log = workdir / f"serve-{store}.log"
-    args = [str(Path(sys.executable).parent / "villa-contracts"), "serve", "--port", str(port)]
+    args = [str(Path(sys.executable).parent / "villa-contracts"), "serve", "--port", str(port), "--access-log"]
     if store == "sqlite":
         args += ["--db", str(workdir / "soak.db")]
     server = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT)

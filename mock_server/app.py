@@ -29,8 +29,10 @@ from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.guard import Guard
 from mock_server.handlers import HANDLERS
 from mock_server.journal import Journal
+from mock_server.routing import ExactPathRouter
+from mock_server.shared_clock import StoredClock
 from mock_server.state import MockState
-from mock_server.storage import open_storage
+from mock_server.storage import Storage, open_storage
 from villa_contracts.contract import Contract, Contracts, ContractValidator, load
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.clock import AdjustableClock
@@ -46,11 +48,13 @@ def build_state(
     contracts: Contracts | None = None,
     clock: AdjustableClock | None = None,
     admin_token: str | None = None,
+    store: Storage | None = None,
 ) -> MockState:
     """The mock's state: contracts and validators compiled once, storage opened, default users seeded."""
     contracts = contracts or load()
-    clock = clock or AdjustableClock()
-    store = open_storage(db_path)
+    store = store or open_storage(db_path)
+    # A store several processes share keeps the clock's offset too, so time travel moves them all.
+    clock = clock or (StoredClock(store) if store.shared else AdjustableClock())
     auth = AuthService.from_contract(contracts, store=store, clock=clock, base_url=base_url)
     auth.seed_users(contracts.data("users"))
     return MockState(
@@ -103,6 +107,7 @@ def create_app(
     admin_token: str | None = None,
     allowed_hosts: tuple[str, ...] = (),
     allowed_origins: tuple[str, ...] = (),
+    store: Storage | None = None,
 ) -> Starlette:
     """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
@@ -116,6 +121,7 @@ def create_app(
         admin_token: when set, the admin API requires ``X-Villa-Admin-Token: <token>``.
         allowed_hosts: besides loopback names, the ``Host`` names a token-less admin API answers.
         allowed_origins: browser origins a token-less admin API answers (none by default).
+        store: an opened store (``mock_server.storage.open_storage``, e.g. Redis); overrides ``db_path``.
 
     Returns:
         A Starlette app; ``app.state.mock`` is its ``MockState``.
@@ -124,7 +130,9 @@ def create_app(
         ContractError: a contract operation has no handler, or a handler no operation.
     """
     handlers = HANDLERS if handlers is None else handlers
-    state = build_state(base_url=base_url, db_path=db_path, contracts=contracts, clock=clock, admin_token=admin_token)
+    state = build_state(
+        base_url=base_url, db_path=db_path, contracts=contracts, clock=clock, admin_token=admin_token, store=store
+    )
     served = [c for c in state.contracts if c.role == "api" or enable_admin]
     routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
     for contract in served:
@@ -146,5 +154,6 @@ def create_app(
 
     guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[guard])
+    app.router = ExactPathRouter(routes)
     app.state.mock = state
     return app

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.errors import (
@@ -36,6 +36,7 @@ from mock_server.errors import (
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
+from mock_server.fastjson import JSONResponse
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
 
@@ -170,6 +171,8 @@ async def read_body(request: Request, operation: Operation, accepted: list[str])
 
 
 def _query(request: Request) -> dict[str, list[str]]:
+    if not request.scope.get("query_string"):
+        return {}  # most calls: no need to build Starlette's QueryParams
     values: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         values.setdefault(name, []).append(value)

@@ -69,6 +69,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.state.begin_request()
         headers = Headers(scope=scope)
         if scope["path"].startswith("/__admin") and self.state.admin_token is None:
             refusal = self._admin_refusal(headers)

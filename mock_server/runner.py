@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -63,10 +65,13 @@ class _NoCardNumbers(logging.Filter):
         return True
 
 
-def _server(app: ASGIApp, log_level: str) -> uvicorn.Server:
+def _server(app: ASGIApp, log_level: str, access_log: bool = False) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         log_level=log_level,
+        # The journal records every call; one log line per request cost about a fifth of the mock's
+        # time under load, so it is opt-in (`serve --access-log`).
+        access_log=access_log,
         lifespan="auto",
         timeout_graceful_shutdown=5,
         # Idle keep-alive connections are closed after 5 s; at most this many connections at once
@@ -184,14 +189,15 @@ def serve_in_thread(
     return RunningServer(base_url=base_url, host=host, port=port, _server=server, _thread=thread)
 
 
-def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info") -> None:
+def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
     """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at.
         host: the interface to listen on.
         port: the port; 0 picks a free one (the URL handed to ``build`` tells which).
-        log_level: uvicorn's log level (``info`` shows one line per request).
+        log_level: uvicorn's log level.
+        access_log: log one line per request (card numbers masked).
 
     Raises:
         OSError: the address cannot be bound.
@@ -199,7 +205,7 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
     """
     sock = _bind(host, port)
     try:
-        server = _server(build(_base_url(host, sock.getsockname()[1])), log_level)
+        server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
         # uvicorn handles SIGINT itself (graceful shutdown), then re-raises it once the server is
         # down; that late KeyboardInterrupt is the normal way out, not an error.
         server.run(sockets=[sock])
@@ -207,3 +213,89 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
         pass
     finally:
         sock.close()
+
+
+def serve_workers(
+    build: Build,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    access_log: bool = False,
+    on_listening: Callable[[str], None] | None = None,
+) -> int:
+    """Serve ``build(base_url)`` in ``workers`` forked processes sharing one listening socket, until stopped.
+
+    Each process builds its own app (so ``build`` must open a store the processes share: SQLite or
+    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker; when one
+    worker stops (or fails to start), the others are stopped too. Returns when every worker has.
+
+    Args:
+        build: makes the ASGI app, given the base URL it will be reached at (called in each worker).
+        host: the interface to listen on.
+        port: the port; 0 picks a free one.
+        workers: how many processes.
+        log_level: uvicorn's log level.
+        access_log: log one line per request.
+        on_listening: called with the base URL once the socket listens, before the workers start.
+
+    Returns:
+        0 when every worker stopped cleanly, 1 when one failed.
+
+    Raises:
+        OSError: the address cannot be bound.
+
+    """
+    sock = _bind(host, port)
+    base_url = _base_url(host, sock.getsockname()[1])
+    if on_listening is not None:
+        on_listening(base_url)
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve, then leave without running the parent's exit handlers
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                server = _server(build(base_url), log_level, access_log)
+                server.run(sockets=[sock])
+            except KeyboardInterrupt:
+                pass
+            except BaseException:
+                logging.getLogger("villa_contracts.mock").exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    running = set(children)
+
+    def pass_on(signum: int, frame: object) -> None:
+        for child in running:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    failed = False
+    try:
+        while running:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
+                pass_on(signal.SIGINT, None)
+                continue
+            except ChildProcessError:
+                break
+            if pid not in running:
+                continue
+            running.discard(pid)
+            failed = failed or os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
+            # One worker gone (failed, or stopped): stop the others too rather than serve the port half.
+            pass_on(signal.SIGTERM, None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 1 if failed else 0

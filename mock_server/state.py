@@ -67,8 +67,18 @@ class MockState:
             self._lineitems = LineItemsData.from_contract(self.contracts)
         return self._lineitems
 
+    def begin_request(self) -> None:
+        """Catch up with what other processes sharing the store changed beside records (the clock)."""
+        refresh = getattr(self.clock, "refresh", None)
+        if refresh is not None:
+            refresh()
+
     def reset(self) -> None:
-        """Back to the start: no orders, payments or extra users; default users; clock at offset 0."""
+        """Back to the start: no orders, payments or extra users; default users; clock at offset 0.
+
+        With a shared store (SQLite, Redis) every process sharing it sees the reset; the journal
+        is each process's own.
+        """
         self.store.reset()
         self.auth.reset()
         self.auth.seed_users(self.contracts.data("users"))

@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.client", "tests.fixtures.mock", "tests.fixtures.servers"]
+pytest_plugins = [
+    "tests.fixtures.client",
+    "tests.fixtures.mock",
+    "tests.fixtures.redis_store",
+    "tests.fixtures.servers",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -99,6 +99,8 @@ class AuthService:
                     sub=entry.get("sub"),
                 )
             except CognitoError as exc:
+                if self._users.get(entry["username"]) is not None:
+                    continue  # another process sharing the store seeded it first
                 raise ContractError(f"{where} ({entry['username']}): {exc.message}") from None
 
     def admin_create_user(

@@ -77,6 +77,12 @@ def expire_due(state: MockState) -> None:
     Orders join the queue in checkout order, so only its head is ever looked at: O(1) when nothing is due.
     """
     now = state.clock.now()
+    # A look without the store's lock first: on a store shared by processes, locking on every
+    # request would serialise them all; the transaction below checks again before it changes anything.
+    head = int((state.store.get(HOLD_HEAD, "head") or {"next": 1})["next"])
+    due = state.store.get(HOLDS, str(head))
+    if due is None or now < float(due["expires_at"]):
+        return
     while True:
         with state.store.transaction():
             head = int((state.store.get(HOLD_HEAD, "head") or {"next": 1})["next"])

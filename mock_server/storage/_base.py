@@ -11,7 +11,14 @@ Record = dict[str, Any]
 
 
 class Storage(abc.ABC):
-    """Key-value records grouped by kind, with atomic groups of operations."""
+    """Key-value records grouped by kind, with atomic groups of operations.
+
+    Attributes:
+        shared: several processes may use the store at once (SQLite file, Redis), so whatever the
+            mock keeps beside its records (the clock's offset) must live in the store too.
+    """
+
+    shared = False
 
     @abc.abstractmethod
     def get(self, kind: str, key: str) -> Record | None:

@@ -6,7 +6,6 @@ Every write outside a transaction commits at once, and the database runs in WAL 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mock_server.fastjson import dumps, loads
 from mock_server.storage._base import Record, Storage
 from villa_contracts.errors import ConfigError
 
@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 class SqliteStorage(Storage):
     """Records as JSON text in a SQLite table, one connection guarded by a lock."""
+
+    shared = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -51,11 +53,11 @@ class SqliteStorage(Storage):
         """Return the record, or None."""
         with self._lock:
             row = self._conn.execute("SELECT value FROM records WHERE kind=? AND key=?", (kind, key)).fetchone()
-        return json.loads(row[0]) if row else None
+        return loads(row[0]) if row else None
 
     def put(self, kind: str, key: str, value: Record) -> None:
         """Store ``value``."""
-        text = json.dumps(value, separators=(",", ":"))
+        text = dumps(value).decode("utf-8")
         with self._lock:
             self._conn.execute(
                 "INSERT INTO records(kind, key, value) VALUES(?,?,?) "
@@ -65,7 +67,7 @@ class SqliteStorage(Storage):
 
     def insert(self, kind: str, key: str, value: Record) -> bool:
         """Store ``value`` only if the key is free."""
-        text = json.dumps(value, separators=(",", ":"))
+        text = dumps(value).decode("utf-8")
         with self._lock:
             cur = self._conn.execute("INSERT OR IGNORE INTO records(kind, key, value) VALUES(?,?,?)", (kind, key, text))
             return cur.rowcount == 1
@@ -79,7 +81,7 @@ class SqliteStorage(Storage):
         """Iterate over the records of a kind."""
         with self._lock:
             rows = self._conn.execute("SELECT value FROM records WHERE kind=? ORDER BY key", (kind,)).fetchall()
-        return iter([json.loads(r[0]) for r in rows])
+        return iter([loads(r[0]) for r in rows])
 
     def next_sequence(self, name: str) -> int:
         """Atomically increment and return the counter."""

@@ -401,7 +401,9 @@ def test_the_server_log_shows_no_card_number(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     script = Path(sys.executable).parent / "villa-contracts"
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([str(script), "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(script), "serve", "--port", str(port), "--access-log"], stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

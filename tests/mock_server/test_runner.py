@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.runner import serve_in_thread
+from mock_server.runner import serve_in_thread, serve_workers
 
 pytestmark = pytest.mark.socket
 
@@ -91,3 +91,13 @@ def test_failed_build_releases_the_socket() -> None:
         serve_in_thread(build)
     port = int(seen[0].rsplit(":", 1)[1])
     assert port_is_free("127.0.0.1", port)
+
+
+def test_workers_that_cannot_start_stop_together_and_say_so() -> None:
+    def build(url: str) -> Starlette:
+        raise RuntimeError(f"no store for {url}")
+
+    heard: list[str] = []
+    code = serve_workers(build, host="127.0.0.1", port=0, workers=2, log_level="critical", on_listening=heard.append)
+    assert code == 1
+    assert len(heard) == 1 and heard[0].startswith("http://127.0.0.1:")

@@ -11,6 +11,7 @@ Examples:
   villa-contracts serve --port 8080
   villa-contracts serve --port 8080 --db /tmp/villa.db       # state survives restarts
   villa-contracts serve --admin-token "$(openssl rand -hex 16)"
+  villa-contracts serve --store redis://127.0.0.1:6379/0 --workers 2   # shared state, 2 processes
 
 \b
 Point the Villa SDK at it:
@@ -20,7 +21,8 @@ Point the Villa SDK at it:
 \b
 Exit codes:
   0  stopped (Ctrl-C, SIGTERM)
-  2  could not start (port in use, unknown host, unusable --db)
+  2  could not start (port in use, unknown host, unusable --db, no Redis at --store,
+     --workers over the in-memory store)
 """
 
 
@@ -28,6 +30,23 @@ Exit codes:
 @options.host
 @options.port
 @options.db
+@click.option(
+    "--store", "store_url", envvar="VILLA_MOCK_STORE", metavar="URL",
+    help="Keep the state in Redis (redis://host:port/db), shared by every mock process that names it.",
+)  # fmt: skip
+@click.option(
+    "--store-prefix", default="villa:", show_default=True, envvar="VILLA_MOCK_STORE_PREFIX",
+    help="Prefix of every Redis key of this mock's state (mocks with the same one share it).",
+)  # fmt: skip
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="VILLA_MOCK_WORKERS",
+    help="Processes serving the port; more than 1 needs a shared store (--db or --store).",
+)  # fmt: skip
+@click.option(
+    "--public-url", envvar="VILLA_MOCK_PUBLIC_URL", metavar="URL",
+    help="The URL clients reach the mock at (its token issuer, its links), when not http://HOST:PORT: "
+    "the load balancer's, for mocks on several hosts sharing --store.",
+)  # fmt: skip
 @click.option("--no-admin", is_flag=True, help="Do not serve the /__admin API.")
 @click.option("--admin-token", envvar="VILLA_MOCK_ADMIN_TOKEN", help="Require X-Villa-Admin-Token on /__admin.")
 @click.option(
@@ -38,37 +57,80 @@ Exit codes:
     "--allow-origin", "allowed_origins", multiple=True, envvar="VILLA_MOCK_ALLOW_ORIGINS",
     help="Without an admin token, /__admin refuses browser pages: allow this Origin (repeatable).",
 )  # fmt: skip
+@click.option(
+    "--access-log", is_flag=True, envvar="VILLA_MOCK_ACCESS_LOG",
+    help="Log one line per request (off by default: the journal, /__admin/journal, records every call).",
+)  # fmt: skip
 def command(
     host: str,
     port: int,
     db_path: str | None,
+    store_url: str | None,
+    store_prefix: str,
+    workers: int,
+    public_url: str | None,
     no_admin: bool,
     admin_token: str | None,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
+    access_log: bool,
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
 
     Stop it with Ctrl-C (or SIGTERM). Exit 0 when stopped, 2 when it cannot start (port in use,
-    unknown host, a --db that cannot be opened).
+    unknown host, a --db that cannot be opened, no Redis at --store, --workers over the in-memory store).
     """
     from mock_server.app import create_app
-    from mock_server.runner import serve_forever
+    from mock_server.runner import serve_forever, serve_workers
+    from mock_server.storage import open_storage
+    from mock_server.storage.redis import shown_url
+
+    if store_url and db_path:
+        raise click.UsageError("give --db FILE (SQLite) or --store URL (Redis), not both")
+    if workers > 1 and not (store_url or db_path):
+        raise click.UsageError(
+            f"--workers {workers} needs a store the processes share: add --db FILE or --store redis://host:port/db "
+            "(the in-memory store is one process's own)"
+        )
+    if workers > 1:  # a bad --db or --store is reported once, before any worker starts
+        open_storage(db_path, url=store_url, prefix=store_prefix).close()
 
     def build(url: str) -> object:
+        url = public_url.rstrip("/") if public_url else url
         app = create_app(
             base_url=url,
-            db_path=db_path,
+            store=open_storage(db_path, url=store_url, prefix=store_prefix),
             enable_admin=not no_admin,
             admin_token=admin_token,
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
         )
+        if workers == 1:
+            banner(url)
+        return app
+
+    def banner(url: str) -> None:
+        url = public_url.rstrip("/") if public_url else url
         # Only once the app is built: a bad --db or contract must not print a banner first.
         click.echo(f"villa mock on {url}  (contracts: {url}/openapi/<name>.json", err=True, nl=False)
         click.echo(")" if no_admin else f", admin: {url}/__admin/cognito)", err=True)
         if db_path:
             click.echo(f"state kept in {db_path}", err=True)
-        return app
+        if store_url:
+            click.echo(f"state kept in Redis {shown_url(store_url)} under {store_prefix!r}", err=True)
+        if workers > 1:
+            click.echo(f"{workers} worker processes", err=True)
 
-    serve_forever(build, host=host, port=port)  # type: ignore[arg-type]
+    if workers == 1:
+        serve_forever(build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]
+        return
+    code = serve_workers(
+        build,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        on_listening=banner,
+    )
+    if code:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,38 @@
+"""The bench scripts parse their command line (they are never run by the tests: no test depends on speed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("fast_and_shared", ROOT / "bench" / "fast_and_shared.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fast_and_shared"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_options_parse() -> None:
+    bench = _bench()
+    args = bench.parse_args(["--seconds", "3", "--servers", "bare,redis-2", "--no-gate", "--sizes", "0,10"])
+    assert args.seconds == 3.0 and args.servers == ["bare", "redis-2"] and args.no_gate and args.sizes == "0,10"
+    defaults = bench.parse_args([])
+    assert defaults.servers == list(bench.SERVERS) and defaults.sizes == "0,10000,100000"
+
+
+def test_bench_help_and_unknown_server(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    with pytest.raises(SystemExit) as shown:
+        bench.parse_args(["--help"])
+    assert shown.value.code == 0 and "wrk" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        bench.parse_args(["--servers", "nginx"])
+    assert refused.value.code == 2 and "unknown ['nginx']" in capsys.readouterr().err
