@@ -55,6 +55,12 @@ def expire_due(state: MockState) -> None:
     Orders join the queue (``order_expiry``) in creation order, so only its head is ever looked at.
     """
     now = state.clock.now()
+    # A look without the store's lock first (as the shop's sweeper): on a store shared by processes,
+    # locking on every request would serialise them all; the transaction checks again before it changes anything.
+    head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
+    due = state.store.get(EXPIRY, str(head))
+    if due is None or now < float(due["expires_at"]):
+        return
     while True:
         with state.store.transaction():
             head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
