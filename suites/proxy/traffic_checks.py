@@ -6,14 +6,16 @@ run. ``judge`` returns each check name it decided with its findings (an empty li
 
 - ``GateChecks`` runs the gate's business checks (``suites.property.checks.BUSINESS_CHECKS``:
   ``grand_total``, ``owner_is_caller``, ``unique_order_ids``, ``paid_stays_paid``,
-  ``declined_never_paid``, ``catalog_prices``…) on every 2xx answer of their contracts.
+  ``declined_never_paid``, ``catalog_prices``, the line-item API's ``li_money``, ``li_states``,
+  ``li_filters``, ``li_stock``…) on every 2xx answer of their contracts.
 - ``auth_required``: a secured operation answered 2xx to a request without credentials.
 - ``error_body``: an error answer (4xx, 5xx) is JSON in one of the contract's error schemas
   (``x-villa.errorSchemas``, default ``[Error]``), documented status or not.
 - ``card_masked``: no answer carries a card number or a CVV, in any field or header.
 
 Contract-specific checks live in their own module, listed in ``TRAFFIC_CHECK_MODULES``
-(``suites.proxy.villa_oracle`` and ``suites.proxy.shop_oracle``: each API's rules, predicted with the domain).
+(``suites.proxy.villa_oracle``, ``suites.proxy.shop_oracle`` and ``suites.proxy.lineitems_oracle``: each
+API's rules, predicted with the domain).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
+from urllib.parse import urlencode
 
 from suites.proxy.findings import Finding
 from suites.proxy.redaction import card_pointers
@@ -96,7 +99,12 @@ class TrafficCheck:
 TRAFFIC_CHECKS: list[type[TrafficCheck]] = []
 """Every traffic check, in the order they judge."""
 
-TRAFFIC_CHECK_MODULES = ("suites.proxy.traffic_checks", "suites.proxy.villa_oracle", "suites.proxy.shop_oracle")
+TRAFFIC_CHECK_MODULES = (
+    "suites.proxy.traffic_checks",
+    "suites.proxy.villa_oracle",
+    "suites.proxy.shop_oracle",
+    "suites.proxy.lineitems_oracle",
+)
 """The modules that register traffic checks (one line per API that has rules of its own)."""
 
 
@@ -123,6 +131,10 @@ FIELDS = {
     "paid_stays_paid": "payment",
     "declined_never_paid": "paid",
     "catalog_prices": "productList",
+    "li_money": "total_cents",
+    "li_states": "state",
+    "li_filters": "orders",
+    "li_stock": "line_items",
 }
 # They ask the target (for the order as the other account, the caller's profile or cart): the proxy only
 # watches, so they would pass without judging anything (the oracles' `ownership` and
@@ -143,19 +155,24 @@ def find_key(value: Any, key: str) -> str:
 
 
 class _Sent:
-    __slots__ = ("headers",)
+    __slots__ = ("headers", "url")
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: Mapping[str, str], url: str) -> None:
         self.headers = headers
+        self.url = url
 
 
 class _Answered:
-    """The part of a Schemathesis ``Response`` the gate's checks read: the request's headers and the status."""
+    """The part of a Schemathesis ``Response`` the gate's checks read: the request's headers, its URL and the status.
+
+    The URL is the path and query below the upstream (``li_filters`` reads the query's filters and page).
+    """
 
     __slots__ = ("request", "status_code")
 
     def __init__(self, exchange: Exchange) -> None:
-        self.request = _Sent({"Authorization": exchange.request_header("authorization")})
+        url = f"{exchange.path}?{urlencode(exchange.query)}" if exchange.query else exchange.path
+        self.request = _Sent({"Authorization": exchange.request_header("authorization")}, url)
         self.status_code = exchange.status
 
 

@@ -111,7 +111,14 @@ def test_the_unbroken_mocks_traffic_holds_and_coverage_lists_what_it_hit(unbroke
     oracle = {"cart_not_empty", "address_of_caller", "ownership", "exists", "paid_stays_paid",
               "one_payment_per_order", "cart_deleted_after_payment"}  # fmt: skip
     assert oracle <= decided  # the shop's oracle judged them, and they held
-    driven = ("villa.", "shop.")  # the APIs the traffic drives; another API's operations are never hit
+    lineitems = data["operations"]["lineitems"]
+    assert {op for op, seen in lineitems.items() if seen["statuses"]} == set(lineitems)  # it hits every one
+    assert lineitems["payLineItemOrder"]["statuses"]["traffic"] == [201, 404, 409]  # someone else's, a reused id
+    assert lineitems["listLineItemOrdersJson"]["statuses"]["traffic"] == [200, 401]  # no token
+    decided = {check for seen in lineitems.values() for check in seen["checks"]}
+    gate = {"li_money", "li_states", "li_filters", "li_stock", "reference_once", "ownership"}
+    assert gate <= decided  # the gate's line-item checks and the oracle judged them, and they held
+    driven = ("villa.", "shop.", "lineitems.")  # the APIs the traffic drives; another API's operations are never hit
     skipped = {s["subject"] for s in data["phases"][0]["skipped"] if s["subject"].startswith(driven)}
     assert skipped == {"villa.createCardToken", "villa.createCharge", "villa.verifyPayment"}  # the prod paths
     html = (unbroken_run.tmp / "reports" / "index.html").read_text()
