@@ -7,12 +7,12 @@ calling the API's own handlers in-process, then answers the values its interacti
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from mock_server.auth import Principal
 from mock_server.dispatch import Call
 from mock_server.handlers import lineitems
+from mock_server.ids import hex_id
 from mock_server.provider_states import Values, _World, provider_state
 
 SEED_ORDER = {
@@ -35,7 +35,7 @@ def _call(world: _World, operation_id: str, body: Any = None, **params: Any) -> 
 
 
 def _reference(cents: int) -> str:
-    return f"PAYID-{cents}-pact{secrets.token_hex(8)}"
+    return hex_id(f"PAYID-{cents}-pact", 8)
 
 
 def _order(world: _World) -> Values:

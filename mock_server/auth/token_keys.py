@@ -8,11 +8,11 @@ users the Villa login knows) or ``guest:anon_<12 hex>`` for an anonymous custome
 from __future__ import annotations
 
 import hashlib
-import secrets
 from typing import Final
 
 from mock_server.auth.tokens import Principal
 from mock_server.errors import Unauthorized
+from mock_server.ids import hex_id
 from mock_server.storage import Storage
 
 KEYS: Final = "shop_token_keys"
@@ -32,7 +32,7 @@ class TokenKeys:
 
     def issue(self, identity: str, username: str, email: str | None) -> str:
         """A new key for ``identity`` (the key itself is never stored)."""
-        key = secrets.token_hex(20)
+        key = hex_id("", 20)
         self._store.put(KEYS, _digest(key), {"identity": identity, "username": username, "email": email})
         return key
 

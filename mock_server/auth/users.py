@@ -12,10 +12,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-import uuid
 from typing import Any, Final
 
 from mock_server.auth.errors import USER_NOT_FOUND, USERNAME_EXISTS, CognitoError
+from mock_server.ids import uuid_id
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
 
@@ -106,7 +106,7 @@ class UserDirectory:
 
         """
         now = self._clock.now()
-        sub = sub or str(uuid.uuid4())
+        sub = sub or uuid_id()
         key = _key(username)
         user: dict[str, Any] = {
             "key": key,
