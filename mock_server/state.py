@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from villa_contracts.domain.catalog import BusinessData
@@ -44,6 +44,8 @@ class MockState:
     admin_token: str | None = None
     _shop: ShopData | None = None
     _lineitems: LineItemsData | None = None
+    sweep_memo: dict[str, float] = field(default_factory=dict)
+    """``mock_server.expiry``'s per-process memo: when each sweeper is next worth running."""
 
     @property
     def shop(self) -> ShopData:

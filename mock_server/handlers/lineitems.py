@@ -46,7 +46,7 @@ def _touch(state: MockState) -> int:
 
 
 @sweeper
-def expire_due(state: MockState) -> None:
+def expire_due(state: MockState) -> float:
     """Delete every order not fully paid 5 hours after creation and give its stock back, oldest first.
 
     Orders join the queue in creation order, so only its head is ever looked at: O(1) when nothing is due.
@@ -58,13 +58,13 @@ def expire_due(state: MockState) -> None:
     head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
     due = state.store.get(EXPIRY, str(head))
     if due is None or now < float(due["expires_at"]):
-        return
+        return now + data.expiry_seconds if due is None else float(due["expires_at"])
     while True:
         with state.store.transaction():
             head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
             due = state.store.get(EXPIRY, str(head))
             if due is None or now < float(due["expires_at"]):
-                return
+                return now + data.expiry_seconds if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, str(due["id"]))
             if order is not None and rules.is_expired(data, order, now):
                 _store_reserved(state, rules.release(reserved(state), rules.priced_of(order).needs))

@@ -49,7 +49,7 @@ def _price_and_store(
 
 
 @sweeper
-def expire_due(state: MockState) -> None:
+def expire_due(state: MockState) -> float:
     """Delete every order unpaid 5 hours after its creation and release its stock, oldest first.
 
     Orders join the queue (``order_expiry``) in creation order, so only its head is ever looked at.
@@ -60,13 +60,13 @@ def expire_due(state: MockState) -> None:
     head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
     due = state.store.get(EXPIRY, str(head))
     if due is None or now < float(due["expires_at"]):
-        return
+        return now + rules.UNPAID_EXPIRY_SECONDS if due is None else float(due["expires_at"])
     while True:
         with state.store.transaction():
             head = int((state.store.get(EXPIRY_HEAD, "head") or {"next": 1})["next"])
             due = state.store.get(EXPIRY, str(head))
             if due is None or now < float(due["expires_at"]):
-                return
+                return now + rules.UNPAID_EXPIRY_SECONDS if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, str(due["orderId"]))
             if order is not None and rules.is_expired(order, float(due["expires_at"]), now):
                 branch_id = str(order["branchId"])

@@ -71,7 +71,7 @@ def _needs(order: dict[str, Any]) -> Counter[int]:
 
 
 @sweeper
-def expire_due(state: MockState) -> None:
+def expire_due(state: MockState) -> float:
     """Cancel every order unpaid 5 hours after checkout and release its stock, oldest first.
 
     Orders join the queue in checkout order, so only its head is ever looked at: O(1) when nothing is due.
@@ -82,13 +82,13 @@ def expire_due(state: MockState) -> None:
     head = int((state.store.get(HOLD_HEAD, "head") or {"next": 1})["next"])
     due = state.store.get(HOLDS, str(head))
     if due is None or now < float(due["expires_at"]):
-        return
+        return now + rules.EXPIRY_SECONDS if due is None else float(due["expires_at"])
     while True:
         with state.store.transaction():
             head = int((state.store.get(HOLD_HEAD, "head") or {"next": 1})["next"])
             due = state.store.get(HOLDS, str(head))
             if due is None or now < float(due["expires_at"]):
-                return
+                return now + rules.EXPIRY_SECONDS if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, due["order_key"])
             if order is not None and rules.is_expired(order["status"], float(due["expires_at"]), now):
                 _move_stock(state, _needs(order), Counter())
