@@ -27,7 +27,7 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from suites.property.session import Answer, RunSession, mismatch_type, token_variable
+from suites.property.session import Answer, RunSession, token_variable
 from villa_contracts.domain import lineitems as rules
 from villa_contracts.domain.errors import RuleViolation
 
@@ -123,19 +123,11 @@ class LineItemsMachine(RuleBasedStateMachine):
         if user is not None:
             session.statuses[operation].add(response.status_code)
         self.calls.append(LiCall(operation, method, url, user, body, response.status_code))
-        try:
-            parsed = response.json() if "json" in response.headers.get("content-type", "") else None
-        except ValueError:
-            parsed = None
-        return Answer(response.status_code, parsed, response.text)
+        return Answer.of(response)
 
     def _fail(self, operation: str, check: str, title: str, expected: str, got: str) -> NoReturn:
         self.failed = True
-        if self.session.first_failure is None:
-            self.session.first_failure = time.monotonic()
-        error = mismatch_type(f"lineitems.{operation}", check)(operation, check, title, expected, got, self.calls)
-        self.session.mismatches.setdefault((operation, check), error)
-        raise error
+        raise self.session.mismatch(f"lineitems.{operation}", operation, check, title, expected, got, self.calls)
 
     def _expect(self, operation: str, answer: Answer, status: int, why: str) -> None:
         if answer.status != status:

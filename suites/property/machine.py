@@ -18,7 +18,6 @@ runs it.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, TypeVar, cast
@@ -39,7 +38,7 @@ from hypothesis.stateful import (
 from suites.property import strategies
 from suites.property.invariants import Problem, money, order_problems, paid_problems, pricing_problems, substance
 from suites.property.model import Cart, Expect, Model, OrderModel
-from suites.property.session import Answer, Call, Session, mismatch_type
+from suites.property.session import Answer, Call, Session
 from villa_contracts.domain.money import Satang, fmt, to_json
 from villa_contracts.domain.payments import AUTHORIZED, DECLINED, PRE_AUTHORIZED
 
@@ -146,11 +145,7 @@ class VillaMachine(RuleBasedStateMachine):
         self.failed = True
         if not keeps_ledger:
             self.session.ledger.trusted = False
-        if self.session.first_failure is None:
-            self.session.first_failure = time.monotonic()
-        error = mismatch_type(operation, check)(operation, check, title, expected, got, self.calls)
-        self.session.mismatches.setdefault((operation, check), error)
-        raise error
+        raise self.session.mismatch(operation, operation, check, title, expected, got, self.calls)
 
     def _status(self, operation: str, answer: Answer, expect: Expect, *, keeps_ledger: bool = False) -> None:
         if answer.status not in expect.statuses:

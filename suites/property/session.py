@@ -74,6 +74,15 @@ class Answer:
         """The text, cut at ``limit`` characters."""
         return self.text if len(self.text) <= limit else self.text[:limit] + "…"
 
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        """The answer of ``response``: its JSON when it says it is JSON and parses, else None."""
+        try:
+            parsed = response.json() if "json" in response.headers.get("content-type", "") else None
+        except ValueError:
+            parsed = None
+        return cls(response.status_code, parsed, response.text)
+
 
 class Replayable(Protocol):
     """A request a reproduction replays (``Call``, or another API's own call type)."""
@@ -152,6 +161,15 @@ class RunSession:
     def stopped(self) -> bool:
         """Whether the run was asked to stop (an interrupted gate): the remaining examples make no calls."""
         return self.stop is not None and self.stop.is_set()
+
+    def mismatch(self, where: str, operation: str, check: str, title: str, expected: str, got: str,
+                 calls: Sequence[Replayable]) -> Mismatch:  # fmt: skip
+        """The mismatch to raise (``where``: the operation as reports name it), kept as the first of its kind."""
+        if self.first_failure is None:
+            self.first_failure = time.monotonic()
+        error = mismatch_type(where, check)(operation, check, title, expected, got, calls)
+        self.mismatches.setdefault((operation, check), error)
+        return error
 
     def example_started(self) -> None:
         """Count an example (shrinking replays included) and tell the run's progress callback."""

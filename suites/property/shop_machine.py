@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -28,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from suites.auth import gateway_key, shop_token_key
-from suites.property.session import Answer, RunSession, mismatch_type, mock_stock
+from suites.property.session import Answer, RunSession, mock_stock
 from suites.property.shop_invariants import order_total_problems, snapshot_problems, status_problems
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.errors import RuleViolation
@@ -151,19 +150,11 @@ class ShopMachine(RuleBasedStateMachine):
         session.steps += 1
         session.statuses[operation].add(response.status_code)
         self.calls.append(ShopCall(operation, method, url, actor, body, response.status_code, gateway))
-        try:
-            parsed = response.json() if "json" in response.headers.get("content-type", "") else None
-        except ValueError:
-            parsed = None
-        return Answer(response.status_code, parsed, response.text)
+        return Answer.of(response)
 
     def _fail(self, operation: str, check: str, title: str, expected: str, got: str) -> NoReturn:
         self.failed = True
-        if self.session.first_failure is None:
-            self.session.first_failure = time.monotonic()
-        error = mismatch_type(f"shop.{operation}", check)(operation, check, title, expected, got, self.calls)
-        self.session.mismatches.setdefault((operation, check), error)
-        raise error
+        raise self.session.mismatch(f"shop.{operation}", operation, check, title, expected, got, self.calls)
 
     def _expect(self, operation: str, answer: Answer, status: int, why: str, *, also: tuple[int, ...] = ()) -> None:
         if answer.status != status and answer.status not in also:
