@@ -152,8 +152,9 @@ def create_app(
             {"error": message, "code": code, "details": []}, status_code=exc.status_code, headers=exc.headers
         )
 
-    guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    router = ExactPathRouter(routes)
+    guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router)
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[guard])
-    app.router = ExactPathRouter(routes)
+    app.router = router
     app.state.mock = state
     return app

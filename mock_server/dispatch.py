@@ -12,17 +12,16 @@ with the status of ``villa_contracts.domain.errors.STATUS``) and stores; it neve
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import (
     BadRequest,
@@ -36,7 +35,8 @@ from mock_server.errors import (
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
-from mock_server.fastjson import JSONResponse
+from mock_server.fastjson import dumps, loads_strict
+from mock_server.guard import REQUEST_PARTS, read_request
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
 
@@ -58,7 +58,6 @@ class Call:
     """What a handler gets: the parsed body and parameters, the caller, the request and the mock's state."""
 
     state: MockState
-    request: Request | None
     operation: Operation
     body: Any
     principal: Principal | None
@@ -72,27 +71,28 @@ class Call:
 
 
 Handler = Callable[[Call], "tuple[int, Any] | Response"]
-Authenticator = Callable[["MockState", Request], "Principal | None"]
+Authenticator = Callable[["MockState", Mapping[str, str]], "Principal | None"]
+"""Admits a caller by the request's headers (names in lower case) or raises ``Unauthorized``."""
 
 
-def _id_token(state: MockState, request: Request) -> Principal | None:
-    return state.auth.principal_from_header(request.headers.get("authorization"))
+def _id_token(state: MockState, headers: Mapping[str, str]) -> Principal | None:
+    return state.auth.principal_from_header(headers.get("authorization"))
 
 
-def _admin_token(state: MockState, request: Request) -> Principal | None:
+def _admin_token(state: MockState, headers: Mapping[str, str]) -> Principal | None:
     if state.admin_token is not None:
-        given = request.headers.get("x-villa-admin-token", "")
+        given = headers.get("x-villa-admin-token", "")
         if not hmac.compare_digest(given.encode(), state.admin_token.encode()):
             raise Unauthorized("admin API needs the X-Villa-Admin-Token header (see `serve --admin-token`)")
     return None
 
 
-def _token_key(state: MockState, request: Request) -> Principal | None:
-    return state.auth.token_keys.principal(request.headers.get("authorization"))
+def _token_key(state: MockState, headers: Mapping[str, str]) -> Principal | None:
+    return state.auth.token_keys.principal(headers.get("authorization"))
 
 
-def _gateway_key(state: MockState, request: Request) -> Principal | None:
-    given = request.headers.get("x-gateway-key", "")
+def _gateway_key(state: MockState, headers: Mapping[str, str]) -> Principal | None:
+    given = headers.get("x-gateway-key", "")
     if not hmac.compare_digest(given.encode(), state.shop.gateway_key.encode()):
         raise Unauthorized("the payment callback needs the gateway's X-Gateway-Key header")
     return None
@@ -107,12 +107,14 @@ AUTHENTICATORS: dict[str, Authenticator] = {
 """How the mock admits a caller, by the security scheme name a contract uses."""
 
 
-def _authenticate(state: MockState, request: Request, authenticators: list[Authenticator]) -> Principal | None:
+def _authenticate(
+    state: MockState, headers: Mapping[str, str], authenticators: list[Authenticator]
+) -> Principal | None:
     """The caller, by the first of the operation's schemes that admits them (open operations: None)."""
     refusal: Unauthorized | None = None
     for authenticate in authenticators:
         try:
-            return authenticate(state, request)
+            return authenticate(state, headers)
         except Unauthorized as exc:
             refusal = refusal or exc
     if refusal is not None:
@@ -125,32 +127,11 @@ def rule_error(exc: RuleViolation) -> MockError:
     return _ERRORS_BY_STATUS[exc.status](exc.message, [{"pointer": exc.pointer, "message": exc.message}])
 
 
-def error_response(exc: MockError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The contract's JSON error body for ``exc``."""
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def read_body(request: Request, operation: Operation, accepted: list[str]) -> tuple[Any, str]:
-    """Parse the request body within the size limit; answer which media type it was."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge(f"body of {declared} bytes is over the {MAX_BODY}-byte limit")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise PayloadTooLarge(f"body is over the {MAX_BODY}-byte limit")
+def parse_body(raw: bytes, headers: Mapping[str, str], operation: Operation, accepted: list[str]) -> tuple[Any, str]:
+    """Parse a request body (already read within the size limit); answer which media type it was."""
     if not accepted:
         return None, ""
-    media = _media_type(request)
+    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if not raw:
         raise BadRequest(f"{operation.operation_id} needs a JSON body", [{"pointer": "", "message": "body is empty"}])
     if media == "application/x-www-form-urlencoded" and media in accepted:
@@ -164,17 +145,18 @@ async def read_body(request: Request, operation: Operation, accepted: list[str])
             [{"pointer": "", "message": f"accepted: {', '.join(accepted)}"}],
         )
     try:
-        return json.loads(raw, parse_constant=_reject_constant), "application/json"
+        return loads_strict(raw), "application/json"
     except (ValueError, RecursionError) as exc:
         # json.JSONDecodeError carries the position; say where the body broke.
         raise BadRequest(f"body is not valid JSON: {exc}", [{"pointer": "", "message": str(exc)}]) from None
 
 
-def _query(request: Request) -> dict[str, list[str]]:
-    if not request.scope.get("query_string"):
-        return {}  # most calls: no need to build Starlette's QueryParams
+def _query(scope: Scope) -> dict[str, list[str]]:
+    query = scope.get("query_string")
+    if not query:
+        return {}  # most calls
     values: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         values.setdefault(name, []).append(value)
     return values
 
@@ -189,33 +171,59 @@ def _invalid(what: str, op_id: str, violations: list[dict[str, str]]) -> BadRequ
     )
 
 
-def make_endpoint(
-    state: MockState, operation: Operation, handler: Handler, *, journal: bool = True
-) -> Callable[[Request], Awaitable[Response]]:
-    """The Starlette endpoint of one operation (journaled unless ``journal`` is False)."""
-    validator = state.validators[operation.contract].operation(operation.operation_id)
-    accepted = list(validator.request_media)
-    authenticators = [AUTHENTICATORS[scheme] for scheme in operation.schemes]
-    op_id, contract = operation.operation_id, operation.contract
-    sweeps = state.contracts[contract].role == "api"
+class OperationEndpoint:
+    """One operation as a plain ASGI app: it answers every request itself (no exception escapes).
 
-    async def endpoint(request: Request) -> Response:
+    The guard (``mock_server.guard``) has read the headers and body already; without it they are
+    read here.
+    """
+
+    def __init__(self, state: MockState, operation: Operation, handler: Handler, *, journal: bool = True) -> None:
+        """Serve ``operation`` with ``handler`` (journaled unless ``journal`` is False)."""
+        self.state = state
+        self.operation = operation
+        self.handler = handler
+        self.journal = journal
+        self.validator = state.validators[operation.contract].operation(operation.operation_id)
+        self.accepted = list(self.validator.request_media)
+        self.authenticators = [AUTHENTICATORS[scheme] for scheme in operation.schemes]
+        self.sweeps = state.contracts[operation.contract].role == "api"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one request."""
+        parts = scope.get(REQUEST_PARTS)
+        if parts is None:
+            try:
+                parts = await read_request(scope, receive)
+            except PayloadTooLarge as exc:
+                await send_json(send, exc.status_code, dumps(exc.body()))
+                return
+        answer = self.answer(scope, *parts)
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
+        else:
+            await send_json(send, *answer)
+
+    def answer(self, scope: Scope, headers: Mapping[str, str], raw: bytes) -> tuple[int, bytes] | Response:
+        """The status and JSON body of the answer (or a handler's own ``Response``), journaled."""
+        state, operation, validator = self.state, self.operation, self.validator
+        op_id = operation.operation_id
         started = time.perf_counter()
-        entry = Entry(0, state.clock.now(), request.method, request.url.path, op_id, 0, 0.0, contract=contract)
+        entry = Entry(0, state.clock.now(), scope["method"], scope["path"], op_id, 0, 0.0, contract=operation.contract)
         try:
-            principal = _authenticate(state, request, authenticators)
+            principal = _authenticate(state, headers, self.authenticators)
             entry.caller = principal.sub if principal else None
-            params, violations = validator.params(request.path_params, _query(request))
-            body, media = await read_body(request, operation, accepted)
-            if accepted:
+            params, violations = validator.params(scope.get("path_params") or {}, _query(scope))
+            body, media = parse_body(raw, headers, operation, self.accepted)
+            if self.accepted:
                 violations += validator.request(body, media)
             if violations:
                 entry.request_violations = [v.as_detail() for v in violations]
                 raise _invalid("request", op_id, entry.request_violations)
-            if sweeps:
+            if self.sweeps:
                 sweep(state)
             try:
-                result = handler(Call(state, request, operation, body, principal, params))
+                result = self.handler(Call(state, operation, body, principal, params))
             except RuleViolation as exc:
                 raise rule_error(exc) from None
             if isinstance(result, Response):
@@ -236,46 +244,53 @@ def make_endpoint(
                     },
                 )
             entry.status = status
-            return JSONResponse(payload, status_code=status)
+            return status, dumps(payload)
         except MockError as exc:
             entry.status = exc.status_code
-            return error_response(exc)
+            return exc.status_code, dumps(exc.body())
         except Exception as exc:  # the outermost net: anything else is a bug of the mock
             entry.status, entry.mock_bug, entry.note = 500, True, f"{type(exc).__name__}: {exc}"
             log.exception("MOCK BUG: %s raised", op_id)
-            return JSONResponse(
-                {"error": f"mock bug: {op_id} raised {type(exc).__name__}", "code": "mock_bug", "details": []},
-                status_code=500,
-            )
+            bug = {"error": f"mock bug: {op_id} raised {type(exc).__name__}", "code": "mock_bug", "details": []}
+            return 500, dumps(bug)
         finally:
-            if journal:
+            if self.journal:
                 entry.duration_ms = (time.perf_counter() - started) * 1000
                 state.journal.add(entry)
 
-    return endpoint
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """Send a JSON answer (the headers Starlette's ``JSONResponse`` sends)."""
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class MethodSwitch:
+    """The operations of one path, by method (``HEAD`` is answered as ``GET``), as one ASGI app."""
+
+    def __init__(self, endpoints: dict[str, OperationEndpoint]) -> None:
+        """Serve ``endpoints`` by method."""
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the request to its method's operation."""
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        await self.endpoints[method](scope, receive, send)
 
 
 def build_routes(state: MockState, contract: Contract, handlers: Mapping[str, Handler]) -> list[Route]:
     """One route per path of ``contract`` (several methods of one path share one route)."""
-    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    by_path: dict[str, dict[str, OperationEndpoint]] = {}
     journal = contract.role == "api"
     for op_id, operation in contract.operations.items():
-        endpoint = make_endpoint(state, operation, handlers[op_id], journal=journal)
+        endpoint = OperationEndpoint(state, operation, handlers[op_id], journal=journal)
         by_path.setdefault(operation.path, {})[operation.method] = endpoint
-    return [Route(path, _method_switch(methods), methods=list(methods)) for path, methods in by_path.items()]
-
-
-def _method_switch(
-    methods: dict[str, Callable[[Request], Awaitable[Response]]],
-) -> Callable[[Request], Awaitable[Response]]:
-    if len(methods) == 1:
-        return next(iter(methods.values()))
-
-    async def switch(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await methods[method](request)
-
-    return switch
+    routes = []
+    for path, methods in by_path.items():
+        app: ASGIApp = next(iter(methods.values())) if len(methods) == 1 else MethodSwitch(methods)
+        routes.append(Route(path, app, methods=list(methods)))
+    return routes
 
 
 def check_handlers(contract: Contract, handlers: Mapping[str, Handler] | None) -> Mapping[str, Handler]:

@@ -40,8 +40,7 @@ def sweep(state: MockState) -> None:
     memo = state.sweep_memo
     if now < memo.get("", now):
         memo.clear()  # the clock went back
-    memo[""] = now
+    memo[""] = now  # when the sweepers last looked; each sweeper's own entry is keyed by the function
     for fn in SWEEPERS:
-        name = f"{fn.__module__}.{fn.__qualname__}"
-        if now >= memo.get(name, now):
-            memo[name] = fn(state)
+        if now >= memo.get(fn, now):
+            memo[fn] = fn(state)

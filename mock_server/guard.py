@@ -12,7 +12,10 @@
   developer visits cannot reset the mock, move its clock or mint tokens, and a DNS-rebinding host
   name is not served. With an admin token (``serve --admin-token``) the token decides.
 
-The guard hands the route a replay of the body it read; routes read it as usual.
+The guard hands the route a replay of the body it read; routes read it as usual. The headers (as a
+dict, names in lower case) and the body are also left in the scope under ``REQUEST_PARTS`` for the
+operations' endpoints (``mock_server.dispatch``), which a fixed path reaches straight from here
+(``ExactPathRouter.direct``) instead of through Starlette's exception middleware and router.
 """
 
 from __future__ import annotations
@@ -20,18 +23,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.errors import PayloadTooLarge
 from mock_server.journal import Entry
 
 if TYPE_CHECKING:
+    from mock_server.routing import ExactPathRouter
     from mock_server.state import MockState
 
 MAX_BODY = 1024 * 1024
 READ_TIMEOUT = 10.0
+REQUEST_PARTS = "villa.request"
+"""Scope key of ``(headers, body)``: the request's headers by lower-case name (the first of repeated
+ones, as Starlette's ``Headers.get``) and its body, as the guard read them."""
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
 """Host names an admin call without a token may carry (``testserver``: Starlette's test client)."""
 
@@ -44,8 +51,88 @@ def host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name; of a repeated header, the first."""
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in reversed(scope["headers"])}
+
+
+async def read_request(scope: Scope, receive: Receive, max_body: int = MAX_BODY) -> tuple[dict[str, str], bytes]:
+    """The headers and body of a request no guard read (no read timeout).
+
+    Raises:
+        PayloadTooLarge: the body is over ``max_body`` bytes.
+    """
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        if len(body) > max_body:
+            raise PayloadTooLarge(f"body is over the {max_body}-byte limit")
+        if not message.get("more_body", False):
+            break
+    return header_map(scope), body
+
+
+class ReadDeadlines:
+    """The body reads in progress, each with its deadline, and one timer that checks them all.
+
+    ``asyncio.timeout`` around every ``receive`` armed and cancelled a timer of its own for each
+    request, a tenth of the mock's time on a small call. Here a read costs a dict entry, and one
+    timer ticks (every quarter of the timeout, at most every second) while any read is in
+    progress: a read that waited past its deadline is cancelled there and answered 408.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        """Give each part of a body ``timeout`` seconds."""
+        self.timeout = timeout
+        self.tick = min(1.0, timeout / 4)
+        self._waiting: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._ticking: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on
+
+    def wait(self, task: asyncio.Task[Any]) -> None:
+        """(Re)start the clock of ``task``'s read: its next part is due within the timeout."""
+        loop = task.get_loop()
+        self._waiting[task] = loop.time() + self.timeout
+        if self._ticking is not loop:
+            self._ticking = loop
+            loop.call_later(self.tick, self._check, loop)
+
+    def done(self, task: asyncio.Task[Any]) -> None:
+        """``task``'s read is over (whole, refused or gone)."""
+        self._waiting.pop(task, None)
+
+    def expired(self, task: asyncio.Task[Any]) -> bool:
+        """Whether the timer cancelled ``task`` because its read took too long (asked once)."""
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        return True
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._ticking is not loop:
+            return  # another loop's timer took over (a test's new event loop)
+        now = loop.time()
+        for task, deadline in list(self._waiting.items()):
+            if task.get_loop() is not loop or task.done():
+                self._waiting.pop(task, None)
+            elif now >= deadline:
+                self._waiting.pop(task, None)
+                self._expired.add(task)
+                task.cancel()
+        if self._waiting:
+            loop.call_later(self.tick, self._check, loop)
+        else:
+            self._ticking = None
+
+
 class Guard:
-    """Pure ASGI middleware; ``state`` is the mock's, for the journal and the admin token."""
+    """Pure ASGI middleware; ``state`` is the mock's, for the journal and the admin token.
+
+    With ``router``, a request its ``direct`` finds goes straight to that endpoint.
+    """
 
     def __init__(
         self,
@@ -56,11 +143,14 @@ class Guard:
         read_timeout: float = READ_TIMEOUT,
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
+        router: ExactPathRouter | None = None,
     ) -> None:
         self.app = app
+        self.router = router
         self.state = state
         self.max_body = max_body
         self.read_timeout = read_timeout
+        self.deadlines = ReadDeadlines(read_timeout)
         self.allowed_hosts = LOCAL_HOSTS | {host_name(h) for h in allowed_hosts}
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
@@ -70,7 +160,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         self.state.begin_request()
-        headers = Headers(scope=scope)
+        headers = header_map(scope)
         if scope["path"].startswith("/__admin") and self.state.admin_token is None:
             refusal = self._admin_refusal(headers)
             if refusal is not None:
@@ -81,24 +171,14 @@ class Guard:
             message = f"body of {declared[:20]} bytes is over the {self.max_body}-byte limit"
             await self._refuse(scope, send, 413, "payload_too_large", message)
             return
-        body = bytearray()
-        while True:
-            try:
-                part: Message = await asyncio.wait_for(receive(), self.read_timeout)
-            except TimeoutError:
-                note = f"the body did not arrive within {self.read_timeout:g} s"
-                await self._refuse(scope, send, 408, "request_timeout", f"{note}; send it at once")
-                return
-            if part["type"] == "http.disconnect":
-                self._journal(scope, 499, "client disconnected before its body arrived (the client's doing)")
-                return
-            body += part.get("body", b"")
-            if len(body) > self.max_body:
-                too_big = f"body is over the {self.max_body}-byte limit"
-                await self._refuse(scope, send, 413, "payload_too_large", too_big)
-                return
-            if not part.get("more_body", False):
-                break
+        body = await self._read_body(receive)
+        if isinstance(body, tuple):
+            status, code, message = body
+            if status == 499:
+                self._journal(scope, status, message)
+            else:
+                await self._refuse(scope, send, status, code, message)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -108,9 +188,37 @@ class Guard:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()  # after the body: wait for the client to go away
 
-        await self.app(scope, replay, send)
+        scope[REQUEST_PARTS] = (headers, bytes(body))
+        direct = self.router.direct(scope) if self.router is not None else None
+        await (direct or self.app)(scope, replay, send)
 
-    def _admin_refusal(self, headers: Headers) -> str | None:
+    async def _read_body(self, receive: Receive) -> bytearray | tuple[int, str, str]:
+        """The body, or why it was not read: ``(status, code, message)``."""
+        task = asyncio.current_task()
+        assert task is not None
+        body = bytearray()
+        self.deadlines.wait(task)
+        try:
+            while True:
+                try:
+                    part: Message = await receive()
+                except asyncio.CancelledError:
+                    if not self.deadlines.expired(task) or task.uncancel() > 0:
+                        raise  # not (only) the read timeout: the server's own cancel
+                    note = f"the body did not arrive within {self.read_timeout:g} s"
+                    return 408, "request_timeout", f"{note}; send it at once"
+                if part["type"] == "http.disconnect":
+                    return 499, "", "client disconnected before its body arrived (the client's doing)"
+                body += part.get("body", b"")
+                if len(body) > self.max_body:
+                    return 413, "payload_too_large", f"body is over the {self.max_body}-byte limit"
+                if not part.get("more_body", False):
+                    return body
+                self.deadlines.wait(task)
+        finally:
+            self.deadlines.done(task)
+
+    def _admin_refusal(self, headers: dict[str, str]) -> str | None:
         origin = headers.get("origin")
         if origin is not None and origin.rstrip("/").lower() not in self.allowed_origins:
             return (

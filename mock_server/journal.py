@@ -58,8 +58,11 @@ MAX_DETAILS = 20
 
 
 def _size(entry: Entry) -> int:
-    details = entry.request_violations + entry.response_violations
-    return 200 + len(entry.path) + len(entry.note or "") + sum(len(d["message"]) + len(d["pointer"]) for d in details)
+    size = 200 + len(entry.path) + len(entry.note or "")
+    if entry.request_violations or entry.response_violations:
+        details = entry.request_violations + entry.response_violations
+        size += sum(len(d["message"]) + len(d["pointer"]) for d in details)
+    return size
 
 
 class Journal:

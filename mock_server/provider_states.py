@@ -60,7 +60,7 @@ class _World:
     def call(self, operation_id: str, handler: Callable[[Call], Any], body: dict[str, Any]) -> dict[str, Any]:
         principal = Principal(sub=self.sub, username=self.username, email=self.username)
         operation = self.state.contracts["villa"].operation(operation_id)
-        call = Call(self.state, None, operation, body, principal)
+        call = Call(self.state, operation, body, principal)
         _, answer = handler(call)
         return cast(dict[str, Any], answer)
 

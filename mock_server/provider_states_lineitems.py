@@ -26,7 +26,7 @@ SEED_ORDER = {
 def _call(world: _World, operation_id: str, body: Any = None, **params: Any) -> Any:
     principal = Principal(sub=world.sub, username=world.username, email=world.username)
     operation = world.state.contracts["lineitems"].operation(operation_id)
-    call = Call(world.state, None, operation, body, principal, params)
+    call = Call(world.state, operation, body, principal, params)
     if operation_id == "createLineItemOrder":
         answer = lineitems.create_order(call)
         assert isinstance(answer, tuple), "the state's order is in stock"

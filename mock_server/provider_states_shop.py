@@ -33,7 +33,7 @@ class _Customer:
     def call(self, operation_id: str, handler: Callable[[Call], Any], body: Any = None, **params: Any) -> Any:
         principal = Principal(sub=self.identity, username=self.world.username, email=self.world.username)
         operation = self.state.contracts["shop"].operation(operation_id)
-        _, answer = handler(Call(self.state, None, operation, body, principal, params))
+        _, answer = handler(Call(self.state, operation, body, principal, params))
         return answer
 
     def ready(self, *products: int) -> Values:

@@ -4,6 +4,10 @@ Starlette's ``Router`` tries each route's regular expression in order; with ever
 operations on one app that was about 30 matches a request, a sixth of the mock's time under load.
 A route whose path has no parameters is looked up directly, but only when no earlier route could
 also match that path, so the answer is always the one the ordered search would give.
+
+``direct`` goes one step further for the guard (``mock_server.guard``): a fixed path whose route's
+endpoint is itself an ASGI app (the operations', which answer every request and raise nothing) is
+handed over without Starlette's exception middleware, router and route in between.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class ExactPathRouter(Router):
@@ -28,6 +32,23 @@ class ExactPathRouter(Router):
                 if not shadowed:
                     self._exact[route.path] = route
             earlier.append(route)
+        self._direct: dict[tuple[str, str], tuple[Route, ASGIApp]] = {
+            (path, method): (route, route.app)
+            for path, route in self._exact.items()
+            if route.app is route.endpoint  # an ASGI app, not a function Starlette wraps
+            for method in route.methods or ()
+        }
+
+    def direct(self, scope: Scope) -> ASGIApp | None:
+        """The ASGI app that answers ``scope`` when it is an operation on a fixed path (else None)."""
+        if scope["type"] != "http" or scope.get("root_path"):
+            return None
+        found = self._direct.get((scope["path"], scope["method"]))
+        if found is None:
+            return None
+        route, app = found
+        scope["router"], scope["endpoint"], scope["path_params"] = self, route.endpoint, {}
+        return app
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve ``scope``: a fixed path by lookup, anything else as ``Router`` does."""

@@ -44,7 +44,7 @@ class MockState:
     admin_token: str | None = None
     _shop: ShopData | None = None
     _lineitems: LineItemsData | None = None
-    sweep_memo: dict[str, float] = field(default_factory=dict)
+    sweep_memo: dict[object, float] = field(default_factory=dict)
     """``mock_server.expiry``'s per-process memo: when each sweeper is next worth running."""
 
     @property

@@ -213,6 +213,10 @@ class AuthService:
             Unauthorized: the header is missing or malformed, or the token is not valid.
 
         """
+        if authorization is not None and authorization.startswith("Bearer ") and " " not in authorization[7:]:
+            token = authorization[7:]  # the usual form, read at once
+            if token and token == token.strip() and token.lower() != _BEARER:
+                return self.verify_id_token(token)
         if authorization is None or not authorization.strip():
             raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <IdToken>'")
         scheme, _, rest = authorization.strip().partition(" ")

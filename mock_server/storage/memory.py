@@ -1,6 +1,6 @@
 """In-memory storage: the default, fast, gone when the process ends.
 
-Records are kept as their JSON bytes (orjson): a read parses a fresh copy and a write serialises
+Records are kept as their JSON bytes (``fastjson.dumps_record``): a read parses a fresh copy and a write serialises
 one, so no caller can change a stored record behind the store's back, at a fraction of what
 ``copy.deepcopy`` cost. A transaction remembers the previous bytes of each key it touches (not
 whole collections), so its cost does not grow with the number of records.
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from mock_server.fastjson import dumps, loads
+from mock_server.fastjson import dumps_record, loads_record
 from mock_server.storage._base import Record, Storage
 
 _ABSENT = None
@@ -38,11 +38,11 @@ class MemoryStorage(Storage):
         """Return a copy of the record, or None."""
         with self._lock:
             raw = self._data.get(kind, {}).get(key)
-        return loads(raw) if raw is not None else None
+        return loads_record(raw) if raw is not None else None
 
     def put(self, kind: str, key: str, value: Record) -> None:
         """Store a copy of ``value``."""
-        raw = dumps(value)
+        raw = dumps_record(value)
         with self._lock:
             self._remember(kind, key)
             self._data.setdefault(kind, {})[key] = raw
@@ -66,7 +66,7 @@ class MemoryStorage(Storage):
         """Iterate over copies of the records of a kind."""
         with self._lock:
             raws = list(self._data.get(kind, {}).values())
-        return iter([loads(raw) for raw in raws])
+        return iter([loads_record(raw) for raw in raws])
 
     def next_sequence(self, name: str) -> int:
         """Atomically increment and return the counter."""
