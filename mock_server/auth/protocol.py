@@ -11,7 +11,6 @@ the issuer, as ``https://cognito-idp.<region>.amazonaws.com/<pool>`` does.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from mock_server.auth.errors import CognitoError
 from mock_server.auth.keys import SigningKey
 from mock_server.auth.pool import PoolConfig
 from mock_server.errors import NotFound
+from mock_server.fastjson import loads_strict
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,11 @@ async def _read_request(request: Request, table: dict[str, Operation]) -> tuple[
     if not raw.strip():
         return operation, {}
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise CognitoError(err.SERIALIZATION, "request body is not valid JSON") from None
+        body = loads_strict(raw)
+    except RecursionError:
+        raise CognitoError(err.SERIALIZATION, "request body is not valid JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise CognitoError(err.SERIALIZATION, f"request body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(body, dict):
         raise CognitoError(err.SERIALIZATION, "request body must be a JSON object")
     return operation, body

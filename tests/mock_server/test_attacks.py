@@ -429,3 +429,89 @@ def test_the_server_log_shows_no_card_number(tmp_path: Path) -> None:
         and "4539 5787 6362 1486" not in text
         and "%20" not in text.split("card=")[-1][:20]
     )
+
+
+def test_a_cancel_that_is_not_the_read_timeout_goes_through() -> None:
+    state = create_app().state.mock
+    sent: list[dict[str, Any]] = []
+
+    async def slow() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the route must not run")
+
+    async def shut_down_midway() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
+        task = asyncio.create_task(Guard(inner, state=state, read_timeout=60)(scope, slow, send))
+        await asyncio.sleep(0.05)
+        task.cancel()  # as the server does when it stops
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(shut_down_midway())
+    assert sent == []  # no 408: the read did not time out
+
+
+# 12. An escaped lone surrogate ("\ud800": valid JSON text, no Unicode character) crashed the
+# validators, password hashing and the stores (500). It is a 400 now, on every operation.
+
+
+def _with_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value + "\ud800"
+    if isinstance(value, dict):
+        return {key: _with_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_lone_surrogates(item) for item in value]
+    return value
+
+
+def _example_bodies() -> list[Any]:
+    from villa_contracts.contract import load
+
+    cases = []
+    for contract in load():
+        for operation in contract.operations.values():
+            media = (operation.spec.get("requestBody") or {}).get("content", {}).get("application/json") or {}
+            examples = [media["example"]] if "example" in media else []
+            examples += [each["value"] for each in (media.get("examples") or {}).values() if "value" in each]
+            if examples and _with_lone_surrogates(examples[0]) != examples[0]:  # it holds text
+                path = operation.path.replace("{", "").replace("}", "")
+                cases.append(pytest.param(operation.method, path, examples[0], id=operation.operation_id))
+    return cases
+
+
+@pytest.mark.parametrize(("method", "path", "example"), _example_bodies())
+def test_a_lone_surrogate_in_any_body_is_a_400(
+    api: TestClient, alice: User, method: str, path: str, example: Any
+) -> None:
+    raw = json.dumps(_with_lone_surrogates(example)).encode()
+    assert b"\\ud800" in raw
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    response = api.request(method, path, content=raw, headers=headers)
+    assert 400 <= response.status_code < 500, response.text  # 401 where the caller is checked first
+    assert api.get("/__admin/journal").json()["mockBugs"] == 0
+    if response.status_code == 400:
+        assert "lone surrogate" in response.json()["error"]
+
+
+def test_a_lone_surrogate_reaches_no_cognito_operation(api: TestClient) -> None:
+    body = {"ClientId": "any", "Username": "new\ud800", "Password": "Passw0rd!\ud800"}
+    for target in ("SignUp", "InitiateAuth", "ConfirmSignUp"):
+        response = api.post(
+            "/",
+            content=json.dumps(body).encode(),
+            headers={
+                "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["__type"] == "SerializationException"
+        assert "lone surrogate" in response.json()["message"]
+        assert "Passw0rd" not in response.text

@@ -75,21 +75,29 @@ class _Compiled(Protocol):
 
 
 class _RustSchema:
-    __slots__ = ("_validator",)
+    __slots__ = ("_validator", "_schema", "_python")
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self._validator = jsonschema_rs.Draft202012Validator(schema)
+        self._schema = schema
+        self._python: _PythonSchema | None = None
 
     def violations(self, instance: Any) -> list[Violation]:
-        if self._validator.is_valid(instance):
-            return []
+        try:
+            if self._validator.is_valid(instance):
+                return []
+            errors = list(self._validator.iter_errors(instance))
+        except UnicodeEncodeError:
+            # Text with a lone surrogate ("\ud800" in JSON) has no UTF-8 form to hand to Rust.
+            self._python = self._python or _PythonSchema(self._schema)
+            return self._python.violations(instance)
         found = [
             Violation(
                 _pointer(e.instance_path)[:MESSAGE_LIMIT],
                 _said(e.message, _pointer(e.instance_path)),
                 str(e.schema_path[-1]) if e.schema_path else "",
             )
-            for e in self._validator.iter_errors(instance)
+            for e in errors
         ]
         return sorted(found, key=lambda v: (v.pointer, v.message))
 
