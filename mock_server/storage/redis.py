@@ -95,7 +95,9 @@ class RedisStorage(Storage):
             ConfigError: the URL is not a Redis URL, or no Redis server answers there.
         """
         try:
-            client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+            client = redis.Redis.from_url(
+                url, socket_timeout=10, socket_connect_timeout=5, single_connection_client=True
+            )
             client.ping()
         except (ValueError, redis.RedisError) as exc:
             raise ConfigError(
@@ -115,7 +117,7 @@ class RedisStorage(Storage):
             if self._depth and (kind, key) in self._pending:
                 raw = self._pending[(kind, key)]
                 return loads(raw) if raw is not None else None
-        value: Any = self._redis.hget(self._hash(kind), key)
+        value: Any = self._redis.execute_command("HGET", self._hash(kind), key)
         return loads(value) if value is not None else None
 
     def values(self, kind: str) -> Iterator[Record]:
