@@ -13,7 +13,8 @@ What it prints:
 3. The default gate's time (``villa-contracts gate``, embedded mock).
 
 Pinning: wrk runs on core 1 (``taskset -c 1``); a 1-worker server on core 0 (``taskset -c 0``);
-a 2-worker server may use both cores (it then shares core 1 with wrk). The Redis server is not
+a 2-worker server may use both cores (it then shares core 1 with wrk;
+``bench/scale_and_rss.py`` measures 2 workers against 1 with wrk on a core of its own). The Redis server is not
 pinned. With ``--profile``, the memory mock also runs once under cProfile and the top functions
 by own time are printed.
 

@@ -36,3 +36,26 @@ def test_bench_help_and_unknown_server(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit) as refused:
         bench.parse_args(["--servers", "nginx"])
     assert refused.value.code == 2 and "unknown ['nginx']" in capsys.readouterr().err
+
+
+def _scale_and_rss():
+    _bench()  # it imports fast_and_shared from its own folder
+    sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("scale_and_rss", ROOT / "bench" / "scale_and_rss.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scale_and_rss_options_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _scale_and_rss()
+    args = bench.parse_args(["--soak-seconds", "60", "--stores", "memory,redis", "--worker-share", "0.4"])
+    assert args.soak_seconds == 60.0 and args.stores == ["memory", "redis"] and args.worker_share == 0.4
+    with pytest.raises(SystemExit) as shown:
+        bench.parse_args(["--help"])
+    assert shown.value.code == 0 and "wrk" in capsys.readouterr().out
+    for bad, said in ((["--stores", "mongo"], "unknown ['mongo']"), (["--worker-share", "2"], "--worker-share")):
+        with pytest.raises(SystemExit) as refused:
+            bench.parse_args(bad)
+        assert refused.value.code == 2 and said in capsys.readouterr().err

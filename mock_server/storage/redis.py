@@ -117,7 +117,7 @@ class RedisStorage(Storage):
             if self._depth and (kind, key) in self._pending:
                 raw = self._pending[(kind, key)]
                 return loads(raw) if raw is not None else None
-        value: Any = self._redis.execute_command("HGET", self._hash(kind), key)
+        value: Any = self._redis.execute_command("HGET", self._hash(kind), key)  # type: ignore[no-untyped-call]
         return loads(value) if value is not None else None
 
     def values(self, kind: str) -> Iterator[Record]:
