@@ -1,9 +1,10 @@
-"""Turn each contract's operations into Starlette routes around plain handler functions.
+"""Turn each contract's operations into routes: one plain ASGI app (``OperationEndpoint``) per operation.
 
-For every request: read the body (size and media type checked), authenticate by the operation's
-security scheme, validate the path and query parameters and the body against the operation (400
-with every violation), run the handler, validate the response (a violation is a mock bug: logged,
-journaled and answered as 500 so it can never pass unnoticed), and journal the outcome.
+For every request (headers and body as the guard read them, ``mock_server.guard``): authenticate
+by the operation's security scheme, validate the path and query parameters and the body against
+the operation (400 with every violation), run the handler, validate the response (a violation is
+a mock bug: logged, journaled and answered as 500 so it can never pass unnoticed), and journal the
+outcome. The body's media type is checked here; its size, by the guard.
 
 A handler loads, decides by calling ``villa_contracts.domain`` (whose ``RuleViolation`` is answered
 with the status of ``villa_contracts.domain.errors.STATUS``) and stores; it never decides itself.
