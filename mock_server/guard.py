@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -75,57 +76,68 @@ async def read_request(scope: Scope, receive: Receive, max_body: int = MAX_BODY)
     return header_map(scope), body
 
 
+class _Reads(threading.local):
+    """One thread's reads in progress (a thread runs one event loop at a time)."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.ticking: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on
+
+
 class ReadDeadlines:
     """The body reads in progress, each with its deadline, and one timer that checks them all.
 
     ``asyncio.timeout`` around every ``receive`` armed and cancelled a timer of its own for each
     request, a tenth of the mock's time on a small call. Here a read costs a dict entry, and one
-    timer ticks (every quarter of the timeout, at most every second) while any read is in
-    progress: a read that waited past its deadline is cancelled there and answered 408.
+    timer per event loop ticks (every quarter of the timeout, at most every second) while any read
+    is in progress: a read that waited past its deadline is cancelled there and answered 408. The
+    bookkeeping is per thread, so one app served by several loops at once (a server thread and a
+    test client) keeps each loop's reads to itself.
     """
 
     def __init__(self, timeout: float) -> None:
         """Give each part of a body ``timeout`` seconds."""
         self.timeout = timeout
         self.tick = min(1.0, timeout / 4)
-        self._waiting: dict[asyncio.Task[Any], float] = {}
-        self._expired: set[asyncio.Task[Any]] = set()
-        self._ticking: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on
+        self._reads = _Reads()
 
     def wait(self, task: asyncio.Task[Any]) -> None:
         """(Re)start the clock of ``task``'s read: its next part is due within the timeout."""
-        loop = task.get_loop()
-        self._waiting[task] = loop.time() + self.timeout
-        if self._ticking is not loop:
-            self._ticking = loop
+        reads, loop = self._reads, task.get_loop()
+        reads.waiting[task] = loop.time() + self.timeout
+        if reads.ticking is not loop:
+            reads.ticking = loop
             loop.call_later(self.tick, self._check, loop)
 
     def done(self, task: asyncio.Task[Any]) -> None:
         """``task``'s read is over (whole, refused or gone)."""
-        self._waiting.pop(task, None)
+        self._reads.waiting.pop(task, None)
 
     def expired(self, task: asyncio.Task[Any]) -> bool:
         """Whether the timer cancelled ``task`` because its read took too long (asked once)."""
-        if task not in self._expired:
+        reads = self._reads
+        if task not in reads.expired:
             return False
-        self._expired.discard(task)
+        reads.expired.discard(task)
         return True
 
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._ticking is not loop:
-            return  # another loop's timer took over (a test's new event loop)
+        reads = self._reads
+        if reads.ticking is not loop:
+            return  # this thread's next loop took over (a test's new event loop)
         now = loop.time()
-        for task, deadline in list(self._waiting.items()):
+        for task, deadline in list(reads.waiting.items()):
             if task.get_loop() is not loop or task.done():
-                self._waiting.pop(task, None)
+                reads.waiting.pop(task, None)
             elif now >= deadline:
-                self._waiting.pop(task, None)
-                self._expired.add(task)
+                reads.waiting.pop(task, None)
+                reads.expired.add(task)
                 task.cancel()
-        if self._waiting:
+        if reads.waiting:
             loop.call_later(self.tick, self._check, loop)
         else:
-            self._ticking = None
+            reads.ticking = None
 
 
 class Guard:

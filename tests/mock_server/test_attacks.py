@@ -515,3 +515,36 @@ def test_a_lone_surrogate_reaches_no_cognito_operation(api: TestClient) -> None:
         assert response.json()["__type"] == "SerializationException"
         assert "lone surrogate" in response.json()["message"]
         assert "Passw0rd" not in response.text
+
+
+def test_slow_bodies_on_two_event_loops_at_once_are_each_timed_out() -> None:
+    import threading
+
+    state = create_app().state.mock
+    guard_of_both = Guard(_never_called, state=state, read_timeout=0.05)
+    statuses: list[int] = []
+
+    def serve_one_slow_body() -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def slow() -> dict[str, Any]:
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
+        asyncio.run(guard_of_both(scope, slow, send))
+        statuses.append(sent[0]["status"])
+
+    threads = [threading.Thread(target=serve_one_slow_body, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert statuses == [408, 408]
+
+
+async def _never_called(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the route must not run")
