@@ -31,13 +31,12 @@ from mock_server.errors import (
     GatewayUnavailable,
     MockError,
     NotFound,
-    PayloadTooLarge,
     Unauthorized,
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
 from mock_server.fastjson import dumps, loads_strict
-from mock_server.guard import REQUEST_PARTS, read_request
+from mock_server.guard import REQUEST_PARTS
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("villa_contracts.mock")
 
-MAX_BODY = 1024 * 1024
 _ERRORS_BY_STATUS: dict[int, type[MockError]] = {
     cls.status_code: cls for cls in (BadRequest, Forbidden, NotFound, Conflict, GatewayUnavailable)
 }
@@ -175,8 +173,8 @@ def _invalid(what: str, op_id: str, violations: list[dict[str, str]]) -> BadRequ
 class OperationEndpoint:
     """One operation as a plain ASGI app: it answers every request itself (no exception escapes).
 
-    The guard (``mock_server.guard``) has read the headers and body already; without it they are
-    read here.
+    It is served behind the guard (``mock_server.guard``), which has read the headers and body
+    already (``REQUEST_PARTS``).
     """
 
     def __init__(self, state: MockState, operation: Operation, handler: Handler, *, journal: bool = True) -> None:
@@ -192,14 +190,7 @@ class OperationEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request."""
-        parts = scope.get(REQUEST_PARTS)
-        if parts is None:
-            try:
-                parts = await read_request(scope, receive)
-            except PayloadTooLarge as exc:
-                await send_json(send, exc.status_code, dumps(exc.body()))
-                return
-        answer = self.answer(scope, *parts)
+        answer = self.answer(scope, *scope[REQUEST_PARTS])
         if isinstance(answer, Response):
             await answer(scope, receive, send)
         else:

@@ -27,8 +27,12 @@ def dumps(content: Any) -> bytes:
     try:
         return orjson.dumps(content)
     except TypeError:
-        # ASCII escapes: a lone surrogate (which a request's JSON may hold) has no UTF-8 form.
-        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _stdlib_dumps(content)
+
+
+def _stdlib_dumps(content: Any) -> bytes:
+    # ASCII escapes: a lone surrogate (which a request's JSON may hold) has no UTF-8 form.
+    return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 # A run of 19 digits may be an integer past 64 bits, which orjson would read as a float. Bytes are
@@ -59,7 +63,7 @@ def dumps_record(content: Any) -> bytes:
     try:
         return orjson.dumps(content)
     except TypeError:
-        return _STDLIB_MARK + dumps(content)
+        return _STDLIB_MARK + _stdlib_dumps(content)
 
 
 def loads_record(data: bytes) -> Any:
@@ -73,12 +77,25 @@ def loads(data: bytes | str) -> Any:
     Raises:
         ValueError: ``data`` is not JSON.
     """
-    if not has_long_digits(data):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass  # e.g. an escaped lone surrogate, which the standard library reads
-    return json.loads(data)
+    value = _by_orjson(data)
+    return json.loads(data) if value is _UNREAD else value
+
+
+_UNREAD = object()
+
+
+def _by_orjson(data: bytes | str) -> Any:
+    """Orjson's reading of ``data``, or ``_UNREAD`` where the standard library must read it.
+
+    That is where the two may part ways (long digit runs) and where orjson refuses what the
+    standard library reads or explains (an escaped lone surrogate, UTF-16, deep nesting, bad JSON).
+    """
+    if has_long_digits(data):
+        return _UNREAD
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _UNREAD
 
 
 def _reject_constant(name: str) -> Any:
@@ -97,11 +114,9 @@ def loads_strict(raw: bytes) -> Any:
             a lone surrogate.
         RecursionError: ``raw`` nests too deeply.
     """
-    if not has_long_digits(raw):
-        try:
-            return orjson.loads(raw)  # never holds a lone surrogate: orjson refuses them
-        except orjson.JSONDecodeError:
-            pass
+    value = _by_orjson(raw)
+    if value is not _UNREAD:
+        return value  # never holds a lone surrogate: orjson refuses them
     value = json.loads(raw, parse_constant=_reject_constant)
     _refuse_lone_surrogates(value, "")
     return value

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import PayloadTooLarge
 from mock_server.journal import Entry
 
 if TYPE_CHECKING:
@@ -55,25 +54,6 @@ def host_name(host_header: str) -> str:
 def header_map(scope: Scope) -> dict[str, str]:
     """The request's headers by lower-case name; of a repeated header, the first."""
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in reversed(scope["headers"])}
-
-
-async def read_request(scope: Scope, receive: Receive, max_body: int = MAX_BODY) -> tuple[dict[str, str], bytes]:
-    """The headers and body of a request no guard read (no read timeout).
-
-    Raises:
-        PayloadTooLarge: the body is over ``max_body`` bytes.
-    """
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        if len(body) > max_body:
-            raise PayloadTooLarge(f"body is over the {max_body}-byte limit")
-        if not message.get("more_body", False):
-            break
-    return header_map(scope), body
 
 
 class _Reads(threading.local):
@@ -197,14 +177,14 @@ class Guard:
             nonlocal delivered
             if not delivered:
                 delivered = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # after the body: wait for the client to go away
 
-        scope[REQUEST_PARTS] = (headers, bytes(body))
+        scope[REQUEST_PARTS] = (headers, body)
         direct = self.router.direct(scope) if self.router is not None else None
         await (direct or self.app)(scope, replay, send)
 
-    async def _read_body(self, receive: Receive) -> bytearray | tuple[int, str, str]:
+    async def _read_body(self, receive: Receive) -> bytes | tuple[int, str, str]:
         """The body, or why it was not read: ``(status, code, message)``."""
         task = asyncio.current_task()
         assert task is not None
@@ -225,7 +205,7 @@ class Guard:
                 if len(body) > self.max_body:
                     return 413, "payload_too_large", f"body is over the {self.max_body}-byte limit"
                 if not part.get("more_body", False):
-                    return body
+                    return bytes(body)
                 self.deadlines.wait(task)
         finally:
             self.deadlines.done(task)

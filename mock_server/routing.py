@@ -32,8 +32,8 @@ class ExactPathRouter(Router):
                 if not shadowed:
                     self._exact[route.path] = route
             earlier.append(route)
-        self._direct: dict[tuple[str, str], tuple[Route, ASGIApp]] = {
-            (path, method): (route, route.app)
+        self._direct: dict[tuple[str, str], Route] = {
+            (path, method): route
             for path, route in self._exact.items()
             if route.app is route.endpoint  # an ASGI app, not a function Starlette wraps
             for method in route.methods or ()
@@ -43,12 +43,11 @@ class ExactPathRouter(Router):
         """The ASGI app that answers ``scope`` when it is an operation on a fixed path (else None)."""
         if scope["type"] != "http" or scope.get("root_path"):
             return None
-        found = self._direct.get((scope["path"], scope["method"]))
-        if found is None:
+        route = self._direct.get((scope["path"], scope["method"]))
+        if route is None:
             return None
-        route, app = found
         scope["router"], scope["endpoint"], scope["path_params"] = self, route.endpoint, {}
-        return app
+        return route.endpoint
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve ``scope``: a fixed path by lookup, anything else as ``Router`` does."""

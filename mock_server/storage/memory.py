@@ -1,8 +1,8 @@
 """In-memory storage: the default, fast, gone when the process ends.
 
-Records are kept as their JSON bytes (``fastjson.dumps_record``): a read parses a fresh copy and a write serialises
-one, so no caller can change a stored record behind the store's back, at a fraction of what
-``copy.deepcopy`` cost. A transaction remembers the previous bytes of each key it touches (not
+Records are kept as their JSON bytes (``fastjson.dumps_record``): a read parses a fresh copy and a
+write serialises one, so no caller can change a stored record behind the store's back, at a
+fraction of what ``copy.deepcopy`` cost. A transaction remembers the previous bytes of each key it touches (not
 whole collections), so its cost does not grow with the number of records.
 """
 

@@ -367,24 +367,71 @@ def test_the_db_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
 # 11. A body that never arrives is timed out.
 
 
-def test_a_slow_body_is_timed_out() -> None:
-    state = create_app().state.mock
-    sent: list[dict[str, Any]] = []
+def _slow_request() -> dict[str, Any]:
+    return {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
 
-    async def slow() -> dict[str, Any]:
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
+
+async def _body_that_never_comes() -> dict[str, Any]:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+async def _never_called(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the route must not run")
+
+
+def _collector() -> tuple[list[dict[str, Any]], Any]:
+    sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    async def inner(scope: Any, receive: Any, send: Any) -> None:
-        raise AssertionError("the route must not run")
+    return sent, send
 
-    scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
-    asyncio.run(Guard(inner, state=state, read_timeout=0.05)(scope, slow, send))
+
+def test_a_slow_body_is_timed_out() -> None:
+    state = create_app().state.mock
+    sent, send = _collector()
+    guard = Guard(_never_called, state=state, read_timeout=0.05)
+    asyncio.run(guard(_slow_request(), _body_that_never_comes, send))
     assert sent[0]["status"] == 408
     assert state.journal.entries()[-1].status == 408
+
+
+def test_a_cancel_that_is_not_the_read_timeout_goes_through() -> None:
+    state = create_app().state.mock
+    sent, send = _collector()
+
+    async def shut_down_midway() -> None:
+        guard = Guard(_never_called, state=state, read_timeout=60)
+        task = asyncio.create_task(guard(_slow_request(), _body_that_never_comes, send))
+        await asyncio.sleep(0.05)
+        task.cancel()  # as the server does when it stops
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(shut_down_midway())
+    assert sent == []  # no 408: the read did not time out
+
+
+def test_slow_bodies_on_two_event_loops_at_once_are_each_timed_out() -> None:
+    import threading
+
+    state = create_app().state.mock
+    guard_of_both = Guard(_never_called, state=state, read_timeout=0.05)
+    statuses: list[int] = []
+
+    def serve_one_slow_body() -> None:
+        sent, send = _collector()
+        asyncio.run(guard_of_both(_slow_request(), _body_that_never_comes, send))
+        statuses.append(sent[0]["status"])
+
+    threads = [threading.Thread(target=serve_one_slow_body, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert statuses == [408, 408]
 
 
 @pytest.mark.socket
@@ -429,32 +476,6 @@ def test_the_server_log_shows_no_card_number(tmp_path: Path) -> None:
         and "4539 5787 6362 1486" not in text
         and "%20" not in text.split("card=")[-1][:20]
     )
-
-
-def test_a_cancel_that_is_not_the_read_timeout_goes_through() -> None:
-    state = create_app().state.mock
-    sent: list[dict[str, Any]] = []
-
-    async def slow() -> dict[str, Any]:
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def inner(scope: Any, receive: Any, send: Any) -> None:
-        raise AssertionError("the route must not run")
-
-    async def shut_down_midway() -> None:
-        scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
-        task = asyncio.create_task(Guard(inner, state=state, read_timeout=60)(scope, slow, send))
-        await asyncio.sleep(0.05)
-        task.cancel()  # as the server does when it stops
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(shut_down_midway())
-    assert sent == []  # no 408: the read did not time out
 
 
 # 12. An escaped lone surrogate ("\ud800": valid JSON text, no Unicode character) crashed the
@@ -515,36 +536,3 @@ def test_a_lone_surrogate_reaches_no_cognito_operation(api: TestClient) -> None:
         assert response.json()["__type"] == "SerializationException"
         assert "lone surrogate" in response.json()["message"]
         assert "Passw0rd" not in response.text
-
-
-def test_slow_bodies_on_two_event_loops_at_once_are_each_timed_out() -> None:
-    import threading
-
-    state = create_app().state.mock
-    guard_of_both = Guard(_never_called, state=state, read_timeout=0.05)
-    statuses: list[int] = []
-
-    def serve_one_slow_body() -> None:
-        sent: list[dict[str, Any]] = []
-
-        async def slow() -> dict[str, Any]:
-            await asyncio.sleep(3600)
-            raise AssertionError("unreachable")
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/api/order/get", "headers": [(b"host", b"127.0.0.1")]}
-        asyncio.run(guard_of_both(scope, slow, send))
-        statuses.append(sent[0]["status"])
-
-    threads = [threading.Thread(target=serve_one_slow_body, daemon=True) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert statuses == [408, 408]
-
-
-async def _never_called(scope: Any, receive: Any, send: Any) -> None:
-    raise AssertionError("the route must not run")
