@@ -13,8 +13,7 @@ the contract's example and is named in the notes.
 from __future__ import annotations
 
 import copy
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -253,15 +252,20 @@ def _lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
     """
     api = _ShopApi(context, contract)
     create = _request_example(contract, "createLineItemOrder")
-    tag = f"{context.target.seed}x{secrets.token_hex(4)}"
+    seed = context.target.seed
+
+    def reference(cents: int, order: Mapping[str, Any], kind: str) -> dict[str, str]:
+        # New on this target (the order id is the target's, unique there) and the same for one seed on a
+        # fresh mock; letters part the numbers, so no digit run reads as a card number.
+        return {"reference_id": f"PAYID-{cents}-s{seed}o{order['id']}{kind}"}
+
     try:
         partly = api.call("POST", "/api/v1/orders.json", create, 201)
-        api.call("POST", f"/api/orders/{partly['id']}/payments", {"reference_id": f"PAYID-1-{tag}p"}, 201)
+        api.call("POST", f"/api/orders/{partly['id']}/payments", reference(1, partly, "p"), 201)
         paid = api.call("POST", "/api/v1/orders.json", create, 201)
-        full = {"reference_id": f"PAYID-{paid['total_cents']}-{tag}f"}
-        api.call("POST", f"/api/orders/{paid['id']}/payments", full, 201)
+        api.call("POST", f"/api/orders/{paid['id']}/payments", reference(paid["total_cents"], paid, "f"), 201)
         unpaid = api.call("POST", "/api/v1/orders.json", create, 201)
-        live.examples["payLineItemOrder"] = {"reference_id": f"PAYID-{unpaid['total_cents']}-{tag}e"}
+        live.examples["payLineItemOrder"] = reference(unpaid["total_cents"], unpaid, "e")
         live.parameters[contract.operations["payLineItemOrder"].path] = {"id": unpaid["id"]}
     except (*_FAILED, ConfigError) as exc:
         live.notes.append(f"lineitems: the contract's examples are sent as they are ({_why(exc)})")
