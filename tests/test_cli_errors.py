@@ -127,6 +127,15 @@ def test_usage_errors(args: list[str], needle: str) -> None:
     assert needle in err
 
 
+def test_gate_refuses_the_admin_contract_in_one_line(tmp_path: Path) -> None:
+    # Its operations are the mock's own: a gate over it would run no check and still look green.
+    code, out, err, _ = run("gate", "--contract", "admin", "--report-dir", str(tmp_path))
+    assert code == 2
+    assert_one_line(out, err, "--contract admin: the mock's own admin API is not a backend API the gate checks")
+    assert "choose from lineitems, shop, villa" in err
+    assert not list(tmp_path.iterdir())  # refused before a run began
+
+
 def test_gate_at_an_unreachable_target(tmp_path: Path) -> None:
     code, out, err, _ = run("gate", "--base-url", f"http://127.0.0.1:{free_port()}", "--report-dir", str(tmp_path))
     assert code == 2

@@ -92,6 +92,7 @@ def command(
     from villa_contracts.cli._proxied import traffic_events
     from villa_contracts.cli._proxied import via_proxy as proxied
     from villa_contracts.contract import load
+    from villa_contracts.errors import UsageError
     from villa_contracts.events import (
         EXIT_ERROR,
         EXIT_INCOMPLETE,
@@ -109,7 +110,14 @@ def command(
     if unknown or not chosen:
         raise click.UsageError(f"--phases: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}")
     everything = load()
-    everything.select(contracts)  # an unknown name is a usage error, before anything starts
+    # An unknown name, or a contract the gate cannot check, is a usage error before anything starts.
+    for chosen_contract in everything.select(contracts):
+        if chosen_contract.role != "api":
+            apis = ", ".join(c.name for c in everything.apis)
+            raise UsageError(
+                f"--contract {chosen_contract.name}: the mock's own {chosen_contract.role} API is not a backend API "
+                f"the gate checks; choose from {apis}"
+            )
     seed = seed if seed is not None else secrets.randbelow(2**31)
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{seed}"
     started = time.perf_counter()
