@@ -28,6 +28,7 @@ from mock_server.auth import AuthService
 from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.guard import Guard
 from mock_server.handlers import HANDLERS
+from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.routing import ExactPathRouter
 from mock_server.shared_clock import StoredClock
@@ -49,13 +50,15 @@ def build_state(
     clock: AdjustableClock | None = None,
     admin_token: str | None = None,
     store: Storage | None = None,
+    seed: int | None = None,
 ) -> MockState:
     """The mock's state: contracts and validators compiled once, storage opened, default users seeded."""
     contracts = contracts or load()
     store = store or open_storage(db_path)
     # A store several processes share keeps the clock's offset too, so time travel moves them all.
     clock = clock or (StoredClock(store) if store.shared else AdjustableClock())
-    auth = AuthService.from_contract(contracts, store=store, clock=clock, base_url=base_url)
+    ids = IdSource.from_seed(seed)
+    auth = AuthService.from_contract(contracts, store=store, clock=clock, base_url=base_url, ids=ids)
     auth.seed_users(contracts.data("users"))
     return MockState(
         contracts=contracts,
@@ -67,6 +70,7 @@ def build_state(
         journal=Journal(),
         base_url=base_url,
         admin_token=admin_token,
+        ids=ids,
     )
 
 
@@ -108,6 +112,7 @@ def create_app(
     allowed_hosts: tuple[str, ...] = (),
     allowed_origins: tuple[str, ...] = (),
     store: Storage | None = None,
+    seed: int | None = None,
 ) -> Starlette:
     """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
@@ -122,6 +127,7 @@ def create_app(
         allowed_hosts: besides loopback names, the ``Host`` names a token-less admin API answers.
         allowed_origins: browser origins a token-less admin API answers (none by default).
         store: an opened store (``mock_server.storage.open_storage``, e.g. Redis); overrides ``db_path``.
+        seed: draw the ids the mock makes up from this seed (same seed, same ids); random when None.
 
     Returns:
         A Starlette app; ``app.state.mock`` is its ``MockState``.
@@ -131,7 +137,13 @@ def create_app(
     """
     handlers = HANDLERS if handlers is None else handlers
     state = build_state(
-        base_url=base_url, db_path=db_path, contracts=contracts, clock=clock, admin_token=admin_token, store=store
+        base_url=base_url,
+        db_path=db_path,
+        contracts=contracts,
+        clock=clock,
+        admin_token=admin_token,
+        store=store,
+        seed=seed,
     )
     served = [c for c in state.contracts if c.role == "api" or enable_admin]
     routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)

@@ -9,7 +9,6 @@ generators (``${token}``, ``${orderId}``…) inject them into the replayed reque
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -51,8 +50,9 @@ class _World:
 
     def __init__(self, state: MockState) -> None:
         self.state = state
-        username = f"pact-{secrets.token_hex(6)}@villa.example"
-        self.password = f"Pact-{secrets.token_hex(8)}-Aa1"
+        username = state.ids.hex_id("pact-", 6) + "@villa.example"
+        # A throw-away test user the provider state hands to the consumer: its password is test data.
+        self.password = state.ids.hex_id("Pact-", 8) + "-Aa1"
         user = state.auth.admin_create_user(username, self.password, email=username)
         self.username, self.sub = username, str(user["sub"])
         self.values: Values = {"sub": self.sub, "token": state.auth.issue_tokens(username)["IdToken"]}

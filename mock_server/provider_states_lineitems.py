@@ -12,7 +12,6 @@ from typing import Any
 from mock_server.auth import Principal
 from mock_server.dispatch import Call
 from mock_server.handlers import lineitems
-from mock_server.ids import hex_id
 from mock_server.provider_states import Values, _World, provider_state
 
 SEED_ORDER = {
@@ -34,13 +33,13 @@ def _call(world: _World, operation_id: str, body: Any = None, **params: Any) -> 
     return lineitems.pay_order(call)[1]
 
 
-def _reference(cents: int) -> str:
-    return hex_id(f"PAYID-{cents}-pact", 8)
+def _reference(world: _World, cents: int) -> str:
+    return world.state.ids.hex_id(f"PAYID-{cents}-pact", 8)
 
 
 def _order(world: _World) -> Values:
     order = _call(world, "createLineItemOrder", SEED_ORDER)
-    world.values.update(orderId=order["id"], referenceId=_reference(int(order["total_cents"])))
+    world.values.update(orderId=order["id"], referenceId=_reference(world, int(order["total_cents"])))
     return world.values
 
 
@@ -58,7 +57,7 @@ def _waiting(world: _World, params: dict[str, Any]) -> Values:
 def _completed(world: _World, params: dict[str, Any]) -> Values:
     _order(world)
     _call(world, "payLineItemOrder", {"reference_id": world.values["referenceId"]}, id=world.values["orderId"])
-    world.values["referenceId"] = _reference(1)
+    world.values["referenceId"] = _reference(world, 1)
     return world.values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mock_server.ids import RANDOM, IdSource
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.shop import ShopData
@@ -31,6 +32,7 @@ class MockState:
         journal: the requests answered.
         base_url: where the mock is reached.
         admin_token: the token the admin API requires (None: not checked).
+        ids: where the ids it makes up come from.
     """
 
     contracts: Contracts
@@ -42,6 +44,8 @@ class MockState:
     journal: Journal
     base_url: str
     admin_token: str | None = None
+    ids: IdSource = RANDOM
+    """Where the ids it makes up come from (a seed's, or random)."""
     _shop: ShopData | None = None
     _lineitems: LineItemsData | None = None
     sweep_memo: dict[object, float] = field(default_factory=dict)

@@ -118,6 +118,7 @@ def test_gate_with_a_report_dir_it_cannot_write() -> None:
         (["gate", "--coverage", "maybe"], "--coverage"),
         (["validate", "invoice", "x.json"], "'invoice' is not 'order'"),
         (["serve", "--port", "99999"], "--port"),
+        (["serve", "--seed", "1", "--workers", "2", "--db", "x.db"], "--seed with --workers 2"),
     ],
 )
 def test_usage_errors(args: list[str], needle: str) -> None:

@@ -32,6 +32,7 @@ from mock_server.auth.token_keys import TokenKeys
 from mock_server.auth.tokens import Principal, TokenRejected, TokenService
 from mock_server.auth.users import CONFIRMED, RefreshTokens, UserDirectory, password_matches, public_view
 from mock_server.errors import BadRequest, Conflict, NotFound, Unauthorized
+from mock_server.ids import RANDOM, IdSource
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
 from villa_contracts.errors import ContractError
@@ -45,14 +46,14 @@ _BEARER = "bearer"
 class AuthService:
     """The emulated Cognito user pool of one mock."""
 
-    def __init__(self, *, pool: PoolConfig, store: Storage, clock: Clock, issuer: str) -> None:
-        """Serve ``pool`` from ``store``, dating tokens with ``clock`` and signing them as ``issuer``."""
+    def __init__(self, *, pool: PoolConfig, store: Storage, clock: Clock, issuer: str, ids: IdSource = RANDOM) -> None:
+        """Serve ``pool`` from ``store``: tokens dated by ``clock`` and signed as ``issuer``, new subs from ``ids``."""
         self.pool = pool
         self.issuer = issuer
         self._store = store
         self._clock = clock
         self._key = SigningKey.load_or_create(store)
-        self._users = UserDirectory(store, clock)
+        self._users = UserDirectory(store, clock, ids)
         self._refresh = RefreshTokens(store, clock, pool.refresh_token_validity_seconds)
         self._tokens = TokenService(key=self._key, pool=pool, clock=clock, issuer=issuer)
         self.token_keys = TokenKeys(store)
@@ -62,10 +63,13 @@ class AuthService:
         )
 
     @classmethod
-    def from_contract(cls, contracts: Contracts, *, store: Storage, clock: Clock, base_url: str) -> AuthService:
+    def from_contract(
+        cls, contracts: Contracts, *, store: Storage, clock: Clock, base_url: str, ids: IdSource = RANDOM
+    ) -> AuthService:
         """Build the pool of ``contracts.data("cognito")``, issuing as ``<base_url>/<userPoolId>``."""
         pool = PoolConfig.from_data(contracts.data("cognito"))
-        return cls(pool=pool, store=store, clock=clock, issuer=f"{base_url.rstrip('/')}/{pool.user_pool_id}")
+        issuer = f"{base_url.rstrip('/')}/{pool.user_pool_id}"
+        return cls(pool=pool, store=store, clock=clock, issuer=issuer, ids=ids)
 
     @property
     def signing_key(self) -> SigningKey:

@@ -15,7 +15,7 @@ import secrets
 from typing import Any, Final
 
 from mock_server.auth.errors import USER_NOT_FOUND, USERNAME_EXISTS, CognitoError
-from mock_server.ids import uuid_id
+from mock_server.ids import RANDOM, IdSource
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
 
@@ -76,10 +76,11 @@ def _key(username: str) -> str:
 class UserDirectory:
     """Users of the pool, kept in storage."""
 
-    def __init__(self, store: Storage, clock: Clock) -> None:
-        """Keep users in ``store``; timestamps come from ``clock``."""
+    def __init__(self, store: Storage, clock: Clock, ids: IdSource = RANDOM) -> None:
+        """Keep users in ``store``; timestamps come from ``clock``, new subs from ``ids``."""
         self._store = store
         self._clock = clock
+        self._ids = ids
 
     def get(self, username: str) -> dict[str, Any] | None:
         """Return the user record (with its hash) for ``username`` or for a ``sub``, or None."""
@@ -106,7 +107,7 @@ class UserDirectory:
 
         """
         now = self._clock.now()
-        sub = sub or uuid_id()
+        sub = sub or self._ids.uuid_id()
         key = _key(username)
         user: dict[str, Any] = {
             "key": key,

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import HTMLResponse, Response
 
 from mock_server.handlers.orders import ORDERS, own_order
-from mock_server.ids import hex_id
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
 from villa_contracts.domain.money import to_json, to_satang
@@ -59,7 +58,7 @@ def create_card_token(call: Call) -> tuple[int, Any]:
     number = (body.get("card") or {}).get("number") or state.data.default_card
     outcome = rules.charge_outcome(state.data, number)
     card = state.data.cards.get(number)
-    token = hex_id("tokn_test_", 10)
+    token = state.ids.hex_id("tokn_test_", 10)
     record = {
         "token": token,
         "orderId": body["orderId"],
@@ -115,7 +114,7 @@ def create_charge(call: Call) -> tuple[int, Any]:
             gateway_down=bool(token.get("gatewayDown")),
         )
         outcome = token["outcome"]
-        charge_id = hex_id("chrg_test_", 10)
+        charge_id = state.ids.hex_id("chrg_test_", 10)
         redirect = f"{state.base_url.rstrip('/')}/mock/3ds/{charge_id}" if outcome["needs_3ds"] else None
         charge = {
             "chargeId": charge_id,

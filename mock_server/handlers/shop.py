@@ -10,7 +10,6 @@ catalog at the store's branch; every rule is ``villa_contracts.domain.shop``'s.
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from villa_contracts.domain import shop as rules
@@ -43,7 +42,7 @@ def obtain_token(call: Call) -> tuple[int, Any]:
 
 def start_guest(call: Call) -> tuple[int, Any]:
     """``POST /api/shop/auth/guest``: a new anonymous customer and its key."""
-    identity = f"guest:anon_{secrets.token_hex(6)}"
+    identity = call.state.ids.hex_id("guest:anon_", 6)
     return 201, {"token": call.state.auth.token_keys.issue(identity, identity, None), "customer": identity}
 
 

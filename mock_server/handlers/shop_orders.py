@@ -22,7 +22,6 @@ from starlette.responses import HTMLResponse, Response
 from mock_server.expiry import sweeper
 from mock_server.handlers.orders import STOCK
 from mock_server.handlers.shop import address, address_json, cart_lines, cart_of, profile_of, store_cart
-from mock_server.ids import hex_id
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt, to_satang
@@ -111,7 +110,7 @@ def _gateway_url(state: MockState, external_id: str) -> str:
 
 def _new_attempt(state: MockState, order: dict[str, Any]) -> dict[str, Any]:
     """``attempt_to_pay_for_order``: a PENDING attempt for the order's total (inside a transaction)."""
-    external_id = hex_id("pay_", 10)
+    external_id = state.ids.hex_id("pay_", 10)
     attempt = {
         "external_id": external_id,
         "order_key": order["order_key"],

@@ -143,7 +143,7 @@ def command(
         names = tuple(c.name for c in everything.select(contracts))
         with (
             _terminate_as_interrupt(),
-            target_url(base_url) as (url, embedded),
+            target_url(base_url, seed=seed) as (url, embedded),
             proxied(via_proxy, url, contracts=names, env=env, allow_prod_payments=allow_prod_payments) as gated,
         ):
             gate_url, proxy = gated

@@ -58,6 +58,14 @@ Exit codes:
     help="Without an admin token, /__admin refuses browser pages: allow this Origin (repeatable).",
 )  # fmt: skip
 @click.option(
+    "--seed",
+    "id_seed",
+    type=int,
+    envvar="VILLA_MOCK_SEED",
+    help="Draw the ids the mock makes up (charges, card tokens, payment attempts, new users' subs) from this seed: "
+    "a gate run with the same --seed against a fresh mock then sends the same requests. One process only.",
+)
+@click.option(
     "--access-log", is_flag=True, envvar="VILLA_MOCK_ACCESS_LOG",
     help="Log one line per request (off by default: the journal, /__admin/journal, records every call).",
 )  # fmt: skip
@@ -73,6 +81,7 @@ def command(
     admin_token: str | None,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
+    id_seed: int | None,
     access_log: bool,
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
@@ -92,6 +101,8 @@ def command(
             f"--workers {workers} needs a store the processes share: add --db FILE or --store redis://host:port/db "
             "(the in-memory store is one process's own)"
         )
+    if workers > 1 and id_seed is not None:
+        raise click.UsageError(f"--seed with --workers {workers}: every worker would draw the same ids; use one worker")
     if workers > 1:  # a bad --db or --store is reported once, before any worker starts
         open_storage(db_path, url=store_url, prefix=store_prefix).close()
 
@@ -104,6 +115,7 @@ def command(
             admin_token=admin_token,
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
+            seed=id_seed,
         )
         if workers == 1:
             banner(url)
