@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from suites.auth import headers_for
+from suites.property.edges import edge_examples
 from villa_contracts.domain.money import to_satang
 from villa_contracts.errors import ConfigError
 
@@ -39,11 +40,14 @@ class LiveData:
         examples: live request bodies by operationId.
         parameters: live path parameter values by path template and parameter name.
         notes: what could not be set up, and why.
+        fresh: by operationId, makes another live body where one can serve only once (a new order id to
+            create): each edge example (``suites.property.edges``) gets its own.
     """
 
     examples: Examples = field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    fresh: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
 
 class SetupFailed(Exception):
@@ -107,7 +111,11 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
         except _FAILED as exc:
             live.notes.append(f"{operation_id}: the contract's example is sent as it is ({_why(exc)})")
 
-    put("createOrder", lambda: {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub})
+    def new_order() -> dict[str, Any]:
+        return {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub}
+
+    put("createOrder", new_order)
+    live.fresh["createOrder"] = new_order
     order = _try(lambda: api.order(branch, create_example))
     if order is not None:
         update = _request_example(contract, "updateOrder")
@@ -292,6 +300,29 @@ def live_examples(context: RunContext, contract: Contract) -> LiveData:
     return live
 
 
+def _named_examples(media: dict[str, Any]) -> dict[str, Any]:
+    if "example" in media:
+        return {"example": media["example"]}
+    examples = media.get("examples") or {}
+    return {name: spec["value"] for name, spec in examples.items() if isinstance(spec, dict) and "value" in spec}
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _try_fresh(fresh: Callable[[], Any], pointer: str, body: Any) -> Any:
+    """``body`` on a fresh live resource (its field at ``pointer`` kept); ``body`` as it is when none can be made."""
+    try:
+        made = fresh()
+    except _FAILED:
+        return body
+    return {**made, **{key: value for key, value in body.items() if key not in made or pointer.startswith(f"/{key}")}}
+
+
 def _resolved(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
     """A parameter, or the ``#/components/parameters/…`` one it refers to (changed in place: shared)."""
     ref = parameter.get("$ref")
@@ -302,14 +333,36 @@ def _resolved(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str, 
 
 
 def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) -> dict[str, Any]:
-    """``document`` (a copy of the contract's bundled document) with the live request examples put in."""
-    for operation_id, body in live.examples.items():
-        operation = contract.operations[operation_id]
+    """``document`` (a copy of the contract's bundled document) with the live request examples put in.
+
+    Every operation with a JSON body also gets its edge examples (``suites.property.edges``): its live
+    (or the contract's) example with long text in one free-text field each.
+    """
+    for operation_id, operation in contract.operations.items():
+        media = ((operation.spec.get("requestBody") or {}).get("content") or {}).get("application/json")
+        if not isinstance(media, dict):
+            continue
         media = document["paths"][operation.path][operation.method.lower()]["requestBody"]["content"][
             "application/json"
         ]
-        media.pop("examples", None)
-        media["example"] = body
+        named = _named_examples(media)
+        if operation_id in live.examples:
+            named = {"live": live.examples[operation_id]}
+        base = next(iter(named.values()), None)
+        if not isinstance(base, dict):
+            continue
+        edges = edge_examples(media.get("schema"), base, lambda ref: _resolve(document, ref))
+        fresh = live.fresh.get(operation_id)
+        extra: dict[str, Any] = {}
+        for edge in edges:
+            body = edge.body
+            if fresh is not None:
+                body = _try_fresh(fresh, edge.pointer, body)
+            extra[f"edge {edge.pointer} ({edge.length} characters)"] = body
+        # Hypothesis runs explicit examples last-listed first: the live ones run before the edges (they may
+        # use up what only serves once, such as a cart to check out).
+        media.pop("example", None)
+        media["examples"] = {name: {"value": value} for name, value in {**extra, **named}.items()}
     for path, values in live.parameters.items():
         item = document["paths"][path]
         specs = [item, *(item[m] for m in ("get", "post", "put", "patch", "delete") if m in item)]

@@ -47,8 +47,10 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
     own pages on a real backend) are switched off.
     """
     target = context.target
-    # A schema-valid request may only be refused with a status the contract's rules use.
-    accepted = ["2xx", *(str(status) for status in contract.refusal_statuses)]
+    # A schema-valid request may only be refused with a status the contract's rules use, or with 413 where the
+    # contract documents a body limit (a schema-valid body can be larger: 200 items of long text).
+    limits = ["413"] if any("413" in op.responses for op in contract.operations.values()) else []
+    accepted = ["2xx", *(str(status) for status in contract.refusal_statuses), *limits]
     checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": accepted}}
     for module in business.CHECK_MODULES:
         importlib.import_module(module)

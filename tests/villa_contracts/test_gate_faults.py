@@ -145,6 +145,14 @@ def _server_error_on_valid_request(api: Api) -> bool:
     return api.call("getCost", body).status_code == 500
 
 
+def _long_comment_breaks(api: Api) -> bool:
+    order_id, _ = api.create()
+    long_comment = {**api.order_body(order_id), "specialComment": "Please ring twice, then wait at the gate."}
+    short_comment = {**api.order_body(order_id), "specialComment": "Ring twice"}
+    assert api.call("updateOrder", short_comment).status_code == 200
+    return api.call("updateOrder", long_comment).status_code == 500
+
+
 def _paid_order_reverts(api: Api) -> bool:
     order_id, _ = api.create()
     _, verify = api.pay(order_id, APPROVED_CARD)
@@ -225,6 +233,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "foreign_order_returned": _foreign_order_returned,
     "no_token_accepted": _no_token_accepted,
     "server_error_on_valid_request": _server_error_on_valid_request,
+    "long_comment_breaks": _long_comment_breaks,
     "paid_order_reverts": _paid_order_reverts,
     "declined_card_pays": _declined_card_pays,
     "duplicate_order_ids": _duplicate_order_ids,
