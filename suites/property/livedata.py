@@ -42,12 +42,15 @@ class LiveData:
         notes: what could not be set up, and why.
         fresh: by operationId, makes another live body where one can serve only once (a new order id to
             create): each edge example (``suites.property.edges``) gets its own.
+        variants: by operationId, more live bodies by name, each reaching a rule the main example does not
+            (a declined card's charge to verify): what the business checks judge even in a short run.
     """
 
     examples: Examples = field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     fresh: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SetupFailed(Exception):
@@ -114,6 +117,12 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
     def new_order() -> dict[str, Any]:
         return {**create_example, "orderId": api.order_id(branch), "ownerId": sub, "basketId": sub}
 
+    def variant(operation_id: str, name: str, make: Callable[[], dict[str, Any]]) -> None:
+        try:
+            live.variants.setdefault(operation_id, {})[name] = make()
+        except _FAILED as exc:
+            live.notes.append(f"{operation_id}: no {name} example ({_why(exc)})")
+
     put("createOrder", new_order)
     live.fresh["createOrder"] = new_order
     order = _try(lambda: api.order(branch, create_example))
@@ -128,6 +137,7 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
         return
     cards = context.data
     approve, three_ds = cards.default_card, cards.card_with_outcome("three_ds").number
+    declined = cards.card_with_outcome("decline").number
     for suffix in ("", "Dev"):
         operation = contract.operations.get(f"createCardToken{suffix}")
         if operation is None or not context.may_call(operation):
@@ -148,13 +158,15 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
                 "token": api.token(unpaid, approve),
             }
 
-        def verify_example() -> dict[str, Any]:
+        def verify_example(card: str = approve) -> dict[str, Any]:
             unpaid = api.order(branch, create_example)
-            return {"orderId": unpaid["orderId"], "chargeId": api.charge(unpaid, approve)}
+            return {"orderId": unpaid["orderId"], "chargeId": api.charge(unpaid, card)}
 
         put(f"createCardToken{suffix}", token_example)
         put(f"createCharge{suffix}", charge_example)
         put(f"verifyPayment{suffix}", verify_example)
+        # A declined charge to verify: ``declined_never_paid`` judges it.
+        variant(f"verifyPayment{suffix}", "declined card", lambda: verify_example(declined))
     if "threeDSecureSubmit" in contract.operations and context.target.is_mock:
         # The 3-D Secure page is the mock bank's (only a mock has it); its charge id is a path parameter.
         try:
@@ -347,7 +359,7 @@ def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) 
         ]
         named = _named_examples(media)
         if operation_id in live.examples:
-            named = {"live": live.examples[operation_id]}
+            named = {"live": live.examples[operation_id], **live.variants.get(operation_id, {})}
         base = next(iter(named.values()), None)
         if not isinstance(base, dict):
             continue
