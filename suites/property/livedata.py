@@ -125,6 +125,9 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
 
     put("createOrder", new_order)
     live.fresh["createOrder"] = new_order
+    # An order in the other account's name: refused (403); ``owner_is_caller`` judges an answer that takes it.
+    other = context.target.accounts[1].sub
+    variant("createOrder", "another owner", lambda: {**new_order(), "ownerId": other})
     order = _try(lambda: api.order(branch, create_example))
     if order is not None:
         update = _request_example(contract, "updateOrder")

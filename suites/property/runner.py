@@ -63,6 +63,10 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
         # No example database: a saved example from an earlier run would make two runs differ.
         "generation": {"max-examples": target.max_examples, "database": "none"},
         "warnings": {"fail-on": ["missing_auth"]},
+        # The examples phase sends the live examples as they are written: values captured from earlier
+        # answers would otherwise be mixed in (another account's ownerId replaced by the caller's, an order
+        # id that serves once used up by a mixed copy before its own example runs).
+        "phases": {"examples": {"extra-data-sources": {"responses": False}}},
         "checks": checks,
         "request-timeout": 30.0,
     }
