@@ -26,12 +26,13 @@ DEPTH = 30
 """Examples per operation of the correct backend's runs (the fault runs use the fault catalogue's depth)."""
 FAULT_SEED, FAULT_DEPTH = 1, 5
 
+EXPIRY = "expiry needs the mock's clock (its admin API): a dev backend's runs in real time"
 MISSES: dict[str, dict[str, str]] = {
     "embedded": {},
     "real": {
         "price_drift": "prices are checked against the catalog only on a mock: a dev backend's catalog is its own",
-        "li_stock_not_restored_on_expiry": "expiry needs the mock's clock (its admin API): a dev backend's is real time",
-        "li_expired_order_listed": "expiry needs the mock's clock (its admin API): a dev backend's is real time",
+        "li_stock_not_restored_on_expiry": EXPIRY,
+        "li_expired_order_listed": EXPIRY,
     },
     "proxy": {},
     "fast": {},

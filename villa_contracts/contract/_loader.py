@@ -98,7 +98,8 @@ class Operation:
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            # libyaml's safe loader (PyYAML's wheels ship it) reads the contracts 4-10 times faster than Python's.
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"cannot read {path}: {exc}") from exc
 
