@@ -27,7 +27,7 @@ from mitmproxy import ctx, exceptions, http
 
 from suites.proxy.fences import Pacer, PaymentFence, refusal
 from suites.proxy.findings import Finding, Verdict, finding_line
-from suites.proxy.flows import REFUSED_KEY, exchange_of, redacted
+from suites.proxy.flows import REFUSED_KEY, bare_exchange, redacted, seen_exchange
 from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.recording import Recorder, meta_for
@@ -222,22 +222,34 @@ class ContractProxy:
 
     def _handle(self, flow: http.HTTPFlow) -> None:
         assert self.session is not None and self.upstream is not None
+        what = f"{flow.request.method} {flow.request.path.split('?')[0]}"
         try:
-            exchange = exchange_of(flow, self.upstream[3])
-            if exchange is None:
-                return
-            if self.recorder is not None:
+            exchange, outside = seen_exchange(flow, self.upstream[3])
+        except Exception as exc:  # a flow it cannot even read is still reported, with what is surely known of it
+            self._unjudged(flow, f"the proxy could not read it: {type(exc).__name__}: {exc}")
+            return
+        if self.recorder is not None:
+            try:
                 self.recorder.add(redacted(flow))  # written before it is reported: a killed proxy keeps it
-            refused = flow.metadata.get(REFUSED_KEY)
+            except Exception:  # the recording misses it (said in the log); the verdict must not
+                log.exception("villa-contracts proxy: could not record %s", what)
+        refused = flow.metadata.get(REFUSED_KEY)
+        try:
             if refused:
                 contract, _, operation = str(refused).partition(".")
                 self.session.refuse(contract, operation, FENCED)
             else:
-                self.session.handle(exchange)
-        except Exception:  # one odd exchange must not stop the proxy: say so, and go on with the next
-            log.exception(
-                "villa-contracts proxy: could not judge %s %s", flow.request.method, flow.request.path.split("?")[0]
-            )
+                self.session.handle(exchange, outside=outside)
+        except Exception as exc:  # one odd exchange must not stop the proxy, nor go unreported
+            log.exception("villa-contracts proxy: could not judge %s", what)
+            self._unjudged(flow, f"the proxy failed on it: {type(exc).__name__}: {exc}")
+
+    def _unjudged(self, flow: http.HTTPFlow, reason: str) -> None:
+        assert self.session is not None
+        try:
+            self.session.unjudged(bare_exchange(flow), reason[:300])
+        except Exception:
+            log.exception("villa-contracts proxy: could not report %s", flow.request.method)
 
     def done(self) -> None:
         """Write the final reports and close the recording."""

@@ -20,7 +20,7 @@ MAX_PARSED = 4 * 1024 * 1024
 # Vendor JSON such as AWS's application/x-amz-json-1.1.
 _JSONISH = re.compile(r"[\w.+-]+/[\w.+-]*json[\w.-]*")
 
-BodyKind = Literal["empty", "json", "form", "text", "binary", "invalid", "too-large"]
+BodyKind = Literal["empty", "json", "form", "text", "binary", "invalid", "too-large", "too-deep"]
 Headers = tuple[tuple[str, str], ...]
 
 
@@ -29,11 +29,11 @@ class Body:
     """A parsed body: what it held, and what kind of content it was.
 
     Attributes:
-        kind: ``empty``, ``json``, ``form``, ``text``, ``binary``, ``invalid`` (said JSON, is not)
-            or ``too-large`` (not parsed).
+        kind: ``empty``, ``json``, ``form``, ``text``, ``binary``, ``invalid`` (said JSON, is not),
+            ``too-large`` (not parsed) or ``too-deep`` (JSON nested deeper than the parser goes).
         value: the parsed JSON value, the form as a dict, or the text; None otherwise.
         media: the media type it was sent as (lower case, without parameters).
-        error: why an ``invalid`` body could not be parsed.
+        error: why an ``invalid`` body could not be parsed, or why an unreadable one was not read.
     """
 
     kind: BodyKind
@@ -45,6 +45,11 @@ class Body:
     def parsed(self) -> bool:
         """Whether the body holds a value the contract can judge."""
         return self.kind in ("json", "form", "text")
+
+    @property
+    def unreadable(self) -> bool:
+        """Whether the proxy could not read it (too large, or nested too deeply): nothing about it is known."""
+        return self.kind in ("too-large", "too-deep")
 
 
 def media_type(content_type: str) -> str:
@@ -76,7 +81,7 @@ def parse_body(raw: bytes, content_type: str, *, form_ok: bool = True) -> Body:
     if not raw:
         return Body("empty", None, media)
     if len(raw) > MAX_PARSED:
-        return Body("too-large", None, media)
+        return Body("too-large", None, media, f"it is {len(raw)} bytes, over the {MAX_PARSED} the proxy reads")
     if media == "application/x-www-form-urlencoded" and form_ok:
         try:
             return Body("form", dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True)), media)
@@ -85,7 +90,9 @@ def parse_body(raw: bytes, content_type: str, *, form_ok: bool = True) -> Body:
     if is_json_media(media) or not media:
         try:
             return Body("json", json.loads(raw, parse_constant=_reject_constant), media or "application/json")
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:  # valid JSON perhaps, but nested deeper than the parser goes
+            return Body("too-deep", None, media or "application/json", "it nests deeper than the proxy reads JSON")
+        except ValueError as exc:
             if media:
                 return Body("invalid", None, media, f"body is not valid JSON: {exc}")
     try:

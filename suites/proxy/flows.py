@@ -1,7 +1,8 @@
 """mitmproxy flows ↔ the proxy's plain values: read an ``Exchange`` from a flow, and redact a flow's copy.
 
 ``exchange_of`` is how both the live proxy and ``proxy check`` see a flow (a recorded flow carries
-what its redaction took out in ``flow.metadata``). ``redacted`` is what is written to a recording:
+what its redaction took out in ``flow.metadata``); ``seen_exchange`` also gives the flows outside the
+upstream's base path, which are reported too. ``redacted`` is what is written to a recording:
 a copy of the flow with every token, password, secret, card number and CVV taken out of its URL,
 headers and bodies (``suites.proxy.redaction``), and the pointers of what was taken out.
 """
@@ -73,6 +74,23 @@ def exchange_of(flow: http.HTTPFlow, base_path: str = "") -> Exchange | None:
     )
 
 
+def seen_exchange(flow: http.HTTPFlow, base_path: str = "") -> tuple[Exchange, bool]:
+    """The exchange of ``flow``, and whether it lies outside ``base_path`` (then its path is the whole path)."""
+    exchange = exchange_of(flow, base_path)
+    return (exchange, False) if exchange is not None else (exchange_of(flow) or bare_exchange(flow), True)
+
+
+def bare_exchange(flow: http.HTTPFlow) -> Exchange:
+    """What is surely known of a flow (method, path, status, error): for one that cannot be read whole."""
+    response = flow.response
+    return Exchange(
+        method=str(flow.request.method).upper(),
+        path=str(flow.request.path).split("?", 1)[0] or "/",
+        status=response.status_code if response is not None else None,
+        error=flow.error.msg if flow.error is not None else "",
+    )
+
+
 def _set_headers(message: http.Message, pairs: Sequence[tuple[str, str]]) -> None:
     message.headers = http.Headers([(name.encode(), value.encode("utf-8", "surrogateescape")) for name, value in pairs])
 
@@ -93,7 +111,7 @@ def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str
         pairs = [(k, REDACTED if SECRET_KEY.search(k) else scrub_text(str(v))[0]) for k, v in form.items()]
         message.content = urlencode(pairs).encode()
         return [f"{prefix}/{escape(k)}" for (k, v), (_, w) in zip(form.items(), pairs, strict=True) if v != w], []
-    if body.kind in ("text", "invalid"):
+    if body.kind in ("text", "invalid", "too-deep"):
         text = raw.decode("utf-8", "replace")
         scrubbed, _, carded = scrub_text(text)
         message.content = scrubbed.encode("utf-8")

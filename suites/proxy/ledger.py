@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from suites.auth import SHELL_HEADERS
@@ -56,12 +56,14 @@ def curl_of(exchange: Exchange) -> str:
     if content_type:
         parts.append(f"-H {shlex.quote('Content-Type: ' + content_type)}")
     body = parse_body(exchange.request_body, content_type)
+    text = ""
     if body.kind == "json":
-        text = json.dumps(scrub_json(body.value)[0], ensure_ascii=False, separators=(",", ":"))
-    elif body.kind in ("form", "text", "invalid"):
+        try:
+            text = json.dumps(scrub_json(body.value)[0], ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:  # nested too deeply to walk: scrubbed as text below
+            body = replace(body, kind="text")
+    if body.kind in ("form", "text", "invalid", "too-deep"):
         text = scrub_text(exchange.request_body.decode("utf-8", "replace"))[0]
-    else:
-        text = ""
     if text:
         parts.append(f"-d {shlex.quote(text[:4000])}")
     return " ".join(parts)

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from suites.proxy.addon import parse_upstream
-from suites.proxy.flows import REFUSED_KEY, exchange_of
+from suites.proxy.flows import REFUSED_KEY, seen_exchange
 from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.session import TrafficSession
@@ -69,7 +69,6 @@ def recheck(
             contract, _, operation = str(refused).partition(".")
             session.refuse(contract, operation, "refused by the prod payments fence when recorded: never forwarded")
             continue
-        exchange = exchange_of(flow, base_path)
-        if exchange is not None:
-            session.handle(exchange)
+        exchange, outside = seen_exchange(flow, base_path)
+        session.handle(exchange, outside=outside)
     return session.finish()

@@ -72,16 +72,35 @@ class TrafficSession:
         self._dirty = True
         self._lock = threading.RLock()
 
-    def handle(self, exchange: Exchange) -> Verdict:
-        """Judge one exchange, count it, write the reports if it brings news, then tell the listener."""
+    def handle(self, exchange: Exchange, *, outside: bool = False) -> Verdict:
+        """Judge one exchange, count it, write the reports if it brings news, then tell the listener.
+
+        Args:
+            exchange: the exchange.
+            outside: its path is not below the upstream's base path.
+        """
         with self._lock:
-            verdict = self.judge.judge(exchange)
-            new = self.ledger.add(verdict)
-            self._dirty = True
-            if new:
-                self._write()
-            else:
-                self.tick()
+            verdict = self.judge.judge(exchange, outside=outside)
+            new = self._add(verdict)
+        return self._tell(verdict, new)
+
+    def unjudged(self, exchange: Exchange, reason: str) -> Verdict:
+        """Count an exchange the proxy could not judge (a warning that says why; a 5xx answer fails)."""
+        with self._lock:
+            verdict = self.judge.unjudged(exchange, reason)
+            new = self._add(verdict)
+        return self._tell(verdict, new)
+
+    def _add(self, verdict: Verdict) -> list[Finding]:
+        new = self.ledger.add(verdict)
+        self._dirty = True
+        if new:
+            self._write()
+        else:
+            self.tick()
+        return new
+
+    def _tell(self, verdict: Verdict, new: list[Finding]) -> Verdict:
         if self.listener is not None:
             self.listener(verdict, new)
         return verdict

@@ -272,6 +272,8 @@ class ErrorBody(TrafficCheck):
         if not names:
             return {}
         body, shapes = seen.response, " or ".join(names)
+        if body.unreadable:
+            return {}  # the judge says the answer was not read
         if body.kind != "json":
             got = f"{body.kind} body" + (f" ({body.media})" if body.media else "")
             message = f"expected: a JSON error body ({shapes})\ngot: {got}"

@@ -23,7 +23,7 @@ from suites.proxy.addon import ContractProxy
 from suites.proxy.server import RunningProxy, start_proxy
 from tests.fixtures.fault_toolkit import recording
 from tests.fixtures.faults import serve_unbroken
-from tests.fixtures.traffic import CVV, DECLINED_CARD, THREE_DS_CARD, drive
+from tests.fixtures.traffic import CVV, DECLINED_CARD, THREE_DS_CARD, deeply_nested, drive, failing_on_nesting
 from villa_contracts.cli import cli
 from villa_contracts.client import VillaClient
 from villa_contracts.contract import default_contracts_dir
@@ -95,6 +95,7 @@ def unbroken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_the_unbroken_mocks_traffic_holds_and_coverage_lists_what_it_hit(unbroken_run: Run) -> None:
     data = unbroken_run.summary
     assert data["exitCode"] == 0 and data["failures"] == [] and data["tool"] == "villa-contracts proxy"
+    assert data["warnings"] == []  # valid requests, and the tester's Cognito login: known traffic, not undocumented
     hit = {op for op, seen in data["operations"]["villa"].items() if seen["statuses"]}
     flow_ops = {"generateOrderId", "calculateGrandtotal", "getCost", "createOrder", "getOrder", "updateOrder",
                 "createCardTokenDev", "createChargeDev", "threeDSecurePage", "threeDSecureSubmit",
@@ -124,6 +125,23 @@ def test_the_unbroken_mocks_traffic_holds_and_coverage_lists_what_it_hit(unbroke
     assert skipped == {"villa.createCardToken", "villa.createCharge", "villa.verifyPayment"}  # the prod paths
     html = (unbroken_run.tmp / "reports" / "index.html").read_text()
     assert "PASSED" in html and "villa-contracts proxy" in html and 'id="coverage"' in html
+
+
+def test_a_500_to_deeply_nested_json_fails_the_run_and_nothing_is_left_unsaid(tmp_path: Path) -> None:
+    with (
+        serve_in_thread(lambda url: failing_on_nesting(create_app(base_url=url))) as server,
+        proxy_for(server.base_url, tmp_path) as proxy,
+    ):
+        token = httpx.post(f"{server.base_url}/__admin/users/test.user@villa.example/tokens").json()["IdToken"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        answer = httpx.post(f"{proxy.url}/api/calculateCost/getCost", content=deeply_nested(600), headers=headers)
+        assert answer.status_code == 500
+    data = summary(tmp_path)
+    assert data["exitCode"] == 1
+    assert {(f["operation"], f["check"]) for f in data["failures"]} >= {("getCost", "not_a_server_error")}
+    [server_error] = [f for f in data["failures"] if f["check"] == "not_a_server_error"]
+    assert "500 to POST /api/calculateCost/getCost" in server_error["title"]
+    assert [w["check"] for w in data["warnings"] if w["operation"] == "getCost"] == ["unjudged"]
 
 
 def test_the_recording_holds_no_token_password_secret_card_or_cvv(unbroken_run: Run) -> None:
@@ -290,5 +308,8 @@ def test_the_gate_via_the_proxy_writes_one_report_with_the_traffics_verdicts(tmp
     assert data["tool"] == "villa-contracts gate" and data["target"].startswith("http://127.0.0.1:")
     for operation, seen in data["operations"]["villa"].items():
         # Everything the gate sent went through the proxy and was judged there too (a 405 answers a method the
-        # contract does not have: the proxy counts it as undocumented, not as the operation's).
+        # contract does not list: the proxy counts it under the first operation of the path).
         assert set(seen["statuses"]["schemathesis"]) - {405} <= set(seen["statuses"]["traffic"]), operation
+    # Schemathesis's invalid requests, wrong methods and probes, the pacts' refused requests, the Cognito login:
+    # known traffic, judged on the backend's answers, never the correct mock's warnings.
+    assert [w["title"] for w in data["warnings"]] == []

@@ -12,6 +12,7 @@ import pytest
 from suites.proxy.exchange import Exchange, parse_body, path_parameters
 from suites.proxy.findings import Verdict, finding_line
 from suites.proxy.judge import SCHEMA_CHECKS, TrafficJudge
+from tests.fixtures.traffic import deeply_nested
 from villa_contracts.contract import load
 
 ALICE, BOB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11", "2f9e4b7a-6c1d-4e83-a5b0-9d3c7e1f4a22"
@@ -94,17 +95,25 @@ def test_a_valid_exchange_holds_every_check(judge: TrafficJudge) -> None:
 
 
 def test_an_exchange_of_no_operation_is_undocumented_a_warning(judge: TrafficJudge) -> None:
-    verdict = judge.judge(Exchange("DELETE", "/api/order/get", status=405))
-    assert verdict.contract == "" and verdict.operation == "DELETE /api/order/get"
+    verdict = judge.judge(Exchange("GET", "/api/order/history", status=404))
+    assert verdict.contract == "" and verdict.operation == "GET /api/order/history"
     assert [f.check for f in verdict.findings] == ["undocumented"] and not verdict.failed
-    assert finding_line(verdict, verdict.findings[0]).startswith("DELETE /api/order/get → 405 · undocumented")
+    assert finding_line(verdict, verdict.findings[0]).startswith("GET /api/order/history → 404 · undocumented")
 
 
-def test_other_contracts_and_unanswered_requests_are_not_judged(judge: TrafficJudge) -> None:
+def test_other_contracts_are_left_alone_and_an_unanswered_request_is_a_warning_that_says_why(
+    judge: TrafficJudge,
+) -> None:
     admin = judge.judge(Exchange("POST", "/__admin/reset", status=200))
     assert admin.contract == "admin" and not admin.judged and "not checked" in admin.note
-    lost = judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, None))
-    assert not lost.judged and "no answer" in lost.note
+    lost = judge.judge(Exchange("POST", "/api/order/get", error="peer closed connection without sending response"))
+    assert lost.name == "villa.getOrder" and not lost.failed
+    [finding] = lost.findings
+    assert (
+        finding.check == "unjudged"
+        and finding.warning
+        and "no answer from the upstream: peer closed" in finding.message
+    )
 
 
 @pytest.mark.parametrize(("status", "failed"), [(400, False), (200, True)])
@@ -135,7 +144,7 @@ def test_an_undocumented_status_or_media_type_is_named(judge: TrafficJudge) -> N
 
 def test_an_error_answer_must_have_the_contracts_error_shape(judge: TrafficJudge) -> None:
     boom = judge.judge(exchange("getCost", {"branchId": "1000", "productList": []}, 500, {"error": "boom"}))
-    assert failures(boom) == {"status_code_conformance": [""], "error_body": [""]}
+    assert failures(boom) == {"status_code_conformance": [""], "error_body": [""], "not_a_server_error": [""]}
     page = b"<html><body><h1>404 Not Found</h1></body></html>"
     html = judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 404, raw=page, content_type="text/html"))
     assert set(failures(html)) == {"content_type_conformance", "error_body"}
@@ -242,3 +251,109 @@ def test_bodies_are_read_as_the_mock_reads_them() -> None:
     assert parse_body(b"{", "application/json").kind == "invalid"
     assert parse_body(b"\xff\xfe", "image/png").kind == "binary"
     assert parse_body(b"", "application/json").kind == "empty"
+
+
+# What the proxy cannot judge it says (a warning); a server error is never hidden (a failure).
+
+
+def getcost(
+    raw: bytes, status: int, answer: bytes, *, schemathesis: bool = False, media: str = "text/plain"
+) -> Exchange:
+    sent = [("content-type", "application/json"), ("authorization", token(ALICE))]
+    if schemathesis:
+        sent.append(("x-schemathesis-testcaseid", "aB3"))
+    return Exchange("POST", "/api/calculateCost/getCost", request_headers=tuple(sent), request_body=raw,
+                    status=status, response_headers=(("content-type", media),), response_body=answer)  # fmt: skip
+
+
+def unjudged(verdict: Verdict) -> list[str]:
+    return [f.message.splitlines()[-1] for f in verdict.findings if f.check == "unjudged" and f.warning]
+
+
+# 600 levels parse, but no schema validator walks them; 5000 are deeper than the JSON parser goes.
+@pytest.mark.parametrize("depth", [600, 5000])
+def test_a_500_to_deeply_nested_json_fails_and_says_the_request_was_not_validated(
+    judge: TrafficJudge, depth: int
+) -> None:
+    verdict = judge.judge(getcost(deeply_nested(depth), 500, b"Internal Server Error"))
+    assert verdict.failed and "not_a_server_error" in failures(verdict)
+    [server_error] = [f for f in verdict.findings if f.check == "not_a_server_error"]
+    assert server_error.summary == "expected not a server error, got 500 to POST /api/calculateCost/getCost"
+    [why] = unjudged(verdict)
+    assert why.startswith("got: the request was not validated")
+
+
+@pytest.mark.parametrize("depth", [600, 5000])
+def test_deeply_nested_json_answered_2xx_is_a_warning_and_refused_by_schemathesis_is_nothing(
+    judge: TrafficJudge, depth: int
+) -> None:
+    answer = json.dumps({"error": "too deep", "code": "invalid_request", "details": []}).encode()
+    refused = judge.judge(getcost(deeply_nested(depth), 400, answer, schemathesis=True, media="application/json"))
+    assert not refused.findings  # the fuzzer's probe, rightly refused
+    accepted = judge.judge(getcost(deeply_nested(depth), 200, b"{}", media="application/json"))
+    assert unjudged(accepted)
+    assert not {"request_schema_conformance", "negative_data_rejection"} & set(dict(accepted.judged))  # not decided
+
+
+def test_an_unparseable_answer_fails_its_schema_and_a_bare_502_fails_as_a_server_error(judge: TrafficJudge) -> None:
+    body = json.dumps({"branchId": "1000", "productList": [{"cprcode": 25281, "productName": "M", "quantity": 1}]})
+    cut = judge.judge(getcost(body.encode(), 200, b'{"productList": [', media="application/json"))
+    assert failures(cut) == {"response_schema_conformance": [""]}
+    assert "not valid JSON" in cut.findings[0].message
+    gateway = judge.judge(getcost(body.encode(), 502, b"<html>Bad Gateway</html>", media="text/html"))
+    assert {"not_a_server_error", "status_code_conformance"} <= set(failures(gateway))
+
+
+def test_an_answer_too_large_to_read_is_a_warning_that_says_so(
+    judge: TrafficJudge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("suites.proxy.exchange.MAX_PARSED", 64)
+    verdict = judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 200, stored()))
+    assert not verdict.failed and unjudged(verdict) == [
+        f"got: the answer was not validated: the answer's body was not read: it is {len(json.dumps(stored()))} "
+        "bytes, over the 64 the proxy reads"
+    ]
+
+
+def test_a_check_that_cannot_decide_is_a_warning_and_the_other_checks_still_judge(
+    judge: TrafficJudge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suites.proxy.villa_oracle import VillaOracle
+
+    def confused(self: VillaOracle, seen: object) -> dict[str, list[object]]:
+        raise KeyError("payment")
+
+    monkeypatch.setattr(VillaOracle, "judge", confused)
+    doc = stored(owner=BOB)
+    verdict = judge.judge(exchange("createOrder", request_of(doc), 200, doc))
+    assert unjudged(verdict) == ["got: VillaOracle could not decide: KeyError: 'payment'"]
+    assert failures(verdict) == {"owner_is_caller": ["/ownerId"]}  # the gate's check still judged it
+
+
+def test_a_judge_that_fails_altogether_says_so_and_a_5xx_still_fails(
+    judge: TrafficJudge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(judge, "_operation", broken)
+    ok = judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 200, stored()))
+    assert ok.name == "villa.getOrder" and not ok.failed
+    assert unjudged(ok) == ["got: the proxy failed to judge it: RecursionError: maximum recursion depth exceeded"]
+    boom = judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 503, {"error": "down"}))
+    assert failures(boom) == {"not_a_server_error": [""]} and unjudged(boom)
+
+
+def test_a_documented_503_is_the_contracts_answer_and_a_500_is_always_a_server_error() -> None:
+    judge = TrafficJudge(load(), ("villa", "shop"))
+    body = {"orderId": ORDER_ID, "basketId": ALICE, "grandTotal": "174.00", "token": "tokn_test_1"}
+    down = {"error": "payment gateway unavailable; nothing was charged", "code": "gateway_unavailable", "details": []}
+    assert not judge.judge(exchange("createChargeDev", body, 503, down)).failed
+    shop = load()["shop"].operation("checkoutCart")
+    sent = (("content-type", "application/json"), ("authorization", "Token " + "ab" * 20))
+    checkout = Exchange(
+        "POST", shop.path, request_headers=sent,
+        request_body=b'{"address": 1, "payment_method": 1, "shipping_method": 2}', status=500,
+        response_headers=(("content-type", "application/json"),), response_body=b'{"error": "mock bug"}',
+    )  # fmt: skip
+    assert failures(judge.judge(checkout)) == {"not_a_server_error": [""]}  # documented, and still a server error

@@ -107,9 +107,9 @@ def test_a_warning_is_announced_once_per_operation_and_check_a_failure_every_tim
         session.handle(getcost(500, BOOM))
     assert told == [
         ["undocumented"],
-        ["status_code_conformance", "error_body"],
+        ["status_code_conformance", "error_body", "not_a_server_error"],
         [],
-        ["status_code_conformance", "error_body"],
+        ["status_code_conformance", "error_body", "not_a_server_error"],
     ]
     [warning] = [e for e in session.ledger.run_events() if isinstance(e, CheckFinished) and e.check == "undocumented"]
     assert warning.warning and warning.contract == ""
@@ -126,6 +126,7 @@ def test_the_reports_hold_a_finding_before_anyone_is_told(tmp_path: Path) -> Non
     assert seen[0]["verdict"] == "INCOMPLETE" and {f["check"] for f in seen[0]["failures"]} == {
         "status_code_conformance",
         "error_body",
+        "not_a_server_error",
     }
     record, paths = session.finish()
     assert record.exit_code == 1 and json.loads(paths["summary"].read_text())["tool"] == "villa-contracts proxy"
@@ -269,3 +270,48 @@ def test_a_reproduction_authenticates_as_its_api_does_with_the_tokens_variables(
     assert "mock-gateway" not in line and "abab" not in line
     villa = curl_of(Exchange("GET", "/api/order/100026000001", request_headers=(("authorization", "Bearer x.y.z"),)))
     assert '-H "Authorization: Bearer $VILLA_ID_TOKEN"' in villa and "X-Gateway-Key" not in villa
+
+
+def test_a_flow_the_proxy_cannot_read_or_record_is_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addon = ContractProxy(lambda verdict, new: None)
+
+    def body(context: taddons.context) -> None:
+        context.configure(
+            addon, villa_upstream="http://127.0.0.1:9", villa_catalog="off", villa_record=str(tmp_path / "rec")
+        )
+
+    with_mitmproxy(addon, body)
+
+    def flow(status: int) -> Any:
+        made = tflow.tflow(resp=True)
+        made.request.scheme, made.request.host, made.request.port = "http", "127.0.0.1", 9
+        made.request.method, made.request.path = "POST", "/api/order/get"
+        made.response.status_code = status
+        return made
+
+    def unreadable(*args: object) -> None:
+        raise ValueError("a flow from another world")
+
+    def unrecordable(*args: object) -> None:
+        raise OSError("disk full")
+
+    assert addon.recorder is not None and addon.session is not None
+    monkeypatch.setattr(addon.recorder, "add", unrecordable)
+    addon.response(flow(200))  # not recorded (said in the log), judged all the same
+    monkeypatch.setattr(addon_module, "seen_exchange", unreadable)
+    addon.response(flow(502))
+    found = {
+        (e.operation, e.check): e.failures
+        for e in addon.session.ledger.run_events()
+        if isinstance(e, CheckFinished) and e.failures
+    }
+    assert [f.title for f in found[("getOrder", "unjudged")]] == [
+        "request /: expected an exchange the proxy can judge, got the proxy could not read it: ValueError: "
+        "a flow from another world"
+    ]
+    assert [f.title for f in found[("getOrder", "not_a_server_error")]] == [
+        "response /: expected not a server error, got 502 to POST /api/order/get"
+    ]
+    assert ("getOrder", "auth_required") in found  # the unrecorded flow was judged: answered 200 without a token
