@@ -13,6 +13,7 @@ import dataclasses
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from villa_contracts.domain import cards
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt
 
@@ -74,6 +75,7 @@ def get_profile(call: Call) -> tuple[int, Any]:
 
 def update_profile(call: Call) -> tuple[int, Any]:
     """``PUT /api/shop/profile``: the fields given replace the stored ones."""
+    cards.refuse_card_data(call.body, known=call.state.data.cards)
     principal = call.principal
     assert principal is not None
     with call.state.store.transaction():
@@ -122,6 +124,7 @@ def list_addresses(call: Call) -> tuple[int, Any]:
 def add_address(call: Call) -> tuple[int, Any]:
     """``POST /api/shop/addresses``."""
     state, body = call.state, call.body
+    cards.refuse_card_data(body, known=state.data.cards)
     with state.store.transaction():
         address_id = FIRST_ADDRESS_ID + state.store.next_sequence("shop_address")
         item = rules.Address(
