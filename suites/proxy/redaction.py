@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
-from villa_contracts.domain.cards import Found, find_card_numbers, is_cvv_name, is_secret_name
+from villa_contracts.domain.cards import Found, find_card_numbers, is_card_name, is_cvv_name, is_secret_name
 from villa_contracts.redact import HIDDEN, find_keyed, known_test_cards, redact
 
 REDACTED = "[redacted]"
@@ -97,12 +97,17 @@ def scrub_path(path: str) -> str:
     return scrubbed
 
 
-def _scalar(value: str | int | float, pointer: str) -> tuple[Any, list[str], list[str]]:
-    """A string or number with card data masked (a masked number becomes a string)."""
+def _scalar(value: str | int | float, pointer: str, key: str) -> tuple[Any, list[str], list[str]]:
+    """A string or number with card data masked (a masked number becomes a string).
+
+    A number is masked wherever it is, but shows card data only under a card's name
+    (``is_card_name``): a fuzzer's integer echoed under any other name is no card a backend leaked.
+    """
     text = value if isinstance(value, str) else json.dumps(value)
     scrubbed = redact(text)
     kept: Any = value if scrubbed == text else scrubbed
-    return kept, [pointer] if scrubbed != text else [], [pointer] if shows_card(text) else []
+    shown = shows_card(text) and (isinstance(value, str) or is_card_name(key))
+    return kept, [pointer] if scrubbed != text else [], [pointer] if shown else []
 
 
 def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[str], list[str]]:
@@ -138,7 +143,7 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
         items: list[Any] = []
         secrets, cards = [], []
         for index, child in enumerate(value):
-            item, found, carded = scrub_json(child, f"{pointer}/{index}")
+            item, found, carded = scrub_json(child, f"{pointer}/{index}", key)
             items.append(item)
             secrets += found
             cards += carded
@@ -146,7 +151,7 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
     if isinstance(value, bool) or value is None:
         return value, [], []
     if isinstance(value, str | int | float):
-        return _scalar(value, pointer)
+        return _scalar(value, pointer, key)
     return value, [], []
 
 

@@ -84,6 +84,14 @@ def test_digits_of_a_number_are_masked_but_are_no_card_an_answer_showed() -> Non
     assert card_pointers({"error": "card 4111 1111 1111 1111."}) == ("/error",)
 
 
+def test_a_number_shows_card_data_only_under_a_cards_name() -> None:
+    # The gate's fuzzing sent 4947965714143484928 (Visa's IIN and length, Luhn's check) in an order's unknown
+    # field; the order echoes it: masked in a recording, but no card number the backend showed.
+    scrubbed, gone, cards = scrub_json({"qty": [4947965714143484928], "card": {"number": 4111111111111111}})
+    assert scrubbed == {"qty": ["494796xxxxxxxxx4928"], "card": {"number": "411111xxxxxx1111"}}
+    assert gone == ["/qty/0", "/card/number"] and cards == ["/card/number"]
+
+
 def test_a_flow_is_redacted_in_a_copy_that_says_what_was_taken_out() -> None:
     flow = tflow.tflow(resp=True)
     flow.request.path = "/api/payment3devapi/cardtoken?access_token=qz-access-token&x=1"

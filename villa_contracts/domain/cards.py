@@ -313,6 +313,20 @@ def is_secret_name(name: str) -> bool:
     return normal in _SECRET_NAMES or any(word in normal for word in _SECRET_WORDS)
 
 
+_CARD_NAMES = frozenset({"number", "pan", "accountnumber", "primaryaccountnumber"})
+
+
+def is_card_name(name: str) -> bool:
+    """Whether a field of this name is meant for a card number (``cardNumber``, ``maskedCardNo``, ``card.number``).
+
+    A card number written as a JSON number is card data only under such a name: elsewhere a number
+    is an amount, a count, an id or a timestamp (a fuzzer's random integers pass Luhn's check one
+    time in ten).
+    """
+    normal = normal_name(name)
+    return "card" in normal or normal in _CARD_NAMES
+
+
 # --- the rule -----------------------------------------------------------------------------------
 
 
@@ -330,10 +344,11 @@ def _refusal(pointer: str, what: str) -> RuleViolation:
 
 
 def refuse_card_data(body: Any, pointer: str = "", *, known: Collection[str] = ()) -> None:
-    """Refuse what a client writes when it holds card data: a card number in any text, key or integer, or a CVV's field.
+    """Refuse what a client writes when it holds card data: a card number in any text or name, or a CVV's field.
 
     Every API applies it to every request whose content it stores or answers back (order free
-    text, addresses, profiles, remarks), so card data is never stored or echoed.
+    text, addresses, profiles, remarks), so card data is never stored or echoed. A JSON number is
+    card data only under a card's name (``is_card_name``): ``{"cardNo": 4111111111111111}``.
 
     Args:
         body: the request's JSON (or a part of it).
@@ -344,9 +359,9 @@ def refuse_card_data(body: Any, pointer: str = "", *, known: Collection[str] = (
         RuleViolation: ``invalid`` (400), rule ``no_card_data``, at the pointer of the first field
             that holds card data; the message names the scheme, never the number.
     """
-    stack: list[tuple[str, Any]] = [(pointer, body)]
+    stack: list[tuple[str, str, Any]] = [(pointer, "", body)]  # where, the name it is held under, the value
     while stack:
-        where, value = stack.pop()
+        where, name, value = stack.pop()
         if isinstance(value, dict):
             children = []
             for key, child in value.items():
@@ -357,11 +372,11 @@ def refuse_card_data(body: Any, pointer: str = "", *, known: Collection[str] = (
                 inside = f"{where}/{_escape(str(key))}"
                 if is_cvv_name(str(key)) and child not in (None, "", [], {}):
                     raise _refusal(inside, f"a card security code ({key!s})")
-                children.append((inside, child))
+                children.append((inside, str(key), child))
             stack.extend(reversed(children))
         elif isinstance(value, list):
-            stack.extend(reversed([(f"{where}/{index}", child) for index, child in enumerate(value)]))
-        elif isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            stack.extend(reversed([(f"{where}/{index}", name, child) for index, child in enumerate(value)]))
+        elif isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and is_card_name(name)):
             found = next(find_card_numbers(str(value), known), None)
             if found is not None:
                 raise _refusal(where, f"a payment card number ({found.scheme})")
@@ -378,6 +393,7 @@ __all__ = [
     "card_variable",
     "find_card_numbers",
     "holds_card_number",
+    "is_card_name",
     "is_card_number",
     "is_cvv_name",
     "is_secret_name",
