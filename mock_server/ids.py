@@ -1,9 +1,9 @@
 """Ids the mock makes up: random (or drawn from a seed), and never readable as a card number.
 
-Every report, journal and check masks a run of 13–19 digits that passes Luhn (or is a test card):
-a random hex id holds such a run now and then (a charge id about once in 600), and would then be
-masked in answers and flagged by ``card_masked`` as a card number shown in full. The mock draws
-again instead.
+Every report, journal and check masks a card number (``villa_contracts.domain.cards``: a card
+scheme's IIN and length, Luhn's check, or a test card): a random hex id holds one now and then, and
+would then be masked in answers and flagged by ``card_masked`` as a card number shown in full. The
+mock draws again instead, asking the same detection (``villa_contracts.redact.holds_card_number``).
 
 A mock started with a seed (``serve --seed``, and the gate's embedded mock with the run's seed)
 draws its ids from it: clients echo ids back (a charge id in verify), so only then do two runs with

@@ -1,9 +1,10 @@
 """The request journal: every request with its validation outcome, newest last, bounded in count and bytes.
 
 Entries carry no bodies or headers (they may hold passwords, tokens or card numbers); the
-violation messages they keep are short and have card numbers masked already
-(``villa_contracts.contract``), and notes are masked here. A journal holds at most ``maxlen``
-entries and about ``max_bytes`` of them, whichever comes first: the oldest go.
+violation messages they keep are short and redacted already (``villa_contracts.contract``), and
+paths (``/api/shop/orders/<a card number>``) and notes are redacted here (``villa_contracts.redact``).
+A journal holds at most ``maxlen`` entries and about ``max_bytes`` of them, whichever comes first:
+the oldest go.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Journal:
 
     def add(self, entry: Entry) -> None:
         """Append an entry, numbering it; drop the oldest past the bounds."""
-        entry.path = entry.path[:500]
+        entry.path = redact(entry.path[:500])
         entry.request_violations = entry.request_violations[:MAX_DETAILS]
         entry.response_violations = entry.response_violations[:MAX_DETAILS]
         entry.note = redact(entry.note[:500]) if entry.note else entry.note

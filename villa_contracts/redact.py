@@ -1,56 +1,50 @@
-"""Card numbers, CVVs and secrets never leave the tool unmasked: what is logged, journaled or reported is redacted.
+"""Secrets never leave the tool: what is logged, journaled, reported or recorded is redacted first.
 
-A card number may arrive in any field and any form (a JSON string or number, with spaces or
-dashes, with a trailing newline); ``redact`` finds every run of 13 to 19 digits (separators
-allowed) that passes the Luhn check and masks it the way the card token does
-(``514950xxxxxx9007``), and replaces the value of any CVV-like field (``securityCode``, ``cvv``,
-``cvc``…) with ``***``, as it does the value of a password, login token or client secret field and a
-shop token key (``Token <40 hex>``). ``redact_reproduction`` does the same for a shell command, but puts the
-contract's test cards back as variables the shell fills in, so the command still runs.
+What card data and a secret are is ``villa_contracts.domain.cards``'s to say; this module finds them
+in text of any kind (a JSON body, a form, a query string, a header line, a log line, a message):
+
+- every card number, however written (groups with spaces, dots, dashes..., fullwidth or other
+  Unicode digits), is masked (``514950xxxxxx9007``), and so is every test card of the contract (some
+  fail Luhn's check);
+- the value of a field, parameter or header named as a secret (``password``, ``IdToken``,
+  ``SECRET_HASH``, ``token``, ``apiKey``...) or as a CVV (``cvv``, ``csc``, ``card_code``,
+  ``security-code``...) becomes ``***``, whether it is written ``"key": "value"``, ``key=value``
+  or ``Key: value``. A quoted value ends where a JSON document or a sentence would go on, so a
+  password holding a quote, in a body that is not valid JSON, loses its tail too;
+- a JWT and a shop token key (``Token <40 hex>``) become ``***``.
+
+``redact_reproduction`` does the same for a shell command, but puts the contract's test cards back
+as variables the shell fills in (``$VILLA_CARD_9007``, ``$VILLA_CARD_CVV``), so the command still runs.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
-# Digits with optional separators between them: a space, a dash, a plus, or their URL encodings
-# (not a dot: a float such as a timestamp must not look like a card).
-_SEPARATOR = r"(?:[ \-+]|%20|%2[dD])"
-_PAN = re.compile(rf"(?<![0-9])[0-9](?:{_SEPARATOR}?[0-9]){{12,18}}(?![0-9])")
-_CVV_KEY = r"""["']?(?:securityCode|security_code|cvv2?|cvc2?|cardCvv|card_cvv)["']?\s*[:=]\s*"""
-_CVV = re.compile(rf"""(?P<key>{_CVV_KEY})(?P<value>"[^"]*"|'[^']*'|[0-9]+)""", re.IGNORECASE)
-CVV_VARIABLE = "VILLA_CARD_CVV"
-# Passwords, login tokens and client secrets, by field name; and a shop token key (40 hex) in a token field.
-_SECRET_KEY = (
-    r"""["']?(?:password|passwd|IdToken|AccessToken|RefreshToken|id_token|access_token|refresh_token|"""
-    r"""clientSecret|client_secret)["']?\s*[:=]\s*"""
+from villa_contracts.domain.cards import (
+    CVV_VARIABLE,
+    card_variable,
+    find_card_numbers,
+    is_cvv_name,
+    is_secret_name,
 )
-_SECRET = re.compile(rf"""(?P<key>{_SECRET_KEY})(?P<value>"[^"]*"|'[^']*')""", re.IGNORECASE)
-_TOKEN_KEY = re.compile(r"""(?P<key>["']?token["']?\s*[:=]\s*)(?P<value>"[0-9a-f]{40}"|'[0-9a-f]{40}')""")
-_TOKEN_HEADER = re.compile(r"(?P<key>\bToken )(?P<value>[0-9a-f]{40})\b")
+from villa_contracts.domain.cards import holds_card_number as _holds
+from villa_contracts.domain.cards import mask as mask_card
 
-
-def luhn_ok(digits: str) -> bool:
-    """Whether a string of digits passes the Luhn checksum."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def mask_card(digits: str) -> str:
-    """The only form a card number is shown in: ``514950xxxxxx9007``."""
-    return digits[:6] + "x" * max(len(digits) - 10, 0) + digits[-4:]
-
-
-def card_variable(digits: str) -> str:
-    """The shell variable a reproduction reads a test card from (``VILLA_CARD_9007``)."""
-    return f"VILLA_CARD_{digits[-4:]}"
+HIDDEN = "***"
+"""What a secret's value becomes."""
+# A key and its separator: `"password": `, `password=`, `Authorization: `, `\"cvv\":` (JSON inside a string).
+_KEY = re.compile(r"""(?<![\w.\-\\])(?P<open>\\?["']?)(?P<name>[A-Za-z_][\w.\-]*)(?P<close>\\?["']?)\s*[:=]\s*""")
+_BARE_END = re.compile(r"""[\s&,;}\])"'<>\\]""")
+_AUTH_SCHEMES = frozenset({"bearer", "token", "basic", "digest"})
+# Our own shell variables stay: they are what a reproduction sends instead of a secret.
+_VARIABLE = re.compile(r"\$\{?VILLA_[A-Z0-9_]+\}?")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_TOKEN_KEY = re.compile(r"\b(?P<scheme>Token )[0-9a-f]{40}\b")
 
 
 @functools.cache
@@ -60,72 +54,174 @@ def known_test_cards() -> frozenset[str]:
 
     try:
         return frozenset(str(number) for number in load().data("test_cards")["cards"])
-    except Exception:  # no contracts at hand: Luhn-valid numbers are still masked
+    except Exception:  # no contracts at hand: real card numbers are still masked
         return frozenset()
 
 
-def _cards(text: str) -> Iterable[tuple[re.Match[str], str]]:
-    known = known_test_cards()
-    for match in _PAN.finditer(text):
-        digits = re.sub(r"[^0-9]", "", re.sub(r"%2[0dD]", "", match.group()))
-        if 13 <= len(digits) <= 19 and (luhn_ok(digits) or digits in known):
-            yield match, digits
-
-
 def holds_card_number(text: str) -> bool:
-    """Whether ``text`` carries a card number that :func:`redact` would mask."""
-    return bool(text) and next(iter(_cards(text)), None) is not None
+    """Whether ``text`` holds a card number (or one of the contract's test cards) that :func:`redact` would mask."""
+    return bool(text) and _holds(text, known_test_cards())
 
 
-def _replace_cards(text: str, replace: Callable[[str], str]) -> str:
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    r"""A secret's value found by its key in a text.
+
+    Attributes:
+        kind: ``cvv`` or ``secret``.
+        start: where the value starts (its opening quote, if quoted).
+        end: where it ends (after its closing quote).
+        quote: its quote (``"``, ``'``, ``\"``), empty for a bare value.
+        closed: whether its closing quote was found (else it runs to the end of the text).
+    """
+
+    kind: Literal["cvv", "secret"]
+    start: int
+    end: int
+    quote: str
+    closed: bool = True
+
+
+def _closing(text: str, start: int, quote: str, keyed_in_quotes: bool) -> int:
+    """Where a quoted value that starts at ``start`` (after its quote) ends, after its closing quote; -1: never.
+
+    A quote closes the value when what follows reads as what follows a value: in a JSON-like text
+    (the key was quoted) a comma and the next key, or the end of an object or array; in a sentence, a
+    space, a delimiter or the end.
+    """
+    after = re.compile(
+        r"""\s*(?:,\s*\\?["'][^"'\n]*\\?["']\s*:|[}\]]|$)""" if keyed_in_quotes else r"""(?:[\s,;&)}\]]|$)"""
+    )
+    index = start
+    while True:
+        index = text.find(quote, index)
+        if index < 0:
+            return -1
+        if len(quote) == 1 and _escaped(text, index):
+            index += 1
+            continue
+        end = index + len(quote)
+        if after.match(text, end):
+            return end
+        index = end
+
+
+def _escaped(text: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and text[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+def _bare(text: str, start: int) -> tuple[int, int]:
+    found = _BARE_END.search(text, start)
+    end = found.start() if found else len(text)
+    if text[start:end].lower() in _AUTH_SCHEMES:  # `Authorization: Bearer <credential>`: the scheme stays
+        credential = end
+        while credential < len(text) and text[credential] in " \t":
+            credential += 1
+        if credential > end:
+            found = _BARE_END.search(text, credential)
+            return credential, found.start() if found else len(text)
+    return start, end
+
+
+def find_keyed(text: str) -> Iterator[Keyed]:
+    """Every value of a secret or a CVV in ``text``, found by its key, in order (shell variables of ours excluded)."""
+    position = 0
+    while (match := _KEY.search(text, position)) is not None:
+        name = match.group("name")
+        kind: Literal["cvv", "secret"] | None = (
+            "cvv" if is_cvv_name(name) else "secret" if is_secret_name(name) else None
+        )
+        position = match.end()
+        if kind is None:
+            continue  # its value is scanned as text: `"note": "password=..."`
+        start = match.end()
+        quote = '\\"' if text.startswith('\\"', start) else text[start : start + 1]
+        if quote in ('"', "'", '\\"'):
+            end = _closing(text, start + len(quote), quote, bool(match.group("open")))
+            found = Keyed(kind, start, end if end >= 0 else len(text), quote, end >= 0)
+            inner = text[start + len(quote) : found.end - len(quote) if found.closed else found.end]
+        elif text[match.start() - 1 : match.start()] == "/":
+            continue  # a JSON pointer in a message (`/query/token: expected ...`): only a quoted value is one
+        else:
+            start, end = _bare(text, start)
+            found = Keyed(kind, start, end, "")
+            inner = text[start:end]
+        position = max(position, found.end)
+        if inner and not _VARIABLE.fullmatch(inner):
+            yield found
+
+
+def _replaced(text: str, spans: list[tuple[int, int, str]]) -> str:
     out, last = [], 0
-    for match, digits in _cards(text):
-        out.append(text[last : match.start()])
-        out.append(replace(digits))
-        last = match.end()
+    for start, end, replacement in spans:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
     out.append(text[last:])
     return "".join(out)
 
 
+def _hide_keyed(text: str, cvv: Callable[[Keyed], str] | None = None) -> str:
+    def hidden(found: Keyed) -> str:
+        if found.kind == "cvv" and cvv is not None:
+            return cvv(found)
+        return found.quote + HIDDEN + (found.quote if found.closed else "")
+
+    text = _replaced(text, [(found.start, found.end, hidden(found)) for found in find_keyed(text)])
+    text = _JWT.sub(HIDDEN, text)
+    return _TOKEN_KEY.sub(lambda m: m.group("scheme") + HIDDEN, text)
+
+
+def _mask_cards(text: str, replace: Callable[[str], str]) -> str:
+    found = find_card_numbers(text, known_test_cards())
+    return _replaced(text, [(card.start, card.end, replace(card.digits)) for card in found])
+
+
 def redact(text: str) -> str:
-    """``text`` with every card number masked and every CVV value replaced by ``***``.
+    r"""``text`` with every card number masked and the value of every secret or CVV replaced by ``***``.
 
     Example:
-        >>> redact('{"number": 5149500000009007, "securityCode": "123"}')
-        '{"number": 514950xxxxxx9007, "securityCode": "***"}'
+        >>> redact('{"number": 5149500000009007, "securityCode": "123", "password": "a\"b"}')
+        '{"number": 514950xxxxxx9007, "securityCode": "***", "password": "***"}'
     """
     if not text:
         return text
-    text = _secrets_hidden(text)
-    text = _CVV.sub(lambda m: m.group("key") + ('"***"' if m.group("value").startswith('"') else "***"), text)
-    return _replace_cards(text, mask_card)
-
-
-def _secrets_hidden(text: str) -> str:
-    def hidden(match: re.Match[str]) -> str:
-        value = match.group("value")
-        quote = value[0] if value[:1] in "\"'" else ""
-        return match.group("key") + f"{quote}***{quote}"
-
-    for pattern in (_SECRET, _TOKEN_KEY, _TOKEN_HEADER):
-        text = pattern.sub(hidden, text)
-    return text
+    return _mask_cards(_hide_keyed(text), mask_card)
 
 
 def redact_reproduction(command: str) -> str:
-    """A shell command (a curl reproduction) with card numbers and CVVs taken out.
+    """A shell command (a curl reproduction) with card numbers, CVVs and secrets taken out.
 
     The contract's test cards become ``'"$VILLA_CARD_<last 4>"'`` and a CVV ``'"$VILLA_CARD_CVV"'``
     (closing and reopening the single quotes of the command's data, so the shell fills them in;
-    ``villa-contracts tokens`` exports them); any other card number is masked.
+    ``villa-contracts tokens`` exports them); any other card number is masked, any other secret
+    is ``***`` (a reproduction sends credentials as ``$VILLA_ID_TOKEN``, ``$VILLA_SHOP_TOKEN``...).
     """
     known = known_test_cards()
 
     def card(digits: str) -> str:
         return f"'\"${card_variable(digits)}\"'" if digits in known else mask_card(digits)
 
-    def cvv(match: re.Match[str]) -> str:
-        quoted = match.group("value").startswith('"')
-        return match.group("key") + (f'"\'"${CVV_VARIABLE}"\'"' if quoted else f"'\"${CVV_VARIABLE}\"'")
+    def cvv(found: Keyed) -> str:
+        if found.quote == '"':
+            return f'"\'"${CVV_VARIABLE}"\'"'
+        return found.quote + f"'\"${CVV_VARIABLE}\"'" + (found.quote if found.closed else "")
 
-    return _replace_cards(_CVV.sub(cvv, _secrets_hidden(command)), card)
+    return _mask_cards(_hide_keyed(command, cvv), card)
+
+
+__all__ = [
+    "CVV_VARIABLE",
+    "HIDDEN",
+    "Keyed",
+    "card_variable",
+    "find_keyed",
+    "holds_card_number",
+    "known_test_cards",
+    "mask_card",
+    "redact",
+    "redact_reproduction",
+]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 
 from mock_server.expiry import sweep, sweeper
+from villa_contracts.domain import cards
 from villa_contracts.domain import lineitems as rules
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
     """``POST /api/v1/orders.json``: price, reserve the stock, store; short stock answers the seed's body."""
     state, body = call.state, call.body
     data = state.lineitems
-    rules.refuse_card_data(body)
+    cards.refuse_card_data(body, known=state.data.cards)
     priced = rules.price(data, body["line_items"])
     with state.store.transaction():
         try:

@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mock_server.expiry import sweeper
+from villa_contracts.domain import cards
 from villa_contracts.domain import orders as rules
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def generate_order_id(call: Call) -> tuple[int, Any]:
 def create_order(call: Call) -> tuple[int, Any]:
     """``POST /api/order/create``: price, reserve stock and store a new order."""
     state, body = call.state, call.body
+    cards.refuse_card_data(body, known=state.data.cards)
     rules.require_owner(body.get("ownerId"), call.sub)
     order_id = body["orderId"]
     with state.store.transaction():
@@ -120,6 +122,7 @@ def get_order(call: Call) -> tuple[int, Any]:
 def update_order(call: Call) -> tuple[int, Any]:
     """``POST /api/order/update``: replace an unpaid order's document, re-priced."""
     state, body = call.state, call.body
+    cards.refuse_card_data(body, known=state.data.cards)
     order_id = body["orderId"]
     with state.store.transaction():
         stored = own_order(state, order_id, call.sub)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import HTMLResponse, Response
 
 from mock_server.handlers.orders import ORDERS, own_order
+from villa_contracts.domain import cards
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
 from villa_contracts.domain.money import to_json, to_satang
@@ -63,7 +64,7 @@ def create_card_token(call: Call) -> tuple[int, Any]:
         "token": token,
         "orderId": body["orderId"],
         "owner": call.sub,
-        "masked": rules.mask(number),
+        "masked": cards.mask(number),
         "brand": card.brand if card else "UNKNOWN",
         "gatewayDown": outcome is None,
         "outcome": None

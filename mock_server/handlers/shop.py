@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from villa_contracts.domain import cards
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt
 
@@ -73,6 +74,7 @@ def get_profile(call: Call) -> tuple[int, Any]:
 
 def update_profile(call: Call) -> tuple[int, Any]:
     """``PUT /api/shop/profile``: the fields given replace the stored ones."""
+    cards.refuse_card_data(call.body, known=call.state.data.cards)
     principal = call.principal
     assert principal is not None
     with call.state.store.transaction():
@@ -121,6 +123,7 @@ def list_addresses(call: Call) -> tuple[int, Any]:
 def add_address(call: Call) -> tuple[int, Any]:
     """``POST /api/shop/addresses``."""
     state, body = call.state, call.body
+    cards.refuse_card_data(body, known=state.data.cards)
     with state.store.transaction():
         address_id = FIRST_ADDRESS_ID + state.store.next_sequence("shop_address")
         item = rules.Address(

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from mock_server.expiry import sweeper
 from mock_server.handlers.orders import STOCK
 from mock_server.handlers.shop import address, address_json, cart_lines, cart_of, profile_of, store_cart
+from villa_contracts.domain import cards
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt, to_satang
@@ -170,6 +171,7 @@ def _paid(state: MockState, order: dict[str, Any], external_id: str | None) -> d
 def checkout_cart(call: Call) -> tuple[int, Any]:
     """``POST /api/shop/checkout/cart``: the seed's rules in order, then the order (HOLD, stock held) and payment."""
     state, body = call.state, call.body
+    cards.refuse_card_data(body, known=state.data.cards)
     # JSON Schema's integer admits 2.0: the contract bounds the ids, so int() is exact.
     address_id, payment_id, shipping_id = (int(body[key]) for key in ("address", "payment_method", "shipping_method"))
     principal = call.principal

@@ -16,7 +16,15 @@ from urllib.parse import urlencode
 from mitmproxy import http
 
 from suites.proxy.exchange import Exchange, headers_of, parse_body
-from suites.proxy.redaction import REDACTED, SECRET_KEY, escape, scrub_headers, scrub_json, scrub_text
+from suites.proxy.redaction import (
+    escape,
+    recorded_value,
+    scrub_headers,
+    scrub_json,
+    scrub_path,
+    scrub_text,
+    shows_card,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,9 +116,10 @@ def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str
         return [prefix + p for p in secrets + cards], cards
     if body.kind == "form":
         form: dict[str, Any] = body.value
-        pairs = [(k, REDACTED if SECRET_KEY.search(k) else scrub_text(str(v))[0]) for k, v in form.items()]
+        pairs = [(k, recorded_value(k, str(v))) for k, v in form.items()]
         message.content = urlencode(pairs).encode()
-        return [f"{prefix}/{escape(k)}" for (k, v), (_, w) in zip(form.items(), pairs, strict=True) if v != w], []
+        shown = [f"/{escape(k)}" for k, v in form.items() if shows_card(str(v), k)]
+        return [f"{prefix}/{escape(k)}" for (k, v), (_, w) in zip(form.items(), pairs, strict=True) if v != w], shown
     if body.kind in ("text", "invalid", "too-deep"):
         text = raw.decode("utf-8", "replace")
         scrubbed, _, carded = scrub_text(text)
@@ -128,11 +137,11 @@ def redacted(flow: http.HTTPFlow) -> http.HTTPFlow:
     path, _, _ = request.path.partition("?")
     query = []
     for name, value in _query(request):
-        kept = REDACTED if SECRET_KEY.search(name) else scrub_text(value)[0]
-        if kept != value:
-            gone.append(f"/request/query/{escape(name)}")
-        query.append((name, kept))
-    scrubbed_path = scrub_text(path)[0]
+        kept, kept_name = recorded_value(name, value), scrub_text(name)[0]
+        if kept != value or kept_name != name:
+            gone.append(f"/request/query/{escape(kept_name)}")
+        query.append((kept_name, kept))
+    scrubbed_path = scrub_path(path)
     if scrubbed_path != path:
         gone.append("/request/path")
     request.path = scrubbed_path

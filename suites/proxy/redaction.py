@@ -1,13 +1,14 @@
-"""Take secrets out of what the proxy records: tokens, passwords, client secrets, card numbers and CVVs.
+"""Take secrets out of what the proxy records: tokens, passwords, keys, client secrets, card numbers and CVVs.
 
-Pure functions over headers, JSON values and text. Card numbers and CVVs are masked by
-``villa_contracts.redact`` (the one place that knows them, Luhn and the contract's test cards
-included), which masks anything that may be one; secrets go by their key (``password``,
-``secret``, ``token``, ``session``, ``apiKey``, the shop's ``X-Gateway-Key``, ``confirmationCode``…)
-and JWTs by their shape.
+Pure functions over headers, JSON values and text, on ``villa_contracts.domain.cards`` (what a card
+number, a secret's name and a CVV's name are) and ``villa_contracts.redact`` (finding them in text):
+card numbers are masked wherever they are, however written; a field, form field, query parameter or
+header named as a secret (``password``, ``secret``, ``token``, ``session``, ``apiKey``, the shop's
+``X-Gateway-Key``, ``confirmationCode``...) becomes ``[redacted]`` and one named as a CVV (``cvv``,
+``csc``, ``card_code``, ``security-code``...) becomes ``***``; JWTs go by their shape.
 Each function also says *where* it redacted (JSON pointers), so a re-check of a recording can tell
 a redacted value from the original one, and where an answer *showed card data*: a card number
-standing alone (the digits of a float such as ``1.1125369292536007e-308`` are masked all the same,
+standing alone (the digits of a float such as ``4.111111111111111e-308`` are masked all the same,
 but they are no card an answer leaked) or a CVV by its key.
 
 An ``Authorization`` header keeps the ``sub`` of its ID token (not a secret: every order carries it
@@ -25,27 +26,14 @@ import json
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote, unquote
 
-from villa_contracts.redact import known_test_cards, luhn_ok, redact
+from villa_contracts.domain.cards import Found, find_card_numbers, is_card_name, is_cvv_name, is_secret_name
+from villa_contracts.redact import HIDDEN, find_keyed, known_test_cards, redact
 
 REDACTED = "[redacted]"
-SECRET_KEY = re.compile(
-    r"password|passwd|passphrase|secret|token|session|credential|api[-_]?key|gateway[-_]?key|confirmation_?code|"
-    r"authorization|"
-    r"cookie|^pass$|^pwd$|^otp$|^pin$",
-    re.IGNORECASE,
-)
-"""A field, query parameter or header whose value is a secret, by its name."""
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_KEYED = re.compile(
-    r"""(?P<key>["']?[\w-]*(?:password|passwd|secret|token|session|credential|api[-_]?key|gateway[-_]?key)"""
-    r"""[\w-]*["']?\s*[:=]\s*)"""
-    r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;}]+)""",
-    re.IGNORECASE,
-)
-# A card number standing alone: not the digits of a decimal or of an exponent.
-_CARD = re.compile(r"(?<![0-9.])[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\.[0-9]|[eE][+-]?[0-9])")
-_LONG_DIGITS = re.compile(r"[0-9][0-9 .+-]{11,}[0-9]")
+_EXPONENT = re.compile(r"[eE][+-]?[0-9]")
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def escape(name: str) -> str:
@@ -53,18 +41,41 @@ def escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+def hidden_value(name: str) -> str | None:
+    """What the value of a field, query parameter or header named ``name`` is recorded as, whatever it is.
+
+    ``[redacted]`` for a secret's name, ``***`` for a CVV's; None: the value is judged by what it holds.
+    """
+    if is_secret_name(name):
+        return REDACTED
+    return HIDDEN if is_cvv_name(name) else None
+
+
+def recorded_value(name: str, value: str) -> str:
+    """A form field's or query parameter's value as a recording keeps it: hidden by its name, or scrubbed."""
+    hidden = hidden_value(name)
+    return hidden if hidden is not None and value else scrub_text(value)[0]
+
+
+def _in_a_number(text: str, found: Found) -> bool:
+    """Whether a card number found in ``text`` is digits of a decimal number (``4.111111111111111e-308``)."""
+    span, after = text[found.start : found.end], text[found.end : found.end + 2]
+    if (after[:1] == "." and after[1:].isdigit()) or _EXPONENT.match(text, found.end):
+        return True
+    if found.start >= 2 and text[found.start - 1] == "." and text[found.start - 2].isdigit():
+        return True
+    return span.count(".") == 1 and span.replace(".", "").isdigit()
+
+
 def shows_card(text: str, key: str = "") -> bool:
     """Whether ``text`` (held under ``key``) is card data: a card number standing alone, or a CVV."""
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"[^0-9]", "", match.group())
-        if luhn_ok(digits) or digits in known_test_cards():
-            return True
-    if key and any(c.isdigit() for c in text):
-        probe = json.dumps({key: "0"})
-        if redact(probe) != probe:  # a CVV's key: any digits under it are a CVV
-            return True
-    without_numbers = _LONG_DIGITS.sub("", text)
-    return redact(without_numbers) != without_numbers  # ``securityCode: 987`` inside a text
+    if any(not _in_a_number(text, found) for found in find_card_numbers(text, known_test_cards())):
+        return True
+    if key and is_cvv_name(key) and any(c.isdigit() for c in text):
+        return True  # a CVV's key: any digits under it are a CVV
+    return any(
+        found.kind == "cvv" and any(c.isdigit() for c in text[found.start : found.end]) for found in find_keyed(text)
+    )  # ``securityCode: 987`` inside a text
 
 
 def scrub_text(text: str) -> tuple[str, bool, bool]:
@@ -73,21 +84,30 @@ def scrub_text(text: str) -> tuple[str, bool, bool]:
     Returns:
         ``(text, whether anything was taken out, whether it showed card data)``.
     """
-    scrubbed = _JWT.sub(REDACTED, redact(text))
-    scrubbed = _KEYED.sub(
-        lambda m: m.group("key") + ('"[redacted]"' if m.group("value")[:1] in "\"'" else REDACTED), scrubbed
-    )
+    scrubbed = redact(text)
     return scrubbed, scrubbed != text, shows_card(text)
 
 
-def _leaf(key: str, value: str | int | float) -> tuple[Any, bool]:
-    """A scalar with card data masked (judged with its key, for CVVs); whether anything was masked."""
-    shown = value if isinstance(value, str) else json.dumps(value)
-    before = json.dumps({key: shown})
-    after = redact(before)
-    if after == before:
-        return value, False
-    return json.loads(after)[key], True
+def scrub_path(path: str) -> str:
+    """A URL path without secrets, also when it holds them percent-encoded (``/notes/%EF%BC%94...``)."""
+    scrubbed = scrub_text(path)[0]
+    decoded = unquote(scrubbed)
+    if decoded != scrubbed and redact(decoded) != decoded:
+        return quote(redact(decoded), safe="/;:@!$&'()*+,=-._~")
+    return scrubbed
+
+
+def _scalar(value: str | int | float, pointer: str, key: str) -> tuple[Any, list[str], list[str]]:
+    """A string or number with card data masked (a masked number becomes a string).
+
+    A number is masked wherever it is, but shows card data only under a card's name
+    (``is_card_name``): a fuzzer's integer echoed under any other name is no card a backend leaked.
+    """
+    text = value if isinstance(value, str) else json.dumps(value)
+    scrubbed = redact(text)
+    kept: Any = value if scrubbed == text else scrubbed
+    shown = shows_card(text) and (isinstance(value, str) or is_card_name(key))
+    return kept, [pointer] if scrubbed != text else [], [pointer] if shown else []
 
 
 def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[str], list[str]]:
@@ -101,17 +121,21 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
     Returns:
         ``(value, pointers of what was taken out, pointers of card data shown)``.
     """
+    hidden = hidden_value(key) if key else None
+    if hidden is not None and value not in _EMPTY:
+        a_cvv = hidden == HIDDEN and any(c.isdigit() for c in json.dumps(value))
+        return hidden, [pointer], [pointer] if a_cvv else []
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         secrets: list[str] = []
         cards: list[str] = []
         for name, child in value.items():
-            where = f"{pointer}/{escape(str(name))}"
-            if SECRET_KEY.search(str(name)) and child not in (None, "", [], {}):
-                out[name] = REDACTED
+            shown = redact(str(name))
+            where = f"{pointer}/{escape(shown)}"
+            if shown != str(name):  # a card number as a key
                 secrets.append(where)
-                continue
-            out[name], found, carded = scrub_json(child, where, str(name))
+                cards += [where] if shows_card(str(name)) else []
+            out[shown], found, carded = scrub_json(child, where, str(name))
             secrets += found
             cards += carded
         return out, secrets, cards
@@ -126,13 +150,8 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
         return items, secrets, cards
     if isinstance(value, bool) or value is None:
         return value, [], []
-    if isinstance(value, int | float):
-        number, masked = _leaf(key, value)
-        shown = shows_card(json.dumps(value), key)
-        return number, [pointer] if masked else [], [pointer] if shown else []
-    if isinstance(value, str):
-        text, _, _ = scrub_text(str(_leaf(key, value)[0]))
-        return text, [pointer] if text != value else [], [pointer] if shows_card(value, key) else []
+    if isinstance(value, str | int | float):
+        return _scalar(value, pointer, key)
     return value, [], []
 
 
@@ -194,8 +213,10 @@ def scrub_headers(headers: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, s
         where = f"/headers/{escape(name.lower())}"
         if name.lower() in ("authorization", "proxy-authorization"):
             scrubbed = scrub_authorization(value)
-        elif SECRET_KEY.search(name):
-            scrubbed = REDACTED
+        elif hidden_value(name) is not None and value:
+            scrubbed = str(hidden_value(name))
+            if shows_card(value, name):
+                cards.append(where)
         else:
             scrubbed, _, carded = scrub_text(value)
             if carded:

@@ -536,3 +536,110 @@ def test_a_lone_surrogate_reaches_no_cognito_operation(api: TestClient) -> None:
         assert response.json()["__type"] == "SerializationException"
         assert "lone surrogate" in response.json()["message"]
         assert "Passw0rd" not in response.text
+
+
+# 13. Card data in what a client writes is refused by every API (400, with a pointer), never stored or echoed:
+# dots, slashes, double spaces, fullwidth or Arabic-Indic digits passed the line-item rule, and the shop kept
+# card numbers in order notes, profiles and addresses. What is no card number (a zip code of zeros) is kept.
+
+CARD_WRITINGS = [
+    "4111 1111 1111 1111",
+    "4111  1111  1111  1111",
+    "4111.1111.1111.1111",
+    "4111/1111/1111/1111",
+    "４１１１ １１１１ １１１１ １１１１",
+    "٤١١١١١١١١١١١١١١١",
+    "5105-1051-0510-5100",
+]
+
+
+def _refused_at(response: Any, pointer: str, api: TestClient) -> None:
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["details"][0]["pointer"] == pointer and "card" in answer["error"]
+    shown = response.text + json.dumps(_journal(api))
+    assert not any(number in shown for number in ("4111111111111111", "5105105105105100", "1111 1111", "1111.1111"))
+
+
+@pytest.mark.parametrize("writing", CARD_WRITINGS)
+def test_a_card_number_in_a_shop_order_note_is_refused_and_not_stored(api: TestClient, writing: str) -> None:
+    from tests.mock_server.test_shop_checkout import MILK, add_to_cart, checkout, order_page, user_key
+
+    key = user_key(api)
+    add_to_cart(api, key, MILK)
+    _refused_at(checkout(api, key, notes=f"card: {writing}, thanks"), "/notes", api)
+    assert order_page(api, key)["count"] == 0
+    assert checkout(api, key, notes="zip 0000000000000000000, order 12345678901234567890").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "pointer"),
+    [
+        ("PUT", "/api/shop/profile", {"first_name": "Alice", "phone": "4111 1111 1111 1111"}, "/phone"),
+        ("PUT", "/api/shop/profile", {"last_name": "４１１１１１１１１１１１１１１１"}, "/last_name"),
+        ("POST", "/api/shop/addresses", {"line1": "1 Soi 2", "line2": "card 4111.1111.1111.1111", "city": "Bangkok",
+                                          "postcode": "10110", "phone": "0811111111"}, "/line2"),
+    ],
+)  # fmt: skip
+def test_a_card_number_in_a_shop_profile_or_address_is_refused(
+    api: TestClient, method: str, path: str, body: dict[str, Any], pointer: str
+) -> None:
+    from tests.mock_server.test_shop_checkout import auth, user_key
+
+    key = user_key(api)
+    before = api.get(path, headers=auth(key)).json()
+    _refused_at(api.request(method, path, json=body, headers=auth(key)), pointer, api)
+    assert api.get(path, headers=auth(key)).json() == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "pointer"),
+    [
+        ({"specialComment": "card ٤١١١ ١١١١ ١١١١ ١١١١"}, "/specialComment"),
+        ({"specialComment": "4111/1111/1111/1111"}, "/specialComment"),
+        ({"card_code": "123"}, "/card_code"),  # the order document accepts unknown keys: not a CVV
+        ({"giftCard": {"securityCode": 123}}, "/giftCard/securityCode"),
+    ],
+)
+def test_card_data_in_a_villa_order_is_refused_on_create_and_update(
+    api: TestClient, alice: User, extra: dict[str, Any], pointer: str
+) -> None:
+    order_id = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"]
+    body = {"orderId": order_id, "ownerId": alice.sub, "basketId": alice.sub, "branchId": "1000",
+            "productList": [{"cprcode": 25281, "quantity": 1}], **extra}  # fmt: skip
+    _refused_at(api.post("/api/order/create", json=body, headers=alice.headers), pointer, api)
+    assert api.post("/api/order/get", json={"orderId": order_id}, headers=alice.headers).status_code == 404
+    order = new_order(api, alice, specialComment="zip 0000000000000000000")
+    _refused_at(api.post("/api/order/update", json={**order, **extra}, headers=alice.headers), pointer, api)
+    assert api.post("/api/order/get", json={"orderId": order["orderId"]}, headers=alice.headers).json() == order
+
+
+LINE_ADDRESS = {"firstname": "Noemi", "lastname": "Ullrich", "address1": "2315 Molly Hill", "zipcode": "47546",
+                "phone": "(684) 555-8450"}  # fmt: skip
+
+
+@pytest.mark.parametrize("writing", CARD_WRITINGS)
+def test_the_line_item_rule_is_not_bypassed_by_how_a_number_is_written(
+    api: TestClient, alice: User, writing: str
+) -> None:
+    body = {"line_items": [{"variant_id": 33, "quantity": 1}], "ship_address": LINE_ADDRESS, "remarks": writing}
+    _refused_at(api.post("/api/v1/orders.json", json=body, headers=alice.headers), "/remarks", api)
+    assert api.get("/api/orders.json", headers=alice.headers).json()["orders"] == []
+
+
+def test_a_zip_code_of_zeros_and_a_long_order_id_are_no_card_numbers(api: TestClient, alice: User) -> None:
+    # Issue 18: 19 zeros were refused as "a payment card number", and schemathesis flagged the 400.
+    address = {**LINE_ADDRESS, "zipcode": "0000000000000000000"}
+    body = {"line_items": [{"variant_id": 33, "quantity": 1}], "ship_address": address,
+            "remarks": "re: order 12345678901234567890, paid 1767139200123"}  # fmt: skip
+    response = api.post("/api/v1/orders.json", json=body, headers=alice.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["ship_address"]["zipcode"] == "0000000000000000000"
+
+
+def test_a_card_number_in_a_path_reaches_no_journal(api: TestClient) -> None:
+    from tests.mock_server.test_shop_checkout import auth, user_key
+
+    api.get("/api/shop/orders/4111.1111.1111.1111", headers=auth(user_key(api)))
+    paths = [entry["path"] for entry in _journal(api)]
+    assert "/api/shop/orders/411111xxxxxx1111" in paths and not any("1111.1111" in path for path in paths)

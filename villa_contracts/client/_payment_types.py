@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from villa_contracts.client._orders import Order
 from villa_contracts.client._pricing_requests import thb
+from villa_contracts.domain.cards import mask
 from villa_contracts.errors import UsageError
 
 Amount = float | int | Decimal | str
@@ -26,8 +27,7 @@ def mask_card(number: str) -> str:
         The masked number.
 
     """
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return digits[:6] + "x" * max(len(digits) - 10, 0) + digits[-4:]
+    return mask(number)
 
 
 def amount_text(value: Amount) -> str:

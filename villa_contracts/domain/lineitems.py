@@ -247,41 +247,6 @@ def release(reserved: Mapping[int, int], needs: Mapping[int, int]) -> dict[int, 
     return {vid: units for vid, units in moved.items() if units}
 
 
-# What a payment card number looks like in free text: 13 to 19 digits, single spaces, dashes or
-# plusses between them, passing Luhn's check (the proxy's card_masked check looks for the same).
-_CARD = re.compile(r"(?<![0-9])[0-9](?:[ +-]?[0-9]){12,18}(?![0-9])")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def refuse_card_data(body: Mapping[str, Any]) -> None:
-    """Refuse a ship address or remarks that hold a card number: card data is never stored or echoed.
-
-    Raises:
-        RuleViolation: a field holds a card number (``invalid``, rule ``no_card_data``), at its pointer.
-    """
-    fields = [("/remarks", body.get("remarks"))]
-    fields += [(f"/ship_address/{key}", value) for key, value in (body.get("ship_address") or {}).items()]
-    for pointer, value in fields:
-        if not isinstance(value, str):
-            continue
-        for found in _CARD.finditer(value):
-            if _luhn(re.sub(r"[^0-9]", "", found.group())):
-                raise RuleViolation(
-                    "invalid",
-                    f"{pointer} holds what looks like a payment card number: card data is never stored, "
-                    "send the address or remarks without it",
-                    pointer,
-                    rule="no_card_data",
-                )
-
-
 # --- the order record and its answer ------------------------------------------------------------
 
 

@@ -1,10 +1,11 @@
-"""Card payments: card checks, masking, and what the test gateway does with a card."""
+"""Card payments: what the test gateway does with a card, amounts and payers (card data itself: ``cards``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from villa_contracts.domain.cards import luhn_ok
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
 from villa_contracts.domain.money import Satang, fmt, to_satang
@@ -12,22 +13,6 @@ from villa_contracts.domain.money import Satang, fmt, to_satang
 AUTHORIZED = "Authorized"
 DECLINED = "Declined"
 PRE_AUTHORIZED = "Pre-Authorized"
-
-
-def luhn_ok(number: str) -> bool:
-    """Whether ``number`` passes the Luhn checksum."""
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def mask(number: str) -> str:
-    """The only form a card number is ever shown in: ``514950xxxxxx9007``."""
-    return number[:6] + "x" * max(len(number) - 10, 0) + number[-4:]
 
 
 @dataclass(frozen=True, slots=True)
