@@ -42,6 +42,8 @@ VARIANTS = st.sampled_from((33, 34, 251, 252, 36, 37))
 STEPS = (1800.0, 7200.0, 18001.0)
 """How far the clock rule moves: sums below 5 hours stay 1800 s clear of it, whatever the wall clock does."""
 LIST_PATHS = {"listLineItemOrdersJson": "/api/orders.json", "listLineItemOrders": "/api/orders"}
+PAGES_AT_THE_END = ("last", "past")
+"""Pages the list rule asks besides 1 to 3: the last of the filter's pages, and the one past it (always empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,20 +321,26 @@ class LineItemsMachine(RuleBasedStateMachine):
     @precondition(_active)
     @rule(user=USERS, operation=st.sampled_from(sorted(LIST_PATHS)),
           state=st.sampled_from((None, "created", "payment", "completed")),
-          type_=st.sampled_from((None, "completed", "not_completed")), page=st.integers(1, 3))  # fmt: skip
-    def my_orders(self, user: int, operation: str, state: str | None, type_: str | None, page: int) -> None:
-        """``listLineItemOrders(Json)``: exactly the domain's page of the filtered orders, and its total_pages."""
+          type_=st.sampled_from((None, "completed", "not_completed")),
+          page=st.one_of(st.integers(1, 3), st.sampled_from(PAGES_AT_THE_END)))  # fmt: skip
+    def my_orders(self, user: int, operation: str, state: str | None, type_: str | None, page: int | str) -> None:
+        """``listLineItemOrders(Json)``: exactly the domain's page of the filtered orders, and its total_pages.
+
+        ``page`` is a number, or the last page or the one past it (empty) of the domain's ``total_pages``.
+        """
+        mine = [o for o in self.orders.values() if o["owner"] == user]
+        size = self.session.li.page_size
+        if isinstance(page, str):
+            pages, _ = rules.my_orders(mine, state=state, type_=type_, page=1, page_size=size)
+            page = max(pages, 1) if page == "last" else pages + 1
         query = "&".join(f"{k}={v}" for k, v in (("state", state), ("type", type_), ("page", page)) if v)
         answer = self._call(operation, "GET", f"{LIST_PATHS[operation]}?{query}", user)
         self._expect(operation, answer, 200, "the caller's orders")
-        mine = [o for o in self.orders.values() if o["owner"] == user]
-        total_pages, chosen = rules.my_orders(
-            mine, state=state, type_=type_, page=page, page_size=self.session.li.page_size
-        )
+        total_pages, chosen = rules.my_orders(mine, state=state, type_=type_, page=page, page_size=size)
         got = answer.doc
         self._same(operation, "total_pages", f"total_pages of state={state} type={type_}", total_pages,
                    got.get("total_pages"))  # fmt: skip
-        self._same(operation, "filters", f"ids on page {page} of state={state} type={type_}",
+        self._same(operation, "filters", f"ids on page {page} of {total_pages}, state={state} type={type_}",
                    [o["id"] for o in chosen], [o.get("id") for o in got.get("orders") or []])  # fmt: skip
         self._same(operation, "order", "the listed orders", [self._view(o) for o in chosen],
                    [self._strip(o) for o in got.get("orders") or []])  # fmt: skip
