@@ -7,6 +7,10 @@
   ``created`` exactly when there are no line items; a new order is ``payment`` (or ``created``).
 - ``li_filters``: a list answer holds only orders its ``state`` and ``type`` name, at most a page of
   them, and ``total_pages`` 0 exactly when no order is answered on page 1.
+- ``li_pages``: the list's pages (``suites.property.paging``): each answer's size against its
+  ``total_pages``; and, with a run's context, every page of the same filters read again: disjoint,
+  a page past the end empty, and together the caller's whole list for the filters (the unfiltered
+  list's pages, filtered by each order's state).
 - ``li_stock``: creating an order lowers each variant's ``stocks_count`` by exactly what it ordered
   (from the last count the run saw; only a schemathesis run's own calls change it).
 
@@ -20,10 +24,27 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from schemathesis import Response
 
 from suites.property.checks import BusinessCheck, _raise, business_check
 from suites.property.invariants import Problem
+from suites.property.paging import (
+    UNASKABLE,
+    Judgement,
+    Page,
+    Walk,
+    already_read,
+    confirmed,
+    filtered,
+    message,
+    page_problems,
+    parameter_bounds,
+    query_int,
+    read_page,
+    walk,
+    walk_problems,
+)
 from villa_contracts.domain import lineitems as rules
 
 if TYPE_CHECKING:
@@ -175,6 +196,86 @@ class li_filters(LineItemsCheck):  # noqa: N801
             raise AssertionError(f"page {page} answers orders but total_pages is {total_pages}")
         if page == 1 and total_pages != 0 and not orders:
             raise AssertionError(f"page 1 is empty but total_pages is {total_pages}")
+
+
+@business_check
+class li_pages(LineItemsCheck):  # noqa: N801
+    """The list's pages are disjoint, together the caller's whole list for the filters, past the end empty."""
+
+    def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
+        super().__init__(context, contract)
+        from villa_contracts.contract import load
+
+        contracts = context.contracts if context is not None else load()
+        lineitems = contracts["lineitems"]
+        self.paths = {op: lineitems.operations[op].path for op in sorted(LIST_OPS)}
+        first = lineitems.operations[sorted(LIST_OPS)[0]]
+        self.page = parameter_bounds(lineitems.openapi, first.spec, "page")
+        self.page_size = rules.LineItemsData.from_contract(contracts).page_size
+        self.walked: dict[tuple[str, str, str | None, str | None], Walk] = {}
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """A list answer on its own; then (once per list seen) every page of its filters, read twice on doubt."""
+        if op not in LIST_OPS:
+            return
+        query = _query(response)
+        state, type_ = query.get("state"), query.get("type")
+        number = query_int(query, "page", self.page[0], low=self.page[1], high=self.page[2])
+        known = (state is None or state in rules.STATES) and (type_ is None or type_ in rules.TYPES)
+        page = read_page(number or 1, 200, body, items="orders", id_key="id", state_key="state")
+        if number is None or not known or page is None:
+            return
+        problems = page_problems(page, page_size=self.page_size, check="li_pages")
+        if problems:
+            raise AssertionError(message(f"GET {self.paths[op]}?{_shown(state, type_, number)} as answered", problems))
+        authorization = str(response.request.headers.get("Authorization") or "")
+        key = (authorization, op, state, type_)
+        if self.context is None or already_read(page, self.walked.get(key)):
+            return  # the proxy (no context) sends nothing; a list already walked as it is now is not read again
+        problems, headline = confirmed(lambda: self._read(key))
+        if problems:
+            raise AssertionError(message(headline, problems))
+
+    def _read(self, key: tuple[str, str, str | None, str | None]) -> Judgement | None:
+        authorization, op, state, type_ = key
+        walked = walk(lambda n: self._fetch(authorization, op, state, type_, n), max_page=self.page[2])
+        everything = walked
+        if walked is not None and (state, type_) != (None, None):
+            everything = walk(lambda n: self._fetch(authorization, op, None, None, n), max_page=self.page[2])
+        if walked is None or everything is None:
+            return None
+        self.walked[key] = walked
+        whole = None
+        if everything is not walked and everything.complete and not self._broken(everything):
+            whole = filtered(everything.leading(), lambda got: rules.matches(got, state=state, type_=type_))
+        problems = walk_problems(walked, page_size=self.page_size, check="li_pages", whole=whole,
+                                 whole_name="the unfiltered pages, filtered by state")  # fmt: skip
+        signature = (walked.signature, everything.signature)
+        return signature, problems, walked.describe(f"GET {self.paths[op]}?{_shown(state, type_, None)}")
+
+    def _broken(self, walked: Walk) -> bool:
+        """Whether the unfiltered pages break a rule themselves (their own query's walk says how; not a reference)."""
+        return bool(walk_problems(walked, page_size=self.page_size, check="li_pages"))
+
+    def _fetch(self, authorization: str, op: str, state: str | None, type_: str | None, number: int) -> Page | None:
+        assert self.context is not None
+        params = {k: v for k, v in (("state", state), ("type", type_)) if v is not None}
+        try:
+            answer = self.context.http.get(
+                f"{self.context.base_url}{self.paths[op]}",
+                params={**params, "page": number},
+                headers={"Authorization": authorization},
+            )
+            body = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        if answer.status_code in UNASKABLE:
+            return None
+        return read_page(number, answer.status_code, body, items="orders", id_key="id", state_key="state")
+
+
+def _shown(state: str | None, type_: str | None, page: int | None) -> str:
+    return "&".join(f"{k}={v}" for k, v in (("state", state), ("type", type_), ("page", page)) if v is not None)
 
 
 @business_check

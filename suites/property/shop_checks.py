@@ -13,16 +13,36 @@
   successful payment); a direct checkout (processed at once) empties it.
 - ``shop_one_payment``: an order is paid by exactly one attempt: the PAID attempt is its snapshot's,
   there is exactly one, and a callback processes an order at most once.
+- ``shop_pages``: the order list's pages (``suites.property.paging``): each answer's totals, size
+  and echo; and, with a run's context, every page of the same ``page_size`` read again: disjoint,
+  together the caller's whole list (one page of the largest size), a page past the end empty.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx
 from schemathesis import Response
 
 from suites.property.checks import BusinessCheck, _raise, business_check
 from suites.property.invariants import Problem
+from suites.property.paging import (
+    UNASKABLE,
+    Judgement,
+    Page,
+    Walk,
+    already_read,
+    confirmed,
+    message,
+    page_problems,
+    parameter_bounds,
+    query_int,
+    query_of,
+    read_page,
+    walk,
+    walk_problems,
+)
 from suites.property.shop_invariants import (
     cart_problems,
     order_total_problems,
@@ -274,3 +294,72 @@ class shop_one_payment(ShopCheck):  # noqa: N801
                     f"expected: order {order.get('order_key')} paid by exactly one attempt, {named}\n"
                     f"got: PAID attempts {paid}"
                 )
+
+
+@business_check
+class shop_pages(ShopCheck):  # noqa: N801
+    """The order list's pages are disjoint, together the caller's whole list, totals consistent, past the end empty."""
+
+    OPERATION: ClassVar[str] = "listOrders"
+
+    def __init__(self, context: RunContext | None = None, contract: str = "shop") -> None:
+        super().__init__(context, contract)
+        from villa_contracts.contract import load
+
+        shop = (context.contracts if context is not None else load())["shop"]
+        operation = shop.operations[self.OPERATION]
+        self.path = operation.path
+        self.page = parameter_bounds(shop.openapi, operation.spec, "page")
+        self.size = parameter_bounds(shop.openapi, operation.spec, "page_size")
+        self.walked: dict[tuple[str, int], Walk] = {}
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """A list answer on its own; then (once per list seen) every page of its ``page_size``, read twice on doubt."""
+        if op != self.OPERATION:
+            return
+        query = query_of(str(response.request.url))
+        number = query_int(query, "page", self.page[0], low=self.page[1], high=self.page[2])
+        size = query_int(query, "page_size", self.size[0], low=self.size[1], high=self.size[2])
+        if number is None or size is None:
+            return
+        page = read_page(number, 200, body, items="results", id_key="order_key", counted=True)
+        if page is None:
+            return
+        problems = page_problems(page, page_size=size, check="shop_pages")
+        if problems:
+            raise AssertionError(message(f"GET {self.path}?page={number}&page_size={size} as answered", problems))
+        authorization = _header(response, "Authorization")
+        if self.context is None or already_read(page, self.walked.get((authorization, size))):
+            return  # the proxy (no context) sends nothing; a list already walked as it is now is not read again
+        problems, headline = confirmed(lambda: self._read(authorization, size))
+        if problems:
+            raise AssertionError(message(headline, problems))
+
+    def _read(self, authorization: str, size: int) -> Judgement | None:
+        largest = self.size[2] or size
+        whole = None if size == largest else self._fetch(authorization, largest, 1)
+        walked = walk(lambda n: self._fetch(authorization, size, n), max_page=self.page[2])
+        if walked is None or (size != largest and whole is None):
+            return None
+        self.walked[(authorization, size)] = walked
+        one_page = whole is not None and whole.status == 200 and (whole.total_pages or 0) <= 1
+        known = whole.ids if whole and one_page and not page_problems(whole, page_size=largest, check="") else None
+        problems = walk_problems(walked, page_size=size, check="shop_pages", whole=known,
+                                 whole_name=f"page 1 of page_size {largest}")  # fmt: skip
+        signature = (whole.signature if whole else None, walked.signature)
+        return signature, problems, walked.describe(f"GET {self.path}?page_size={size}")
+
+    def _fetch(self, authorization: str, size: int, number: int) -> Page | None:
+        assert self.context is not None
+        try:
+            answer = self.context.http.get(
+                f"{self.context.base_url}{self.path}",
+                params={"page": number, "page_size": size},
+                headers={"Authorization": authorization},
+            )
+            body = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        if answer.status_code in UNASKABLE:
+            return None
+        return read_page(number, answer.status_code, body, items="results", id_key="order_key", counted=True)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from suites.auth import gateway_key, shop_token_key
+from suites.property.paging import Page, read_page, walk, walk_problems
 from suites.property.session import Answer, RunSession, mock_stock
 from suites.property.shop_invariants import order_total_problems, snapshot_problems, status_problems
 from villa_contracts.domain import shop as rules
@@ -128,6 +129,7 @@ class ShopMachine(RuleBasedStateMachine):
         self.customers: dict[int, Customer] = {}
         self.orders: dict[int, ShopOrder | None] = {}
         self.free: dict[int, int] | None = None
+        self.before: dict[int, int] = {GUEST: 0}
         self.failed = False
         self.session.example_started()
         self.skip = self.session.shrink_spent() or self.session.stopped
@@ -240,6 +242,10 @@ class ShopMachine(RuleBasedStateMachine):
             self.customers[GUEST] = Customer(
                 str(guest.doc.get("customer")), {"Authorization": f"Token {guest.doc.get('token')}"}, [], False
             )
+            if self.session.strict:  # on a mock the users' lists are the run's alone: their counts are exact
+                for actor in (0, 1):
+                    answer = self._call("listOrders", "GET", "/api/shop/orders?page_size=1", actor)
+                    self.before[actor] = int(answer.doc.get("count") or 0)
             for actor in (0, 1):
                 self.add_item(actor, 25281, 2)
                 self.change_item(actor, 25281, 1, remove=False)  # every example reaches changeCartItem's 200
@@ -456,21 +462,46 @@ class ShopMachine(RuleBasedStateMachine):
             self._order_check(what, answer, order)
 
     @precondition(_active)
-    @rule(actor=ACTORS)
-    def list_orders(self, actor: int) -> None:
-        """``listOrders``: the caller's orders of this example are there, newest first, as the domain has them."""
-        answer = self._call("listOrders", "GET", "/api/shop/orders?page=1&page_size=100", actor)
-        self._expect("listOrders", answer, 200, "anyone has an order list")
-        mine = [o for o in self.orders.values() if o is not None and o.owner == actor]
-        listed = {o.get("order_key"): o.get("status") for o in answer.doc.get("results") or []}
-        for order in mine:
-            if listed.get(order.key) != order.status:
-                self._fail("listOrders", "shop_order", f"listOrders: order {order.key}", order.status,
-                           repr(listed.get(order.key, "not listed")))  # fmt: skip
-        for doc in answer.doc.get("results") or []:
+    @rule(actor=ACTORS, size=st.sampled_from((1, 2, 3, 10, 100)))
+    def list_orders(self, actor: int, size: int) -> None:
+        """``listOrders``: every page of ``size`` and the one past the end, as the domain pages the caller's orders.
+
+        The example's orders are the newest, in the model's statuses, and every order is the caller's; on a
+        mock the count is exact (the caller's orders when the example started, and this example's).
+        """
+        op, answers = "listOrders", dict[int, Answer]()
+
+        def fetch(number: int) -> Page | None:
+            answers[number] = got = self._call(op, "GET", f"/api/shop/orders?page={number}&page_size={size}", actor)
+            return read_page(number, got.status, got.body, items="results", id_key="order_key", counted=True)
+
+        walked = walk(fetch)
+        self._expect(op, answers[1], 200, "anyone has an order list")
+        if walked is None:
+            self._fail(op, "shop_pages", f"{op}: a page of orders", "results: a list of orders", answers[1].snippet())
+        mine = [o for o in reversed(self.orders.values()) if o is not None and o.owner == actor]
+        before = self.before.get(actor)
+        count = before + len(mine) if before is not None else walked.pages[0].count or 0
+        for page in walked.pages:
+            start, end, total = rules.page_of(count, page.number, size)
+            predicted = (200, count, total, (page.number, size), end - start)
+            got = (page.status, page.count, page.total_pages, page.echo, len(page.ids))
+            if got != predicted:
+                self._fail(op, "shop_pages", f"{op}: page {page.number} of page_size {size} (status, count, "
+                           "total_pages, (page, page_size), orders)", repr(predicted), repr(got))  # fmt: skip
+        self._problems(op, walk_problems(walked, page_size=size, check="shop_pages"))
+        docs = {doc.get("order_key"): doc for answer in answers.values() for doc in answer.doc.get("results") or []}
+        listed = walked.listed()
+        head = [(key, docs[key].get("status")) for key in listed[: len(mine)]]
+        expected = [(o.key, o.status) for o in mine][: len(listed)]
+        # Off a mock, orders of the same instant may come in any order: the example's must still come first.
+        if head != expected and (self.session.strict or sorted(head) != sorted(expected)):
+            self._fail(op, "shop_order", f"{op}: the example's orders first, newest first", repr(expected),
+                       repr(head))  # fmt: skip
+        for doc in docs.values():
             if doc.get("customer") != self.customers[actor].identity:
-                self._fail("listOrders", "ownership", "listOrders: only the caller's orders",
-                           self.customers[actor].identity, repr(doc.get("customer")))  # fmt: skip
+                self._fail(op, "ownership", f"{op}: only the caller's orders", self.customers[actor].identity,
+                           repr(doc.get("customer")))  # fmt: skip
 
     @precondition(_active)
     @rule(ref=checkouts, actor=ACTORS)

@@ -86,6 +86,14 @@ def _total_pages_one_short(api: HasHttp) -> bool:
     return buyer.pages() == 0
 
 
+def _pages_overlap(api: HasHttp) -> bool:
+    buyer = Buyer(api)
+    for _ in range(11):  # more than a page, whatever other probes left (orders with no line items reserve nothing)
+        buyer.create()
+    pages = [buyer.http.get("/api/orders.json", params={"page": n}, headers=buyer.headers).json() for n in (1, 2)]
+    return bool({o["id"] for o in pages[0]["orders"]} & {o["id"] for o in pages[1]["orders"]})
+
+
 def _partly_paid_not_listed(api: HasHttp) -> bool:
     buyer = Buyer(api)
     order = buyer.create((33, 1))
@@ -120,6 +128,7 @@ def _expired_order_listed(api: HasHttp) -> bool:
 PROBES: dict[str, Callable[[HasHttp], bool]] = {
     "li_total_off_by_one": _total_off_by_one,
     "li_total_pages_one_short": _total_pages_one_short,
+    "li_pages_overlap": _pages_overlap,
     "li_partly_paid_not_listed": _partly_paid_not_listed,
     "li_reference_reused": _reference_reused,
     "li_stock_not_restored_on_expiry": _stock_not_restored_on_expiry,

@@ -112,6 +112,25 @@ def _foreign_order_returned(api: HasHttp) -> bool:
     return stranger.get(f"/api/shop/orders/{order_key}").status_code == 200
 
 
+def _keys(customer: Customer, page: int, page_size: int) -> list[str]:
+    answer = customer.get(f"/api/shop/orders?page={page}&page_size={page_size}")
+    assert answer.status_code == 200, answer.text
+    return [order["order_key"] for order in answer.json()["results"]]
+
+
+def _page_shifted(api: HasHttp) -> bool:
+    customer = Customer(api.http)
+    customer.held()
+    customer.held()  # the cart stays until paid: a second redirect checkout makes a second order
+    return _keys(customer, 2, 1) == _keys(customer, 1, 1)
+
+
+def _past_end_repeats_last(api: HasHttp) -> bool:
+    customer = Customer(api.http)
+    customer.held()
+    return _keys(customer, 2, 10) == _keys(customer, 1, 10)
+
+
 PROBES: dict[str, Callable[[Any], bool]] = {
     "shop_empty_cart_checks_out": _empty_cart_checks_out,
     "shop_foreign_address_accepted": _foreign_address_accepted,
@@ -121,4 +140,6 @@ PROBES: dict[str, Callable[[Any], bool]] = {
     "shop_double_processing": _double_processing,
     "shop_snapshot_drifts": _snapshot_drifts,
     "shop_foreign_order_returned": _foreign_order_returned,
+    "shop_page_shifted": _page_shifted,
+    "shop_past_end_repeats_last": _past_end_repeats_last,
 }

@@ -35,6 +35,8 @@ HIDDEN_FROM_THE_FLOWS = {
     "shop_callback_amount_not_checked": "needs a callback with another amount: the gateway reports the order's",
     "shop_double_processing": "needs the gateway to report one payment twice",
     "shop_foreign_order_returned": "needs someone asking for another customer's order",
+    "shop_page_shifted": "needs a page after the first: the flow reads the newest orders on page 1",
+    "shop_past_end_repeats_last": "needs a page past the end: the flow reads the newest orders on page 1",
     "li_partly_paid_not_listed": "needs a partial payment: the flow pays its orders in full or not at all",
     "li_reference_reused": "needs a reference id sent twice: PayPal gives each payment its own",
 }
