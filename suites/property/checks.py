@@ -54,6 +54,17 @@ def _json(response: Response) -> Any:
         return None
 
 
+def request_json(response: Response) -> Any:
+    """The JSON body of the request ``response`` answers (None when it had none or it is not JSON)."""
+    body = getattr(response.request, "body", None)
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, TypeError):
+        return None
+
+
 def caller_sub(response: Response) -> str | None:
     """The ``sub`` of the ID token the request carried (payload decoded, not verified)."""
     header = response.request.headers.get("Authorization") or ""

@@ -125,7 +125,14 @@ def _expired_order_listed(api: HasHttp) -> bool:
     return order["id"] in buyer.ids()
 
 
+def _short_stock_accepted(api: HasHttp) -> bool:
+    buyer = Buyer(api)
+    body = {"line_items": [{"variant_id": 37, "quantity": 3}], "ship_address": ADDRESS}  # variant 37 has 2 at most
+    return buyer.http.post("/api/v1/orders.json", json=body, headers=buyer.headers).status_code == 201
+
+
 PROBES: dict[str, Callable[[HasHttp], bool]] = {
+    "li_short_stock_accepted": _short_stock_accepted,
     "li_total_off_by_one": _total_off_by_one,
     "li_total_pages_one_short": _total_pages_one_short,
     "li_pages_overlap": _pages_overlap,

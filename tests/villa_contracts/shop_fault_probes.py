@@ -131,7 +131,37 @@ def _past_end_repeats_last(api: HasHttp) -> bool:
     return _keys(customer, 2, 10) == _keys(customer, 1, 10)
 
 
+def _declined_payment_pays(api: HasHttp) -> bool:
+    customer = Customer(api.http)
+    order_key, external_id, total = customer.held()
+    key = load().data("shop")["gateway_key"]
+    body = {"external_id": external_id, "status": "DECLINED", "total_amount": total, "currency": "THB"}
+    assert api.http.post("/api/shop/payments/callback", json=body, headers={"X-Gateway-Key": key}).status_code == 200
+    return bool(customer.get(f"/api/shop/orders/{order_key}").json()["paid"] is True)
+
+
+def _guest_sees_users_orders(api: HasHttp) -> bool:
+    user = load().data("users")[0]
+    token = api.http.post("/api/shop/auth/token", json={"username": user["username"], "password": user["password"]})
+    registered = {"Authorization": f"Token {token.json()['token']}"}
+    assert api.http.post("/api/shop/cart/items", json={"product_id": CHILLED, "quantity": 1}, headers=registered)
+    assert api.http.put("/api/shop/profile", json=PROFILE, headers=registered).status_code == 200
+    address = api.http.post("/api/shop/addresses", json=ADDRESS, headers=registered).json()["id"]
+    body = {"address": address, "payment_method": 1, "shipping_method": 2}
+    assert api.http.post("/api/shop/checkout/cart", json=body, headers=registered).status_code == 200
+    return bool(Customer(api.http).get("/api/shop/orders").json()["count"] > 0)
+
+
+def _foreign_order_paid(api: HasHttp) -> bool:
+    owner, stranger = Customer(api.http), Customer(api.http)
+    order_key, _, _ = owner.held()
+    return stranger.post(f"/api/shop/orders/{order_key}/attempts").status_code == 201
+
+
 PROBES: dict[str, Callable[[Any], bool]] = {
+    "shop_declined_payment_pays": _declined_payment_pays,
+    "shop_guest_sees_users_orders": _guest_sees_users_orders,
+    "shop_foreign_order_paid": _foreign_order_paid,
     "shop_empty_cart_checks_out": _empty_cart_checks_out,
     "shop_foreign_address_accepted": _foreign_address_accepted,
     "shop_cart_kept_after_payment": _cart_kept_after_payment,

@@ -1,0 +1,186 @@
+"""The shop's checkout and payment rules (seeds 002 and 003), judged in the Schemathesis phase.
+
+Each rule is judged on what the gate's own traffic reaches (the live data sends a declined report
+and a report of the wrong amount to the callback), or, where the run's own account cannot reach it,
+by one probe per run as the other account or a new guest, as ``shop_foreign_order_hidden`` does:
+
+- ``shop_callback_outcome``: a report that is not PAID never processes an order; a PAID one is
+  processed only for the order's own amount and currency; once processed, the customer's cart is gone.
+- ``shop_empty_cart_refused``: a checkout of an empty cart is the seed's 400 (probed as the other account).
+- ``shop_address_of_caller``: a checkout with another customer's address is refused (probed once).
+- ``shop_guest_sees_own``: a new guest's order list holds none of the registered customers' orders.
+- ``shop_foreign_order_unpaid``: another customer cannot start a payment attempt on an order (404).
+
+A probe that finds the ground it needs missing (the other account's cart not empty on a shared dev
+backend, no address of its own) gives no verdict rather than a wrong one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from schemathesis import Response
+
+from suites.property.checks import business_check, request_json
+from suites.property.shop_checks import ShopCheck, _header
+from villa_contracts.domain.money import to_satang
+from villa_contracts.domain.shop import PAID, PROCESSING
+
+if TYPE_CHECKING:
+    import httpx
+
+ADDRESS = {"line1": "2 Probe Lane", "city": "Bangkok", "postcode": "10110", "phone": "0812345678"}
+
+
+class ShopProbe(ShopCheck):
+    """A shop check that may send requests of its own, as either account or a new guest."""
+
+    def key(self, index: int) -> str | None:
+        """Account ``index``'s ``Authorization`` value (its token key), or None."""
+        from suites.auth import CREDENTIALS
+
+        if self.context is None:
+            return None
+        headers = CREDENTIALS["tokenKey"](self.context, index)
+        return headers["Authorization"] if headers else None
+
+    def other_key(self, mine: str) -> str | None:
+        """The token key of the run's account that is not ``mine``."""
+        return next((key for key in (self.key(0), self.key(1)) if key is not None and key != mine), None)
+
+    def send(self, method: str, path: str, authorization: str | None, body: Any = None) -> httpx.Response | None:
+        """A request of the check's own through the run's paced client (None without a context)."""
+        if self.context is None:
+            return None
+        headers = {"Authorization": authorization} if authorization else {}
+        return self.context.http.request(method, f"{self.context.base_url}{path}", json=body, headers=headers)
+
+    def once(self, name: str) -> bool:
+        """True the first time ``name`` is asked in this run (a probe runs once)."""
+        if name in self.seen:
+            return False
+        self.seen[name] = True
+        return True
+
+
+@business_check
+class shop_callback_outcome(ShopProbe):  # noqa: N801 - the check's name in reports
+    """A report pays only when it is PAID, of the order's amount and currency; the paid order's cart is gone."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every answered report, against what it reported and the order it names."""
+        report = request_json(response)
+        if op != "paymentCallback" or not isinstance(body, dict) or not isinstance(report, dict):
+            return
+        processed = body.get("processed") is True or body.get("order_status") == PROCESSING and body.get("processed")
+        if report.get("status") != PAID and (body.get("processed") or body.get("status") == PAID):
+            raise AssertionError(
+                f"expected: a {report.get('status')} report processes nothing\n"
+                f"got: {body.get('external_id')} answered status {body.get('status')}, order {body.get('order_key')} "
+                f"{body.get('order_status')}, processed {body.get('processed')}"
+            )
+        if not processed:
+            return
+        key, order = self.owned(str(body.get("order_key")))
+        if order is None:
+            return
+        total, currency = to_satang(order.get("total")), order.get("currency", "THB")
+        if report.get("total_amount") != total or report.get("currency") != currency:
+            raise AssertionError(
+                f"expected: order {body.get('order_key')} paid only by a report of {total} {currency}\n"
+                f"got: processed by a report of {report.get('total_amount')} {report.get('currency')}"
+            )
+        cart = self.get("/api/shop/cart", key) if key else None
+        if isinstance(cart, dict) and cart.get("item_count"):
+            raise AssertionError(
+                f"expected: the cart of the customer of order {body.get('order_key')} gone once it is paid\n"
+                f"got: {cart.get('item_count')} item(s) still in it"
+            )
+
+    def owned(self, order_key: str) -> tuple[str | None, dict[str, Any] | None]:
+        """``(token key, order)`` of whichever run account owns the order (``(None, None)``: neither)."""
+        for key in (self.key(0), self.key(1)):
+            order = self.get(f"/api/shop/orders/{order_key}", key) if key else None
+            if isinstance(order, dict):
+                return key, order
+        return None, None
+
+
+@business_check
+class shop_empty_cart_refused(ShopProbe):  # noqa: N801
+    """A checkout of an empty cart is the seed's first refusal (400)."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Once, after a checkout went through: the same checkout as the other account, whose cart is empty."""
+        if op != "checkoutCart" or not self.once("probed"):
+            return
+        other = self.other_key(_header(response, "Authorization"))
+        cart = self.get("/api/shop/cart", other) if other else None
+        if not isinstance(cart, dict) or cart.get("item_count"):
+            return  # no empty cart to try (another client filled it): no verdict
+        answer = self.send("POST", "/api/shop/checkout/cart", other, request_json(response))
+        if answer is not None and answer.status_code != 400:
+            raise AssertionError(
+                f"expected: 400 to a checkout of an empty cart (the seed's first rule)\ngot: {answer.status_code}"
+            )
+
+
+@business_check
+class shop_address_of_caller(ShopProbe):  # noqa: N801
+    """A checkout with an address that is not the caller's is refused."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Once, after a checkout went through: the same checkout with an address of the other account."""
+        request = request_json(response)
+        if op != "checkoutCart" or not isinstance(request, dict) or not self.once("probed"):
+            return
+        mine = _header(response, "Authorization")
+        other = self.other_key(mine)
+        made = self.send("POST", "/api/shop/addresses", other, ADDRESS) if other else None
+        cart = self.get("/api/shop/cart", mine)
+        if made is None or made.status_code != 201 or not isinstance(cart, dict) or not cart.get("item_count"):
+            return  # no foreign address to try, or nothing left to check out: no verdict
+        foreign = made.json().get("id")
+        answer = self.send("POST", "/api/shop/checkout/cart", mine, {**request, "address": foreign})
+        if answer is not None and 200 <= answer.status_code < 300:
+            raise AssertionError(
+                f"expected: a checkout with address {foreign} of another customer refused (address_of_caller)\n"
+                f"got: {answer.status_code}"
+            )
+
+
+@business_check
+class shop_guest_sees_own(ShopProbe):  # noqa: N801
+    """A new guest's order list is its own: none of the registered customers' orders."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Once, after a list answered: a new guest's list."""
+        if op != "listOrders" or not self.once("probed"):
+            return
+        guest = self.send("POST", "/api/shop/auth/guest", None)
+        token = guest.json().get("token") if guest is not None and guest.status_code == 201 else None
+        if not isinstance(token, str):
+            return
+        listed = self.get("/api/shop/orders", f"Token {token}")
+        if isinstance(listed, dict) and (listed.get("count") or listed.get("results")):
+            customers = sorted({str(o.get("customer")) for o in listed.get("results") or [] if isinstance(o, dict)})
+            raise AssertionError(
+                f"expected: a new guest's order list is empty\ngot: count {listed.get('count')}, orders of {customers}"
+            )
+
+
+@business_check
+class shop_foreign_order_unpaid(ShopProbe):  # noqa: N801
+    """Another customer cannot start a payment attempt on an order: 404, as for an order that does not exist."""
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """After each order read: a payment attempt on it as the other account."""
+        if op != "getOrder" or not isinstance(body, dict):
+            return
+        other = self.other_key(_header(response, "Authorization"))
+        answer = self.send("POST", f"/api/shop/orders/{body.get('order_key')}/attempts", other) if other else None
+        if answer is not None and answer.status_code != 404:
+            raise AssertionError(
+                f"expected: 404 to another customer's payment attempt on order {body.get('order_key')}\n"
+                f"got: {answer.status_code}"
+            )
