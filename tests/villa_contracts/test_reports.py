@@ -493,3 +493,84 @@ def test_a_failure_quoting_a_card_number_says_it_is_masked_in_the_report() -> No
                       message='"5149500000009007" does not match "^[0-9]{6}x+[0-9]{4}$"')  # fmt: skip
     assert "5149500000009007" not in failure.message and "514950xxxxxx9007" in failure.message
     assert "masked in this report" in failure.message  # else a masked number "does not match" the mask
+
+
+# What a failure says, and what a check that cannot judge says.
+
+
+def test_a_paid_order_that_changed_names_only_what_changed() -> None:
+    from suites.property.checks import paid_stays_paid
+
+    payment = {"paymentId": "1", "grandTotal": 174.0, "status": "PAID", "isPaid": True, "paymentLog": ["chrg_1"]}
+    paid = {"orderId": "1", "ownerId": "u", "productList": [{"cprcode": 25281, "quantity": 1}], "payment": payment}
+    check = paid_stays_paid()
+    check.judge("getOrder", paid, None)  # type: ignore[arg-type]
+    reverted = {**paid, "payment": {**payment, "status": "PENDING", "isPaid": False}}
+    with pytest.raises(AssertionError) as raised:
+        check.judge("getOrder", reverted, None)  # type: ignore[arg-type]
+    message = str(raised.value)
+    assert message == (
+        "expected: order 1, once paid, answered paid and unchanged\n"
+        "got: payment.status was 'PAID', now 'PENDING'; payment.isPaid was True, now False"
+    )
+    relisted = {**paid, "productList": [{"cprcode": 25281, "quantity": 2}]}
+    with pytest.raises(AssertionError, match=r"got: productList\[0\]\.quantity was 1, now 2$"):
+        check.judge("getOrder", relisted, None)  # type: ignore[arg-type]
+
+
+def test_a_server_error_names_its_status_method_and_path() -> None:
+    from types import SimpleNamespace
+
+    from schemathesis.core.failures import ServerError
+    from schemathesis.openapi.checks import RejectedPositiveData, UndefinedStatusCode
+
+    from suites.property.runner import _described
+    from villa_contracts.reports.console import expected_got
+
+    request = SimpleNamespace(method="POST", uri="http://127.0.0.1:9/api/calculateCost/getCost?x=1")
+    answered = SimpleNamespace(request=request, response=SimpleNamespace(status_code=500, content=b'{"error": "boom"}'))
+    title, message = _described(ServerError(operation="POST /api/calculateCost/getCost", status_code=500), answered)
+    assert title == "Server error: 500 Internal Server Error"
+    assert message.splitlines() == [
+        "expected: an answer that is not a server error (5xx)",
+        "got: 500 Internal Server Error to POST /api/calculateCost/getCost",
+        'body: {"error": "boom"}',
+    ]
+    failure = Failure(operation="getCost", check="not_a_server_error", title=title, message=message)
+    assert expected_got(failure) == (
+        "expected an answer that is not a server error (5xx), got 500 Internal Server Error to POST "
+        "/api/calculateCost/getCost"
+    )
+    said = "Received: 500\nDocumented: 200"
+    undocumented = UndefinedStatusCode(operation="op", status_code=500, defined_status_codes=["200"],
+                                       allowed_status_codes=[200], message=said)  # fmt: skip
+    assert _described(undocumented, answered)[1] == said  # it says what came already
+    refused = RejectedPositiveData(operation="op", status_code=500, allowed_statuses=["2xx"],
+                                   message="Valid data should have been accepted\nExpected: 2xx")  # fmt: skip
+    assert _described(refused, answered)[1].splitlines()[-1] == (
+        "got: 500 Internal Server Error to POST /api/calculateCost/getCost"
+    )
+
+
+def test_catalog_prices_is_off_not_passed_where_the_catalog_is_not_the_contracts() -> None:
+    from suites.context import RunContext
+    from suites.property.checks import catalog_prices
+    from villa_contracts.target import Account, Target
+
+    accounts = (Account("a", "sub-a", "token"), Account("b", "sub-b", "token"))
+    real = RunContext(Target("http://backend.example", accounts, is_mock=False, env="prod", allow_payments=False))
+    mock = RunContext(Target("http://127.0.0.1:1", accounts))
+    try:
+        reason = catalog_prices.off(real)
+        assert reason is not None and reason.startswith("off: ")
+        assert catalog_prices.off(mock) is None
+        assert catalog_prices(real).after_response(None, None, None) is True  # type: ignore[arg-type]  # not run
+        charge = real.contracts["villa"].operations["createCharge"]
+        assert (
+            real.why_not(charge)
+            == "skipped by design: a payment operation on VILLA_ENV=prod (--allow-prod-payments calls it)"
+        )
+        assert mock.why_not(charge) is None and mock.may_call(charge)
+    finally:
+        real.close()
+        mock.close()
