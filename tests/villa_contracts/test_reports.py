@@ -266,19 +266,20 @@ def test_html_shows_verdict_coverage_failures_and_timings() -> None:
 # Writer
 
 
-def test_writer_writes_the_three_reports_in_its_directory(tmp_path: Path) -> None:
+def test_writer_writes_the_four_reports_in_its_directory(tmp_path: Path) -> None:
     run_dir = tmp_path / "reports" / "20250601-093000-ab12"
     writer = ReportWriter.from_dir(run_dir)
     assert writer.paths == {
         "junit": run_dir / "junit.xml",
         "summary": run_dir / "summary.json",
         "html": run_dir / "index.html",
+        "sarif": run_dir / "results.sarif",
     }
     for event in run_events():
         writer.handle(event)
     paths = writer.close()
     assert paths == writer.paths
-    assert sorted(p.name for p in run_dir.iterdir()) == ["index.html", "junit.xml", "summary.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["index.html", "junit.xml", "results.sarif", "summary.json"]
     ET.parse(paths["junit"])
     assert json.loads(paths["summary"].read_text("utf-8"))["exitCode"] == 1
     assert paths["html"].read_text("utf-8").startswith("<!DOCTYPE html>")
@@ -359,6 +360,7 @@ def test_console_shows_phases_progress_and_summary() -> None:
     assert head in lines
     assert "  payOrder · grand_total [schemathesis · high]: check failed without details" in lines
     assert f"  junit    {Path('out/junit.xml')}" in lines
+    assert f"  sarif    {Path('out/results.sarif')}" in lines
     assert lines[-1] == "FAILED (exit code 1) in 4.00s"
     assert "\x1b" not in text and "\x00" not in text
 
@@ -563,6 +565,8 @@ def mixed_events() -> list[Event]:
 
 
 def test_every_report_reads_its_counts_from_the_record() -> None:
+    from villa_contracts.reports import sarif_log
+
     record = record_of(mixed_events())
     counts = record.counts()
     assert (counts.checks, counts.passed, counts.failed, counts.failures, counts.warnings, counts.skipped) == (
@@ -586,9 +590,13 @@ def test_every_report_reads_its_counts_from_the_record() -> None:
     assert root.get("failures") == "3"
     properties = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert (properties["checks_failed"], properties["failures"], properties["warnings"]) == ("3", "4", "2")
+    results = sarif_log(record)["runs"][0]["results"]
+    assert [r["kind"] for r in results] == ["fail"] * 4 + ["review"] * 2
 
 
 def test_failures_are_listed_worst_first_then_by_operation_everywhere() -> None:
+    from villa_contracts.reports import sarif_log
+
     record = record_of(mixed_events())
     expected = [("critical", "createOrder"), ("high", "payOrder"), ("medium", "alpha"), ("low", "createOrder")]
     assert [(f.severity, f.operation) for _, f in record.failures] == expected
@@ -600,6 +608,8 @@ def test_failures_are_listed_worst_first_then_by_operation_everywhere() -> None:
     page = html_report(record)
     order = re.findall(r'<article id="failure-\d+" class="failure"><h3>\d+\. <span class="pill (\w+)">', page)
     assert order == ["critical", "high", "medium", "low"]
+    sarif = sarif_log(record)["runs"][0]["results"][:4]
+    assert [(r["properties"]["severity"], r["properties"]["operation"]) for r in sarif] == expected
     cases = ET.fromstring(junit_xml(record)).findall(".//testcase")
     failing = [case.get("name") for case in cases if case.find("failure") is not None]
     assert failing == ["createOrder :: grand_total", "payOrder :: paid_stays_paid", "alpha :: content_type"]

@@ -306,5 +306,5 @@ def html_report(record: RunRecord) -> str:
         f"{_skips(record)}\n"
         f"{failure_section}\n{_reproduce(record)}\n{_checks(record)}\n</main>\n"
         '<footer>villa-contracts · machine-readable: <a href="summary.json">summary.json</a>, '
-        '<a href="junit.xml">junit.xml</a></footer>\n</body></html>\n'
+        '<a href="junit.xml">junit.xml</a>, <a href="results.sarif">results.sarif</a></footer>\n</body></html>\n'
     )
