@@ -106,6 +106,7 @@ class ReportWriter:
         self.record = RunRecord()
         self.sarif_copy = sarif_copy
         self._contracts = contracts
+        self._places: ContractLines | None = None
 
     @classmethod
     def from_dir(
@@ -162,14 +163,18 @@ class ReportWriter:
         return paths
 
     def _lines(self) -> ContractLines | None:
-        if self._contracts is None:
-            from villa_contracts.contract import load
+        # Made once: a proxy session rewrites its reports often, and each contract file is read once.
+        if self._places is None:
+            contracts = self._contracts
+            if contracts is None:
+                from villa_contracts.contract import load
 
-            try:
-                self._contracts = load()
-            except ContractError:  # no contracts to point at: the results still say what failed
-                return None
-        return ContractLines(self._contracts)
+                try:
+                    contracts = load()
+                except ContractError:  # no contracts to point at: the results still say what failed
+                    return None
+            self._places = ContractLines(contracts)
+        return self._places
 
     def close(self) -> dict[str, Path]:
         """Write the reports of what was recorded; may be called again to rewrite them.
