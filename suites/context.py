@@ -97,25 +97,31 @@ class RunContext:
         return self._cache[key]
 
     def may_call(self, operation: Operation) -> bool:
-        """Whether this run may call ``operation`` on its target.
+        """Whether this run may call ``operation`` on its target (:meth:`why_not` says why it may not)."""
+        return self.why_not(operation) is None
 
-        Not: payment operations when payments are not allowed (prod), payment paths of the other
-        environment on a real backend (a dev backend's ``/api/payment3`` is the live gateway),
-        operations only the mock has (``x-villa.mockOnly``) on a real backend, operations whose
-        security scheme this run has no credentials for (``suites.auth``).
+    def why_not(self, operation: Operation) -> str | None:
+        """Why this run may not call ``operation`` on its target, for the reports; None when it may.
+
+        Not: operations whose security scheme this run has no credentials for (``suites.auth``),
+        operations only the mock has (``x-villa.mockOnly``) on a real backend, payment operations
+        when payments are not allowed (prod), payment paths of the other environment on a real
+        backend (a dev backend's ``/api/payment3`` is the live gateway).
         """
         from suites.auth import has_credentials
 
         target = self.target
         if operation.schemes and not any(has_credentials(self, scheme) for scheme in operation.schemes):
-            return False
+            return f"no credentials for its security scheme ({', '.join(operation.schemes)})"
         if operation.mock_only and not target.is_mock:
-            return False
+            return "skipped by design: only the mock has it (x-villa.mockOnly)"
         if "payments" in operation.tags and not target.allow_payments:
-            return False
-        if operation.path.startswith("/api/payment3") and not target.is_mock:
-            return operation.path.startswith(target.payment_prefix + "/")
-        return True
+            return "skipped by design: a payment operation on VILLA_ENV=prod (--allow-prod-payments calls it)"
+        prefix = target.payment_prefix
+        other_environment = operation.path.startswith("/api/payment3") and not operation.path.startswith(prefix + "/")
+        if other_environment and not target.is_mock:
+            return f"skipped by design: the other environment's payment path (this target pays through {prefix})"
+        return None
 
     @property
     def base_url(self) -> str:

@@ -1,6 +1,6 @@
 """The typed events of a gate run.
 
-Console output and the JUnit, JSON and HTML reports are all handlers of this one stream (see
+Console output and the JUnit, JSON, HTML and SARIF reports are all handlers of this one stream (see
 ``villa_contracts.reports``).
 
 A run is: ``RunStarted``, then per phase ``PhaseStarted`` … (``CheckFinished`` | ``Skipped`` |
@@ -87,7 +87,9 @@ class Skipped:
 
     Attributes:
         phase: the phase.
-        subject: what was not done (a contract, an operation, the whole phase).
+        subject: what was not done: ``<contract>.<operationId>`` for an operation not called (the
+            reports show the reason in its coverage row), a check's name for a check that is off
+            on this target (its reason begins ``off:``), a contract, or the whole phase.
         reason: why, and how to have it done.
         contract: the contract it concerns ("" for the whole phase).
     """

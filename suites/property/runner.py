@@ -14,14 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import schemathesis
+from schemathesis.core.failures import ServerError, reason_phrase
 from schemathesis.engine import Status, events, from_schema
 
 from suites.auth import SHELL_HEADERS, headers_for
 from suites.property import checks as business
 from suites.property.livedata import live_examples, with_examples
-from villa_contracts.events import CheckFinished, Event, Progress
+from villa_contracts.events import CheckFinished, Event, Progress, Skipped
 from villa_contracts.failures import Failure, Severity
 
 if TYPE_CHECKING:
@@ -94,6 +96,10 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
         yield Progress(PHASE, f"{contract.name}: data set-up: {note}")
     document = with_examples(_served_contract(contract, context.base_url), contract, live)
     schema = schemathesis.openapi.from_dict(document, config=engine_config(context, contract))
+    for business_check in business.BUSINESS_CHECKS:  # a check that cannot judge this target says so: never "passed"
+        why = business_check.off(context) if contract.name in business_check.CONTRACTS else None
+        if why:
+            yield Skipped(PHASE, business_check.__name__, why, contract.name)
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     statuses: dict[str, set[int]] = defaultdict(set)
     fatal: str | None = None
@@ -176,6 +182,45 @@ def _severity(failure: Any) -> Severity:
     return name if name in ("critical", "high", "medium", "low") else "high"  # type: ignore[return-value]
 
 
+_BODY_LIMIT = 300
+
+
+def _exchange(interaction: Any) -> tuple[int, str] | None:
+    """``(status, "500 Internal Server Error to POST /api/x")`` of a recorded interaction that got an answer."""
+    response = getattr(interaction, "response", None)
+    if response is None:
+        return None
+    request = interaction.request
+    path = urlsplit(str(request.uri)).path or "/"
+    status = int(response.status_code)
+    return status, f"{status} {reason_phrase(status)} to {request.method} {path}"
+
+
+def _described(failure: Any, interaction: Any) -> tuple[str, str]:
+    """A failure's title and message; one caused by a server error names its status, method and path.
+
+    Schemathesis's ``not_a_server_error`` says only "Server error", with no message; other checks
+    that a 5xx broke (an undocumented status, a valid request refused) say what they expected but
+    not what came.
+    """
+    title, message = str(failure.title), str(failure.message or "")
+    exchange = _exchange(interaction)
+    if exchange is None:
+        return title, message
+    status, said = exchange
+    if isinstance(failure, ServerError):
+        content = getattr(interaction.response, "content", None) or b""
+        body = content.decode("utf-8", "replace").strip()
+        body = body if len(body) <= _BODY_LIMIT else f"{body[:_BODY_LIMIT]}…"
+        lines = ["expected: an answer that is not a server error (5xx)", f"got: {said}"]
+        lines += [f"body: {body}"] if body else ["body: (empty)"]
+        lines += ["", message] if message else []
+        return f"Server error: {status} {reason_phrase(status)}", "\n".join(lines)
+    if status >= 500 and not any(line.strip().lower().startswith(("got", "received")) for line in message.splitlines()):
+        return title, f"{message}\ngot: {said}" if message else f"got: {said}"
+    return title, message
+
+
 def _fold(
     event: events.ScenarioFinished,
     labels: dict[str, str],
@@ -205,13 +250,16 @@ def _fold(
                 continue
             tally.failed = True
             failure = check.failure_info.failure
-            key = f"{failure.title}|{failure.message[:200]}"
+            answered = recorder.interactions.get(case_id)
+            exchange = _exchange(answered)
+            key = f"{failure.title}|{exchange[0] if exchange else ''}|{failure.message[:200]}"
             if key not in tally.failures:
+                title, message = _described(failure, answered)
                 tally.failures[key] = Failure(
                     operation=operation,
                     check=check.name,
-                    title=failure.title,
-                    message=failure.message,
+                    title=title,
+                    message=message,
                     severity=_severity(failure),
                     reproduction=pastable(check.failure_info.code_sample, base_url, schemes),
                     seed=seed,

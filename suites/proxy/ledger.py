@@ -1,7 +1,10 @@
 """What a proxy run has seen so far, folded into the gate's events so the gate's report writers render it.
 
 Every check that judged an exchange counts a call on its ``(contract, operation, check)``; each
-distinct finding is kept once (with how often it was seen), at most ``MAX_FAILURES`` per check.
+distinct finding is kept once (with how often it was seen), at most ``MAX_FAILURES`` per check: one
+kept finding is one failure (or one warning) in every report, and the distinct findings past the
+cap are counted in a note of the phase, never as a failure of their own. A check whose findings
+are failures and warnings both is reported as a failed check (its failures) and a warned one.
 ``Ledger.run_events`` is the run as events at any moment (``RunStarted``, the ``traffic`` phase's
 ``CheckFinished``/``Skipped``/``Progress``): the reports are rendered from it as often as needed,
 and ``Ledger.phase_events`` is the same phase inside another run's stream (``gate --via-proxy``).
@@ -83,12 +86,14 @@ class _Tally:
     calls: int = 0
     statuses: set[int] = field(default_factory=set)
     findings: dict[tuple[str, str, bool], _Seen] = field(default_factory=dict)
-    more: int = 0
-    failed: bool = False
+    more: set[tuple[str, str, bool]] = field(default_factory=set)  # distinct findings past MAX_FAILURES
 
-    def failures(self, operation: str, check: str) -> tuple[Failure, ...]:
+    def failures(self, operation: str, check: str, *, warnings: bool) -> tuple[Failure, ...]:
+        """The kept findings of one kind (failures, or warnings) as failures of the reports."""
         found = []
-        for seen in self.findings.values():
+        for (_, _, warning), seen in self.findings.items():
+            if warning is not warnings:
+                continue
             times = f" (seen {seen.times} times)" if seen.times > 1 else ""
             status = "no answer" if seen.status is None else seen.status
             found.append(
@@ -101,17 +106,29 @@ class _Tally:
                     reproduction=seen.reproduction,
                 )
             )
-        if self.more:
-            found.append(
-                Failure(
-                    operation=operation,
-                    check=check,
-                    title=f"… and {self.more} more findings of other kinds",
-                    message=f"only the first {MAX_FAILURES} distinct findings are kept",
-                    severity="low",
-                )
-            )
         return tuple(found)
+
+
+def _checks(phase: str, contract: str, operation: str, check: str, tally: _Tally) -> list[Event]:
+    """One check's verdict: failed (its failures), warned (its warnings), both, or passed."""
+    failures = tally.failures(operation, check, warnings=False)
+    warnings = tally.failures(operation, check, warnings=True)
+    statuses = tuple(sorted(tally.statuses))
+    events: list[Event] = []
+    if failures or not warnings:
+        events.append(
+            CheckFinished(phase, operation, check, passed=not failures, failures=failures, calls=tally.calls,
+                          statuses=statuses, contract=contract)
+        )  # fmt: skip
+    if warnings:
+        events.append(
+            CheckFinished(phase, operation, check, passed=False, failures=warnings, calls=tally.calls,
+                          statuses=statuses, contract=contract, warning=True)
+        )  # fmt: skip
+    if tally.more:
+        note = f"{contract or '-'}.{operation} · {check}: {len(tally.more)} more distinct finding(s), not kept"
+        events.append(Progress(phase, f"{note} (the first {MAX_FAILURES} are)"))
+    return events
 
 
 class Ledger:
@@ -166,7 +183,6 @@ class Ledger:
                 if status is not None:
                     tally.statuses.add(status)
                 for finding in findings:
-                    tally.failed |= not finding.warning
                     place = (verdict.contract, verdict.operation, check)
                     if not finding.warning or place not in self._announced:
                         self._announced.add(place)
@@ -175,7 +191,7 @@ class Ledger:
                     if key in tally.findings:
                         tally.findings[key].times += 1
                     elif len(tally.findings) >= MAX_FAILURES:
-                        tally.more += 1
+                        tally.more.add(key)
                     else:
                         tally.findings[key] = _Seen(finding, verdict.label, status, curl_of(verdict.exchange))
         return new
@@ -198,20 +214,7 @@ class Ledger:
             exercised = set()
             for (contract, operation, check), tally in sorted(self._tallies.items()):
                 exercised.add((contract, operation))
-                failures = tally.failures(operation, check)
-                events.append(
-                    CheckFinished(
-                        phase,
-                        operation,
-                        check,
-                        passed=not failures,
-                        failures=failures,
-                        calls=tally.calls,
-                        statuses=tuple(sorted(tally.statuses)),
-                        contract=contract,
-                        warning=bool(failures) and not tally.failed,
-                    )
-                )
+                events += _checks(phase, contract, operation, check, tally)
             for (contract, operation), (count, reason) in sorted(self._refused.items()):
                 events.append(Skipped(phase, f"{contract}.{operation}", f"{count} request(s) {reason}", contract))
             for contract, operation in self._operations:

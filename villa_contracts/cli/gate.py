@@ -43,7 +43,9 @@ Examples:
 @options.state_change_url
 @options.admin_token
 @click.option("--report-dir", default="reports", show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Reports go to REPORT_DIR/<run-id>/ (junit.xml, summary.json, index.html).")  # fmt: skip
+              help="Reports go to REPORT_DIR/<run-id>/ (junit.xml, summary.json, index.html, SARIF).")  # fmt: skip
+@click.option("--sarif", "sarif_copy", type=click.Path(dir_okay=False, path_type=Path), envvar="VILLA_GATE_SARIF",
+              help="Also write the SARIF 2.1.0 results (one per failure) to this file, for code scanning.")  # fmt: skip
 @click.option("--run-id", help="Name of this run's report folder (default: time and seed).")
 @click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated phases to run.")
 @click.option("--allow-prod-payments", is_flag=True, help="Call payment operations even when VILLA_ENV=prod.")
@@ -66,6 +68,7 @@ def command(
     state_change_url: str | None,
     admin_token: str | None,
     report_dir: Path,
+    sarif_copy: Path | None,
     run_id: str | None,
     phases: str,
     allow_prod_payments: bool,
@@ -122,7 +125,7 @@ def command(
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{seed}"
     started = time.perf_counter()
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    writer = ReportWriter.from_dir(report_dir / run_directory_name(run_id))
+    writer = ReportWriter.from_dir(report_dir / run_directory_name(run_id), sarif_copy=sarif_copy, contracts=everything)
     writer.check_writable()  # before anything runs: a run whose reports cannot be written is not worth starting
     console = ConsoleReporter(click.echo, color=color, progress=not no_progress, reports=writer)
     record = RunRecord()

@@ -1,7 +1,8 @@
 """Reports of a gate run: handlers of its event stream (see ``villa_contracts.events``).
 
-``ReportWriter`` writes ``<directory>/<run-id>/junit.xml``, ``summary.json`` and ``index.html``;
-``ConsoleReporter`` shows the run as it goes and ends with a one-screen summary.
+``ReportWriter`` writes ``<directory>/<run-id>/junit.xml``, ``summary.json``, ``index.html`` and
+``results.sarif`` (SARIF 2.1.0); ``ConsoleReporter`` shows the run as it goes and ends with a
+one-screen summary. All of them render one ``RunRecord``, so their counts (``Counts``) agree.
 
 Example:
     >>> import click
@@ -12,7 +13,7 @@ Example:
     ...     writer.handle(event)
     ...     console.handle(event)
     >>> writer.close()  # doctest: +SKIP
-    {'junit': PosixPath('reports/<run-id>/junit.xml'), 'summary': ..., 'html': ...}
+    {'junit': PosixPath('reports/<run-id>/junit.xml'), 'summary': ..., 'html': ..., 'sarif': ...}
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ from villa_contracts.reports.html_report import html_report
 from villa_contracts.reports.junit import failure_text, junit_xml
 
 # The record every report is rendered from
-from villa_contracts.reports.record import PhaseRecord, PhaseStatus, RunRecord, Verdict
-from villa_contracts.reports.writer import FILES, Handler, ReportWriter, run_directory_name, summary_json
+from villa_contracts.reports.record import SEVERITIES, Counts, PhaseRecord, PhaseStatus, RunRecord, Verdict
+from villa_contracts.reports.sarif import LEVELS, SARIF_SCHEMA, sarif_json, sarif_log
+from villa_contracts.reports.writer import FILES, SARIF_COPY, Handler, ReportWriter, run_directory_name, summary_json
 
 __all__ = [
     "FILES",
+    "LEVELS",
+    "SARIF_COPY",
+    "SARIF_SCHEMA",
+    "SEVERITIES",
     "ConsoleReporter",
+    "Counts",
     "Handler",
     "PhaseRecord",
     "PhaseStatus",
@@ -39,6 +46,8 @@ __all__ = [
     "html_report",
     "junit_xml",
     "run_directory_name",
+    "sarif_json",
+    "sarif_log",
     "summary_json",
     "summary_lines",
 ]

@@ -108,6 +108,23 @@ def duration(seconds: float) -> str:
     return f"{minutes}m {rest:02d}s"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 failure``, ``2 failures``: a count with its noun in the right number.
+
+    Args:
+        count: how many.
+        noun: the singular noun (``check``, ``failure``, ``warning``).
+
+    Returns:
+        The count and the noun.
+
+    Example:
+        >>> plural(2, "warning")
+        '2 warnings'
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def count_checks(count: int) -> str:
     """``1 check``, ``2 checks``.
 
@@ -117,4 +134,4 @@ def count_checks(count: int) -> str:
     Returns:
         The count with the noun in the right number.
     """
-    return f"{count} check" if count == 1 else f"{count} checks"
+    return plural(count, "check")

@@ -1,9 +1,11 @@
 """``index.html``: the run on one self-contained page for people (inline CSS, no script, no fetches).
 
-Sections: a header with the verdict and how to rerun (target, seed, run id), phase timings, the
-coverage of each operation (statuses answered × checks passed and failed), every failure with its
-message and curl reproduction, and the full list of checks. Every value goes through :func:`_e`:
-failure messages quote response bodies, which may hold any markup.
+Sections: a header with the verdict and how to rerun (target, seed, run id), the run's counts
+(:meth:`RunRecord.counts`, labelled as every report labels them), phase timings, the coverage of
+each operation (statuses answered × checks passed and failed; an operation skipped on purpose says
+why), what was skipped, every failure worst first with its message and curl reproduction, the
+warnings, and the full list of checks. Every value goes through :func:`_e`: failure messages quote
+response bodies, which may hold any markup.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import html
 from typing import TYPE_CHECKING
 
 from villa_contracts.reports._text import clean, count_checks, duration, iso_time, truncate
-from villa_contracts.reports.record import failed
+from villa_contracts.reports.record import failed, warned
 
 if TYPE_CHECKING:
     from villa_contracts.events import CheckFinished
@@ -50,13 +52,15 @@ td.code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 td.hit { text-align: center; font-weight: 600; }
 .s2 { color: var(--ok); } .s3 { color: #0969da; } .s4 { color: var(--err); } .s5 { color: var(--bad); }
 .pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; }
-.pill.passed { background: var(--ok); } .pill.failed { background: var(--bad); }
+.pill.passed { background: var(--ok); } .pill.failed, .pill.critical, .pill.high { background: var(--bad); }
+.pill.warning, .pill.medium { background: var(--err); } .pill.low { background: #8c959f; }
 .pill.error, .pill.running, .pill.interrupted { background: var(--err); }
 .pill.not-run, .pill.skipped { background: #8c959f; }
 .bar { background: #0969da; height: 8px; border-radius: 4px; min-width: 2px; }
 a { color: #0969da; } a.bad { color: var(--bad); }
 article { border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px;
   padding: 10px 16px; margin: 12px 0; }
+article.warning { border-left-color: var(--err); }
 article h3 { margin: 0 0 4px; font-size: 15px; }
 article .where { color: var(--muted); font-size: 13px; }
 article .where code { color: #1f2328; }
@@ -116,15 +120,15 @@ def _reproduce(record: RunRecord) -> str:
 
 
 def _tiles(record: RunRecord) -> str:
-    checks = record.checks
-    bad = sum(1 for check in checks if failed(check))
+    counts = record.counts()
     tiles = [
-        ("", len(checks), "checks"),
-        ("ok", len(checks) - bad, "passed"),
-        ("bad" if bad else "", bad, "failed"),
-        ("", len(record.operations()), "operations"),
-        ("", sum(len(phase.skips) for phase in record.phases.values()), "skipped"),
-        ("bad" if record.failures else "", len(record.failures), "failures"),
+        ("", counts.checks, "checks"),
+        ("ok", counts.passed, "passed"),
+        ("bad" if counts.failed else "", counts.failed, "checks failed"),
+        ("bad" if counts.failures else "", counts.failures, "failures"),
+        ("", counts.warnings, "warnings"),
+        ("", counts.operations, "operations"),
+        ("", counts.skipped, "skipped"),
     ]
     cells = "".join(
         f'<div class="tile {kind}"><b>{count}</b><span>{label}</span></div>' for kind, count, label in tiles
@@ -138,14 +142,19 @@ def _phases(record: RunRecord) -> str:
     for phase in record.phases.values():
         took = duration(phase.seconds) if phase.started else "—"
         bar = f'<div class="bar" style="width:{100 * phase.seconds / longest:.1f}%"></div>' if phase.started else ""
+        counts = phase.counts
+        notes = "".join(f"<br><span class=muted>{_e(truncate(note, 300))}</span>" for note in phase.notes[:10])
         rows.append(
-            f"<tr><td><b>{_e(phase.name)}</b><br><span class=muted>{_e(phase.description)}</span></td>"
+            f"<tr><td><b>{_e(phase.name)}</b><br><span class=muted>{_e(phase.description)}</span>{notes}</td>"
             f'<td><span class="pill {phase.status.replace(" ", "-")}">{_e(phase.status)}</span></td>'
-            f'<td class="num">{len(phase.checks)}</td><td class="num">{phase.failed}</td>'
-            f'<td class="num">{_e(took)}</td><td style="width:30%">{bar}</td>'
+            f'<td class="num">{counts.checks}</td><td class="num">{counts.failed}</td>'
+            f'<td class="num">{counts.failures}</td><td class="num">{counts.warnings}</td>'
+            f'<td class="num">{counts.skipped}</td>'
+            f'<td class="num">{_e(took)}</td><td style="width:25%">{bar}</td>'
             f'<td class="code">{_e(truncate(phase.error or "", 500))}</td></tr>'
         )
-    head = '<tr><th>Phase</th><th>Status</th><th class="num">Checks</th><th class="num">Failed</th>'
+    head = '<tr><th>Phase</th><th>Status</th><th class="num">Checks</th><th class="num">Checks failed</th>'
+    head += '<th class="num">Failures</th><th class="num">Warnings</th><th class="num">Skipped</th>'
     head += '<th class="num">Time</th><th></th><th>Error</th></tr>'
     return f'<h2 id="phases">Phases</h2><table>{head}{"".join(rows)}</table>'
 
@@ -158,9 +167,16 @@ def _coverage(record: RunRecord, anchors: dict[tuple[str, str], str]) -> str:
     head = "<tr><th>Contract</th><th>Operation</th><th>2xx</th>"
     head += "".join(f"<th>{_e(phase)}</th>" for phase in phases)
     head += '<th class="num">Passed</th><th>Failed checks</th></tr>'
+    reasons = record.skip_reasons()
     rows = []
     for (contract, operation), coverage in operations.items():
-        reached = '<td class="hit s2">✓</td>' if coverage.succeeded else '<td class="hit s5" title="never 2xx">✗</td>'
+        why = reasons.get((contract, operation))
+        if coverage.succeeded:
+            reached = '<td class="hit s2">✓</td>'
+        elif why and not coverage.all_statuses:  # skipped on purpose: say why, never a bare ✗
+            reached = f'<td class="muted" title="{_e("; ".join(why))}">skipped: {_e("; ".join(why))}</td>'
+        else:
+            reached = '<td class="hit s5" title="never 2xx">✗</td>'
         cells = "".join(
             '<td class="code">'
             + " ".join(f'<span class="{_status_class(s)}">{s}</span>' for s in sorted(coverage.statuses.get(phase, ())))
@@ -181,7 +197,7 @@ def _coverage(record: RunRecord, anchors: dict[tuple[str, str], str]) -> str:
         )
     note = (
         '<p class="muted">The statuses each phase got per operation; ✗ marks an operation that never '
-        "answered 2xx (its success path was not tested).</p>"
+        "answered 2xx (its success path was not tested); one skipped on purpose says why.</p>"
     )
     return f'<h2 id="coverage">Coverage</h2>{note}<table>{head}{"".join(rows)}</table>'
 
@@ -198,15 +214,16 @@ def _skips(record: RunRecord) -> str:
     return f'<h2 id="skipped">Skipped</h2><table>{head}{"".join(rows)}</table>'
 
 
-def _failure(number: int, phase: str, failure: Failure, run_seed: int | None) -> str:
+def _failure(anchor: str, number: int, phase: str, failure: Failure, run_seed: int | None, kind: str) -> str:
     seed = failure.seed if failure.seed is not None else run_seed
     reproduction = (
         f'<div class="label">Reproduce</div><pre>{_e(truncate(failure.reproduction))}</pre>'
         if failure.reproduction
         else ""
     )
+    severity = f'<span class="pill {_e(failure.severity)}">{_e(failure.severity)}</span>'
     return (
-        f'<article id="failure-{number}"><h3>{number}. {_e(failure.title)}</h3>'
+        f'<article id="{anchor}-{number}" class="{kind}"><h3>{number}. {severity} {_e(failure.title)}</h3>'
         f'<div class="where"><code>{_e(failure.operation)}</code> · <code>{_e(failure.check)}</code>'
         f" · phase {_e(phase)} · severity {_e(failure.severity)} · seed {_e('—' if seed is None else seed)}</div>"
         f'<div class="label">Message</div><pre>{_e(truncate(failure.message or "(no message)"))}</pre>'
@@ -214,8 +231,33 @@ def _failure(number: int, phase: str, failure: Failure, run_seed: int | None) ->
     )
 
 
+def _findings(record: RunRecord, anchors: dict[tuple[str, str], str]) -> str:
+    """The failures, then the warnings, each worst first, numbered; ``anchors`` gets each check's first."""
+    counts = record.counts()
+    failures, warnings = record.failures, record.warnings
+    for number, (_, failure) in enumerate(failures, start=1):
+        anchors.setdefault((failure.operation, failure.check), f"failure-{number}")
+    for number, (_, failure) in enumerate(warnings, start=1):
+        anchors.setdefault((failure.operation, failure.check), f"warning-{number}")
+    if failures:
+        items = "".join(
+            _failure("failure", n, phase, f, record.seed, "failure") for n, (phase, f) in enumerate(failures, start=1)
+        )
+        section = f'<h2 id="failures">Failures ({counts.failures})</h2>'
+        section += f'<p class="muted">From {_e(counts.failed_text())}; worst first: by severity, then operation.</p>'
+        section += items
+    else:
+        section = '<h2 id="failures">Failures (0)</h2><p class="muted">None.</p>'
+    if warnings:
+        items = "".join(
+            _failure("warning", n, phase, f, record.seed, "warning") for n, (phase, f) in enumerate(warnings, start=1)
+        )
+        section += f'<h2 id="warnings">Warnings ({counts.warnings}, not failing the run)</h2>{items}'
+    return section
+
+
 def _check_row(check: CheckFinished) -> str:
-    result = "failed" if failed(check) else "passed"
+    result = "failed" if failed(check) else "warning" if warned(check) else "passed"
     statuses = " ".join(map(str, sorted(set(check.statuses))))
     return (
         f'<tr><td class="code">{_e(check.operation)}</td><td class="code">{_e(check.check)}</td>'
@@ -252,15 +294,8 @@ def html_report(record: RunRecord) -> str:
         >>> "<script" in html_report(RunRecord())
         False
     """
-    failures = record.failures
     anchors: dict[tuple[str, str], str] = {}
-    for number, (_, failure) in enumerate(failures, start=1):
-        anchors.setdefault((failure.operation, failure.check), f"failure-{number}")
-    if failures:
-        items = "".join(_failure(n, phase, f, record.seed) for n, (phase, f) in enumerate(failures, start=1))
-        failure_section = f'<h2 id="failures">Failures ({len(failures)})</h2>{items}'
-    else:
-        failure_section = '<h2 id="failures">Failures</h2><p class="muted">None.</p>'
+    failure_section = _findings(record, anchors)
     title = f"{record.verdict} · villa-contracts {record.start.command if record.start else 'gate'} · {record.run_id}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -271,5 +306,5 @@ def html_report(record: RunRecord) -> str:
         f"{_skips(record)}\n"
         f"{failure_section}\n{_reproduce(record)}\n{_checks(record)}\n</main>\n"
         '<footer>villa-contracts · machine-readable: <a href="summary.json">summary.json</a>, '
-        '<a href="junit.xml">junit.xml</a></footer>\n</body></html>\n'
+        '<a href="junit.xml">junit.xml</a>, <a href="results.sarif">results.sarif</a></footer>\n</body></html>\n'
     )

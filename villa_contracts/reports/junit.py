@@ -4,7 +4,7 @@ The layout is the one GitHub and GitLab test reports, Jenkins and most JUnit vie
 
     <testsuites name="villa-contracts" tests failures errors time>
       <testsuite name="<phase>" tests failures errors skipped time timestamp>
-        <properties>run id, target, seed…</properties>
+        <properties>run id, target, seed…; the phase's counts: checks_failed, failures, warnings</properties>
         <testcase classname="<phase>.<contract>" name="<operation> :: <check>" time>
           <failure message="<title>" type="<check>">message, curl reproduction, seed</failure>
         </testcase>
@@ -14,7 +14,10 @@ The layout is the one GitHub and GitLab test reports, Jenkins and most JUnit vie
       </testsuite>
     </testsuites>
 
-ElementTree escapes markup; :func:`~villa_contracts.reports._text.clean` removes what XML cannot
+JUnit's ``failures`` counts test cases, so it is the number of checks failed; the properties
+``failures`` and ``warnings`` are the findings the other reports count (``RunRecord.counts``).
+Failed test cases come first, worst first (severity, then operation), and so do the failures
+inside one. ElementTree escapes markup; :func:`~villa_contracts.reports._text.clean` removes what XML cannot
 hold even escaped, so any response body quoted in a failure still yields a parseable file.
 """
 
@@ -24,7 +27,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from villa_contracts.reports._text import MESSAGE_LIMIT, clean, iso_time, truncate
-from villa_contracts.reports.record import failed, failures_of, warned
+from villa_contracts.reports.record import by_severity, failed, failures_of, severity_rank, warned
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,6 +62,7 @@ def failure_text(failures: Sequence[Failure], run_seed: int | None) -> str:
         Plain text, cleaned and with long messages and reproductions truncated.
     """
     blocks = []
+    failures = by_severity(failures)
     for number, failure in enumerate(failures, start=1):
         lines = [f"[{number}/{len(failures)}] {failure.title} (severity: {failure.severity})", ""]
         lines.append(truncate(failure.message) if failure.message else "(no message)")
@@ -69,6 +73,13 @@ def failure_text(failures: Sequence[Failure], run_seed: int | None) -> str:
             lines += ["", f"seed: {seed}"]
         blocks.append("\n".join(lines))
     return clean(("\n\n" + "-" * 60 + "\n\n").join(blocks))
+
+
+def _failed_first(check: CheckFinished) -> tuple[int, int, str]:
+    """Failed checks first, worst first (severity, then operation); the others keep the run's order."""
+    if not failed(check):
+        return (1, 0, "")
+    return (0, min(severity_rank(failure.severity) for failure in failures_of(check)), check.operation)
 
 
 def _classname(phase: str, contract: str) -> str:
@@ -91,7 +102,7 @@ def _testcase(suite: ET.Element, check: CheckFinished, run_seed: int | None) -> 
         return
     if not failed(check):
         return
-    failures = failures_of(check)
+    failures = by_severity(failures_of(check))
     title = failures[0].title + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
     element = ET.SubElement(case, "failure", message=_attribute(title), type=_attribute(check.check))
     element.text = failure_text(failures, run_seed)
@@ -114,25 +125,27 @@ def _error_case(suite: ET.Element, phase: PhaseRecord) -> bool:
     return True
 
 
-def _properties(suite: ET.Element, record: RunRecord) -> None:
-    if record.start is None:
-        return
+def _properties(suite: ET.Element, phase: PhaseRecord, record: RunRecord) -> None:
     properties = ET.SubElement(suite, "properties")
-    values = {
-        "run_id": record.run_id,
-        "target": record.target,
-        "embedded_mock": str(record.start.embedded_mock).lower(),
-        "seed": str(record.start.seed),
-        "max_examples": str(record.start.max_examples),
-    }
+    values: dict[str, str] = {}
+    if record.start is not None:
+        values = {
+            "run_id": record.run_id,
+            "target": record.target,
+            "embedded_mock": str(record.start.embedded_mock).lower(),
+            "seed": str(record.start.seed),
+            "max_examples": str(record.start.max_examples),
+        }
+    counts = phase.counts
+    values |= {"checks_failed": str(counts.failed), "failures": str(counts.failures), "warnings": str(counts.warnings)}
     for name, value in values.items():
         ET.SubElement(properties, "property", name=name, value=clean(value))
 
 
 def _suite(root: ET.Element, phase: PhaseRecord, record: RunRecord) -> tuple[int, int, int]:
     suite = ET.SubElement(root, "testsuite", name=clean(phase.name))
-    _properties(suite, record)
-    for check in phase.checks:
+    _properties(suite, phase, record)
+    for check in sorted(phase.checks, key=_failed_first):
         _testcase(suite, check, record.seed)
     for skip in phase.skips:
         classname = _classname(phase.name, skip.contract)

@@ -3,12 +3,18 @@
 :class:`RunRecord` is itself an event handler. It keeps the events it needs, in order, and answers
 the questions the reports share (which phases ran, which checks failed, which statuses each
 operation answered). Its :meth:`RunRecord.as_json` is the ``summary.json`` form.
+
+Every number a report shows comes from :meth:`RunRecord.counts` (:class:`Counts`), in two units
+that keep one label everywhere: *checks* (one operation × one check; "N checks failed" decides the
+verdict) and *findings* (the "failures" a failed check found, each listed once in every report and
+one SARIF result each, and the "warnings" that never fail the run). Failures and warnings are
+listed worst first: by severity (critical, high, medium, low), then operation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from villa_contracts.events import (
     EXIT_ERROR,
@@ -24,15 +30,42 @@ from villa_contracts.events import (
     Skipped,
 )
 from villa_contracts.failures import Failure
-from villa_contracts.reports._text import iso_time, redact_url
+from villa_contracts.reports._text import count_checks, iso_time, plural, redact_url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from villa_contracts.events import Event
+    from villa_contracts.failures import Severity
 
 PhaseStatus = Literal["passed", "failed", "error", "skipped", "interrupted", "running", "not run"]
 Verdict = Literal["PASSED", "FAILED", "ERROR", "INCOMPLETE"]
 DOCUMENT = "(document)"
 """The operation name of document-wide lint checks (not an operation of the API)."""
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+"""Severities, worst first: the order every report lists failures in (then by operation)."""
+
+_Located = TypeVar("_Located", bound=tuple[object, ...])
+
+
+def severity_rank(severity: str) -> int:
+    """``0`` for critical to ``3`` for low (an unknown severity after them all)."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def worst_first(items: Iterable[_Located]) -> list[_Located]:
+    """Tuples ending in a :class:`Failure`, by severity (critical first), then operation; else in run order."""
+    return sorted(items, key=lambda item: _order(item[-1]))
+
+
+def by_severity(failures: Iterable[Failure]) -> list[Failure]:
+    """Failures by severity (critical first), then operation; else in the order given."""
+    return sorted(failures, key=_order)
+
+
+def _order(failure: object) -> tuple[int, str]:
+    assert isinstance(failure, Failure)
+    return severity_rank(failure.severity), failure.operation
 
 
 def failed(check: CheckFinished) -> bool:
@@ -74,6 +107,66 @@ def failures_of(check: CheckFinished) -> tuple[Failure, ...]:
     return (placeholder,)
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The numbers every report shows: computed once (:meth:`RunRecord.counts`), labelled alike everywhere.
+
+    Attributes:
+        checks: checks decided (one operation × one check).
+        passed: checks that did not fail (a check lowered to a warning passed).
+        failed: checks that failed: "N checks failed", what makes the run fail.
+        failures: what the failed checks found: "N failures", each listed once in every report.
+        warnings: findings lowered to warnings: "N warnings", never failing the run.
+        operations: operations of a contract the checks judged.
+        skipped: things not done, each with its reason.
+    """
+
+    checks: int = 0
+    passed: int = 0
+    failed: int = 0
+    failures: int = 0
+    warnings: int = 0
+    operations: int = 0
+    skipped: int = 0
+
+    @classmethod
+    def of(cls, checks: Iterable[CheckFinished], skipped: int = 0) -> Counts:
+        """Count ``checks`` (and ``skipped`` things not done)."""
+        checks = list(checks)
+        failed_count = sum(1 for check in checks if failed(check))
+        operations = {(c.contract, c.operation) for c in checks if c.contract and c.operation != DOCUMENT}
+        return cls(
+            checks=len(checks),
+            passed=len(checks) - failed_count,
+            failed=failed_count,
+            failures=sum(len(failures_of(check)) for check in checks if failed(check)),
+            warnings=sum(len(failures_of(check)) for check in checks if warned(check)),
+            operations=len(operations),
+            skipped=skipped,
+        )
+
+    def failed_text(self) -> str:
+        """``2 checks failed (3 failures)``: the one way every report says it."""
+        return f"{plural(self.failed, 'check')} failed ({plural(self.failures, 'failure')})"
+
+    def phrase(self) -> str:
+        """The verdict's reason: ``2 checks failed (3 failures)``, or ``all 7 checks held``; warnings added."""
+        text = self.failed_text() if self.failed else f"all {count_checks(self.checks)} held"
+        return text + (f", {plural(self.warnings, 'warning')}" if self.warnings else "")
+
+    def as_json(self) -> dict[str, int]:
+        """The ``counts`` object of ``summary.json`` (and of the SARIF run's properties)."""
+        return {
+            "checks": self.checks,
+            "passed": self.passed,
+            "failed": self.failed,
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "operations": self.operations,
+            "skipped": self.skipped,
+        }
+
+
 @dataclass(slots=True)
 class PhaseRecord:
     """What is known about one phase.
@@ -103,14 +196,14 @@ class PhaseRecord:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def counts(self) -> Counts:
+        """Its checks and findings, counted as the whole run's are (:class:`Counts`)."""
+        return Counts.of(self.checks, len(self.skips))
+
+    @property
     def failed(self) -> int:
         """How many of its checks failed."""
         return sum(1 for check in self.checks if failed(check))
-
-    @property
-    def warnings(self) -> int:
-        """How many of its checks are findings lowered to warnings."""
-        return sum(1 for check in self.checks if warned(check))
 
     @property
     def status(self) -> PhaseStatus:
@@ -273,16 +366,16 @@ class RunRecord:
         if self.interrupted:
             return EXIT_INCOMPLETE, f"interrupted: not finished: {', '.join(self.unfinished())}"
         errors = [f"{phase.name}: {phase.error}" for phase in self.phases.values() if phase.error]
-        checks = self.checks
-        failed_count = sum(1 for check in checks if failed(check))
+        counts = self.counts()
         if errors:
             return EXIT_ERROR, "; ".join(errors)
-        if not checks:
+        if not counts.checks:
             return EXIT_ERROR, "nothing was tested"
-        if failed_count:
-            return EXIT_FAILED, f"{failed_count} check(s) failed"
-        warnings = sum(phase.warnings for phase in self.phases.values())
-        return EXIT_OK, f"all {len(checks)} checks held" + (f" ({warnings} warning(s))" if warnings else "")
+        return (EXIT_FAILED if counts.failed else EXIT_OK), counts.phrase()
+
+    def counts(self) -> Counts:
+        """The run's counts: every report shows these, with the same labels (:class:`Counts`)."""
+        return Counts.of(self.checks, sum(len(phase.skips) for phase in self.phases.values()))
 
     @property
     def checks(self) -> list[CheckFinished]:
@@ -290,19 +383,25 @@ class RunRecord:
         return [check for phase in self.phases.values() for check in phase.checks]
 
     @property
+    def skips(self) -> list[Skipped]:
+        """Everything the run did not do, with why, phase by phase."""
+        return [skip for phase in self.phases.values() for skip in phase.skips]
+
+    @property
     def failures(self) -> list[tuple[str, Failure]]:
-        """Every failure (warnings excluded) with the phase it showed in, in run order."""
-        return [(check.phase, failure) for check in self.checks if failed(check) for failure in failures_of(check)]
+        """Every failure (warnings excluded) with the phase it showed in, worst first (:func:`worst_first`)."""
+        return [(phase, failure) for phase, _, failure in self.located()]
 
     def located(self, *, warnings: bool = False) -> list[tuple[str, str, Failure]]:
-        """Every failure (or warning) with its phase and its operation's contract, in run order."""
+        """Every failure (or warning) with its phase and its operation's contract, worst first."""
         keep = warned if warnings else failed
-        return [(check.phase, check.contract, f) for check in self.checks if keep(check) for f in failures_of(check)]
+        found = [(check.phase, check.contract, f) for check in self.checks if keep(check) for f in failures_of(check)]
+        return worst_first(found)
 
     @property
     def warnings(self) -> list[tuple[str, Failure]]:
-        """Every finding lowered to a warning, with its phase."""
-        return [(check.phase, failure) for check in self.checks if warned(check) for failure in failures_of(check)]
+        """Every finding lowered to a warning, with its phase, worst first."""
+        return [(phase, failure) for phase, _, failure in self.located(warnings=True)]
 
     def operations(self) -> dict[tuple[str, str], OperationCoverage]:
         """Coverage per ``(contract, operation)``: the statuses each phase got, and each check's verdict.
@@ -325,17 +424,26 @@ class RunRecord:
             coverage.checks[check.check] = max(before, verdict, key=_RANK.__getitem__)
         return dict(sorted(found.items()))
 
+    def skip_reasons(self) -> dict[tuple[str, str], list[str]]:
+        """Why an operation was not called, by ``(contract, operationId)``: the skips of ``contract.operationId``."""
+        found: dict[tuple[str, str], list[str]] = {}
+        for skip in self.skips:
+            contract, _, operation = skip.subject.partition(".")
+            if skip.contract and contract == skip.contract and operation:
+                found.setdefault((contract, operation), []).append(f"{skip.phase}: {skip.reason}")
+        return found
+
     def as_json(self) -> dict[str, object]:
         """The ``summary.json`` form (write it with ``sort_keys=True`` for a stable key order)."""
-        checks = self.checks
-        failed_count = sum(1 for check in checks if failed(check))
         covered = self.operations()
+        reasons = self.skip_reasons()
         operations: dict[str, dict[str, object]] = {}
         for (contract, operation), coverage in covered.items():
             operations.setdefault(contract, {})[operation] = {
                 "statuses": {phase: sorted(seen) for phase, seen in coverage.statuses.items()},
                 "succeeded": coverage.succeeded,
                 "checks": dict(sorted(coverage.checks.items())),
+                **({"skipped": reasons[(contract, operation)]} if (contract, operation) in reasons else {}),
             }
         return {
             "runId": self.run_id,
@@ -358,7 +466,8 @@ class RunRecord:
                     "error": phase.error,
                     "checks": len(phase.checks),
                     "failed": phase.failed,
-                    "warnings": phase.warnings,
+                    "failures": phase.counts.failures,
+                    "warnings": phase.counts.warnings,
                     "skipped": [
                         {"subject": skip.subject, "reason": skip.reason, "contract": skip.contract}
                         for skip in phase.skips
@@ -374,10 +483,5 @@ class RunRecord:
                 {**f.as_json(), "phase": phase, "contract": contract}
                 for phase, contract, f in self.located(warnings=True)
             ],
-            "counts": {
-                "checks": len(checks),
-                "passed": len(checks) - failed_count,
-                "failed": failed_count,
-                "operations": len(covered),
-            },
+            "counts": self.counts().as_json(),
         }
