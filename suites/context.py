@@ -84,6 +84,9 @@ class RunContext:
     http: PacedClient = field(init=False)
     data: BusinessData = field(init=False)
 
+    judged: set[tuple[str, str]] = field(init=False, default_factory=set)
+    """``(business check, test case id)`` of every answer a business check judged (its evaluations)."""
+
     _cache: dict[Any, Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

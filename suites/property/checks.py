@@ -14,6 +14,7 @@ The arithmetic is ``suites.property.invariants``', shared with the state machine
 - ``unique_order_ids``: generated order ids never repeat.
 - ``paid_stays_paid``: once seen paid, an order is always answered paid and unchanged.
 - ``declined_never_paid``: only an Authorized charge settles an order.
+- ``order_stored``: what create and update answer is what the order reads back as.
 - ``catalog_prices``: amounts never drift from the catalog (only when the target uses the contract's data).
 """
 
@@ -103,6 +104,8 @@ class BusinessCheck:
     """
 
     CONTRACTS: ClassVar[frozenset[str]] = frozenset({"villa"})
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset()
+    """The operationIds whose 2xx answers it judges: only those answers count as evaluations of it."""
 
     def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
         self.context = context
@@ -114,9 +117,16 @@ class BusinessCheck:
         return None
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-        """Judge one 2xx answer of this check's contracts (other statuses are the schema checks' business)."""
-        if self.contract in self.CONTRACTS and 200 <= response.status_code < 300:
-            self.judge(operation_id(case), _json(response), response)
+        """Judge one 2xx answer of its operations (other statuses are the schema checks' business).
+
+        An answer it judges is counted as its evaluation (``RunContext.judged``); any other is not its
+        business, so a check that judged nothing in a run is reported as evaluated 0 times, never as passed.
+        """
+        op = operation_id(case)
+        if self.contract in self.CONTRACTS and op in self.OPERATIONS and 200 <= response.status_code < 300:
+            if self.context is not None:
+                self.context.judged.add((type(self).__name__, case.id))
+            self.judge(op, _json(response), response)
         return None
 
     def judge(self, op: str, body: Any, response: Response) -> None:
@@ -127,6 +137,8 @@ class BusinessCheck:
 @schemathesis.check
 class grand_total(BusinessCheck):  # noqa: N801 - the check's name in reports
     """Totals add up exactly, to the satang."""
+
+    OPERATIONS = frozenset({"calculateGrandtotal", "getCost", *ORDER_OPS, *VERIFY_OPS})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Pricing answers and order documents."""
@@ -144,6 +156,8 @@ class grand_total(BusinessCheck):  # noqa: N801 - the check's name in reports
 class owner_is_caller(BusinessCheck):  # noqa: N801
     """Orders answered to a caller are the caller's."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, *VERIFY_OPS})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every order document of the answer."""
         sub = caller_sub(response)
@@ -157,6 +171,8 @@ class owner_is_caller(BusinessCheck):  # noqa: N801
 @schemathesis.check
 class foreign_order_hidden(BusinessCheck):  # noqa: N801
     """An order one account reads is 404 for the other account (exactly like a missing one)."""
+
+    OPERATIONS = frozenset({"getOrder"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Ask for the order as the other account, through the run's paced client."""
@@ -187,6 +203,8 @@ class _Remembering(BusinessCheck):
 @schemathesis.check
 class unique_order_ids(_Remembering):  # noqa: N801
     """Generated order ids never repeat."""
+
+    OPERATIONS = frozenset({"generateOrderId"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every answer of generateOrderId."""
@@ -231,6 +249,8 @@ _MISSING: Any = _Missing()
 class paid_stays_paid(_Remembering):  # noqa: N801
     """Once seen paid, an order is answered paid and unchanged."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, *VERIFY_OPS})
+
     FROZEN: ClassVar[tuple[str, ...]] = ("payment", "productList", "ownerId")
 
     def judge(self, op: str, body: Any, response: Response) -> None:
@@ -248,8 +268,35 @@ class paid_stays_paid(_Remembering):  # noqa: N801
 
 
 @schemathesis.check
+class order_stored(BusinessCheck):  # noqa: N801
+    """What create and update answer is what the backend stored: the order read back is the same."""
+
+    OPERATIONS = frozenset({"createOrder", "updateOrder"})
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Read the order back as the same caller, through the run's paced client."""
+        context = self.context
+        if context is None or not isinstance(body, dict) or not isinstance(body.get("orderId"), str):
+            return
+        authorization = response.request.headers.get("Authorization") or ""
+        headers = {"Authorization": authorization.decode() if isinstance(authorization, bytes) else authorization}
+        stored = context.http.post(
+            f"{context.base_url}/api/order/get", json={"orderId": body["orderId"]}, headers=headers
+        )
+        if stored.status_code != 200:
+            raise AssertionError(f"expected: order {body['orderId']}, just answered by {op}, read back\n"
+                                 f"got: {stored.status_code} {stored.text[:200]}")  # fmt: skip
+        changed = differences(body, stored.json())
+        if changed:
+            shown = "; ".join(f"{at}: answered {was!r}, stored {now!r}" for at, was, now in changed)
+            raise AssertionError(f"expected: order {body['orderId']} read back as {op} answered it\ngot: {shown}")
+
+
+@schemathesis.check
 class declined_never_paid(BusinessCheck):  # noqa: N801
     """Only an Authorized charge settles an order."""
+
+    OPERATIONS = frozenset(VERIFY_OPS)
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every answer of verify."""
@@ -266,6 +313,8 @@ class catalog_prices(BusinessCheck):  # noqa: N801
 
     Elsewhere it is off: it judges nothing, and says so (``off``) rather than pass every answer.
     """
+
+    OPERATIONS = frozenset({"calculateGrandtotal", "getCost", *ORDER_OPS, *VERIFY_OPS})
 
     def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
         super().__init__(context, contract)
@@ -329,11 +378,17 @@ BUSINESS_CHECKS: list[type[BusinessCheck]] = [
     unique_order_ids,
     paid_stays_paid,
     declined_never_paid,
+    order_stored,
     catalog_prices,
 ]
 """Every business check of every contract (an API's own module appends its checks here on import)."""
 
-CHECK_MODULES = ("suites.property.checks", "suites.property.shop_checks", "suites.property.lineitems_checks")
+CHECK_MODULES = (
+    "suites.property.checks",
+    "suites.property.shop_checks",
+    "suites.property.shop_rule_checks",
+    "suites.property.lineitems_checks",
+)
 """The modules that define business checks: the runner imports them all (one line per API)."""
 
 

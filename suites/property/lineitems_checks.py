@@ -13,6 +13,10 @@
   list's pages, filtered by each order's state).
 - ``li_stock``: creating an order lowers each variant's ``stocks_count`` by exactly what it ordered
   (from the last count the run saw; only a schemathesis run's own calls change it).
+- ``li_reference_once``: a PayPal reference id pays once: a payment answered 2xx with a reference id
+  the run saw pay before (its own set-up's included: ``livedata.paid_references``) is a failure.
+- ``li_short_stock_refused``: an order of more units of a variant than it has at all (the contract's
+  data: only on a mock, which uses it) is refused with the seed's 409, never created.
 
 The exact sets of filters and pages, payments and the 5-hour expiry are the state machine's
 (``suites.property.lineitems_machine``), which predicts every answer with the domain.
@@ -27,8 +31,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from schemathesis import Response
 
-from suites.property.checks import BusinessCheck, _raise, business_check
+from suites.property.checks import BusinessCheck, _raise, business_check, request_json
 from suites.property.invariants import Problem
+from suites.property.livedata import paid_references
 from suites.property.paging import (
     UNASKABLE,
     Judgement,
@@ -147,6 +152,8 @@ class LineItemsCheck(BusinessCheck):
 class li_money(LineItemsCheck):  # noqa: N801 - the check's name in reports
     """Cents add up; floats and display strings are derived from them."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, *LIST_OPS})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every order document of the answer."""
         for order in orders_in(op, body):
@@ -156,6 +163,8 @@ class li_money(LineItemsCheck):  # noqa: N801 - the check's name in reports
 @business_check
 class li_states(LineItemsCheck):  # noqa: N801
     """``state`` and ``all_paid`` agree; a new order expects payment."""
+
+    OPERATIONS = frozenset({*ORDER_OPS, *LIST_OPS})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every order document of the answer; a created one is payment (created without lines)."""
@@ -171,6 +180,8 @@ class li_states(LineItemsCheck):  # noqa: N801
 @business_check
 class li_filters(LineItemsCheck):  # noqa: N801
     """A list answer holds only what its filters name, one page at most; total_pages 0 means none."""
+
+    OPERATIONS = frozenset(LIST_OPS)
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """List answers, against the request's query."""
@@ -201,6 +212,8 @@ class li_filters(LineItemsCheck):  # noqa: N801
 @business_check
 class li_pages(LineItemsCheck):  # noqa: N801
     """The list's pages are disjoint, together the caller's whole list for the filters, past the end empty."""
+
+    OPERATIONS = frozenset(LIST_OPS)
 
     def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
         super().__init__(context, contract)
@@ -282,6 +295,8 @@ def _shown(state: str | None, type_: str | None, page: int | None) -> str:
 class li_stock(LineItemsCheck):  # noqa: N801
     """An order lowers each variant's stocks_count by exactly what it ordered."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, *LIST_OPS})
+
     def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
         super().__init__(context, contract)
         self.counts: dict[int, int] = {}
@@ -311,3 +326,68 @@ class li_stock(LineItemsCheck):  # noqa: N801
                 self.counts[vid] = count
         if problems:
             raise AssertionError("\n".join(problems))
+
+
+@business_check
+class li_reference_once(LineItemsCheck):  # noqa: N801
+    """A PayPal reference id pays once."""
+
+    OPERATIONS = frozenset({"payLineItemOrder"})
+
+    def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
+        super().__init__(context, contract)
+        self.paid: set[str] = paid_references(context) if context is not None else set()
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every payment answered 2xx, against the reference ids seen paying before."""
+        request = request_json(response)
+        reference = request.get("reference_id") if isinstance(request, dict) else None
+        if op != "payLineItemOrder" or not isinstance(reference, str):
+            return
+        if reference in self.paid:
+            raise AssertionError(
+                f"expected: 409 to reference id {reference!r}, which paid already (a reference id pays once)\n"
+                f"got: {response.status_code}, order {body.get('id') if isinstance(body, dict) else '?'} paid with it"
+            )
+        self.paid.add(reference)
+
+
+@business_check
+class li_short_stock_refused(LineItemsCheck):  # noqa: N801
+    """An order of more units than a variant has at all is refused (409), never created."""
+
+    OPERATIONS = frozenset({"createLineItemOrder"})
+
+    def __init__(self, context: RunContext | None = None, contract: str = "lineitems") -> None:
+        super().__init__(context, contract)
+        self.stock: dict[int, int] = {}
+        if context is not None and self.off(context) is None:
+            data = rules.LineItemsData.from_contract(context.contracts)
+            self.stock = {variant_id: variant.stock for variant_id, variant in data.variants.items()}
+
+    @classmethod
+    def off(cls, context: RunContext | None) -> str | None:
+        """Off on a target that is not the mock: its stock is its own."""
+        if context is not None and not context.target.is_mock:
+            return "off: the target is not the mock, so the variants' stock is not the contract's data"
+        return None
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every order created, against the variants' whole stock."""
+        request = request_json(response)
+        lines = request.get("line_items") if isinstance(request, dict) else None
+        asked: Counter[int] = Counter()
+        for line in lines if isinstance(lines, list) else []:
+            if (
+                isinstance(line, dict)
+                and isinstance(line.get("variant_id"), int)
+                and isinstance(line.get("quantity"), int)
+            ):
+                asked[line["variant_id"]] += line["quantity"]
+        short = {v: (n, self.stock[v]) for v, n in asked.items() if v in self.stock and n > self.stock[v]}
+        if short:
+            shown = ", ".join(
+                f"variant {v}: {n} asked, {stock} in stock at all" for v, (n, stock) in sorted(short.items())
+            )
+            raise AssertionError(f"expected: 409 with the seed's short-stock body\ngot: {response.status_code}, "
+                                 f"an order created for {shown}")  # fmt: skip

@@ -21,6 +21,7 @@ import httpx
 
 from suites.auth import headers_for
 from suites.property.edges import edge_examples
+from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.money import to_satang
 from villa_contracts.errors import ConfigError
 
@@ -250,12 +251,17 @@ def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
         live.notes.append(f"shop: the contract's examples are sent as they are ({_why(exc)})")
         return
     if context.may_call(contract.operations["paymentCallback"]):
-        try:
+
+        def report(status: str, off_by: int = 0) -> dict[str, Any]:
+            # A report on a new attempt of a new order: each is the first report of its attempt.
             order, attempt = api.checkout(checkout)
-            total = api.call("GET", f"/api/shop/orders/{order}")["total"]
-            live.examples["paymentCallback"] = {
-                "external_id": attempt, "status": "PAID", "total_amount": to_satang(total), "currency": "THB",
-            }  # fmt: skip
+            total = to_satang(api.call("GET", f"/api/shop/orders/{order}")["total"]) + off_by
+            return {"external_id": attempt, "status": status, "total_amount": total, "currency": "THB"}
+
+        try:
+            live.examples["paymentCallback"] = report("PAID")
+            # Reports a correct backend refuses or does not pay on: shop_callback_outcome judges the answers.
+            live.variants["paymentCallback"] = {"declined": report("DECLINED"), "wrong amount": report("PAID", 100)}
         except _FAILED as exc:
             live.notes.append(f"paymentCallback: the contract's example is sent as it is ({_why(exc)})")
     if context.may_call(contract.operations["gatewayPage"]):
@@ -282,16 +288,37 @@ def _lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
         # fresh mock; letters part the numbers, so no digit run reads as a card number.
         return {"reference_id": f"PAYID-{cents}-s{seed}o{order['id']}{kind}"}
 
+    used = paid_references(context)
     try:
         partly = api.call("POST", "/api/v1/orders.json", create, 201)
-        api.call("POST", f"/api/orders/{partly['id']}/payments", reference(1, partly, "p"), 201)
+        part = reference(1, partly, "p")
+        api.call("POST", f"/api/orders/{partly['id']}/payments", part, 201)
         paid = api.call("POST", "/api/v1/orders.json", create, 201)
-        api.call("POST", f"/api/orders/{paid['id']}/payments", reference(paid["total_cents"], paid, "f"), 201)
+        full = reference(paid["total_cents"], paid, "f")
+        api.call("POST", f"/api/orders/{paid['id']}/payments", full, 201)
+        used.update((part["reference_id"], full["reference_id"]))
         unpaid = api.call("POST", "/api/v1/orders.json", create, 201)
         live.examples["payLineItemOrder"] = reference(unpaid["total_cents"], unpaid, "e")
+        # A reference id that paid already, on the unpaid order: refused (409); li_reference_once judges it.
+        live.variants["payLineItemOrder"] = {"used reference id": full}
         live.parameters[contract.operations["payLineItemOrder"].path] = {"id": unpaid["id"]}
     except (*_FAILED, ConfigError) as exc:
         live.notes.append(f"lineitems: the contract's examples are sent as they are ({_why(exc)})")
+    # More of a variant than it has at all: refused with the seed's 409; li_short_stock_refused judges it.
+    data = LineItemsData.from_contract(context.contracts)
+    scarce = min(data.variants, key=lambda variant_id: data.variants[variant_id].stock)
+    short = [{"variant_id": scarce, "quantity": data.variants[scarce].stock + 1}]
+    live.variants["createLineItemOrder"] = {"short stock": {**create, "line_items": short}}
+
+
+PAID_REFERENCES = ("lineitems", "paid reference ids")
+"""``RunContext.cached`` key of the PayPal reference ids the run saw pay."""
+
+
+def paid_references(context: RunContext) -> set[str]:
+    """The reference ids the run saw pay: its set-up's, then every payment answered 2xx (``li_reference_once``)."""
+    found: set[str] = context.cached(PAID_REFERENCES, set)
+    return found
 
 
 SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {
@@ -362,7 +389,8 @@ def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) 
         ]
         named = _named_examples(media)
         if operation_id in live.examples:
-            named = {"live": live.examples[operation_id], **live.variants.get(operation_id, {})}
+            named = {"live": live.examples[operation_id]}
+        named.update(live.variants.get(operation_id, {}))
         base = next(iter(named.values()), None)
         if not isinstance(base, dict):
             continue

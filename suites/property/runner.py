@@ -96,10 +96,11 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
         yield Progress(PHASE, f"{contract.name}: data set-up: {note}")
     document = with_examples(_served_contract(contract, context.base_url), contract, live)
     schema = schemathesis.openapi.from_dict(document, config=engine_config(context, contract))
-    for business_check in business.BUSINESS_CHECKS:  # a check that cannot judge this target says so: never "passed"
-        why = business_check.off(context) if contract.name in business_check.CONTRACTS else None
-        if why:
-            yield Skipped(PHASE, business_check.__name__, why, contract.name)
+    applicable = [check for check in business.BUSINESS_CHECKS if contract.name in check.CONTRACTS]
+    off = {check.__name__: why for check in applicable if (why := check.off(context))}
+    for name, why in off.items():  # a check that cannot judge this target says so: never "passed"
+        yield Skipped(PHASE, name, why, contract.name)
+    judges = frozenset(check.__name__ for check in business.BUSINESS_CHECKS)
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     statuses: dict[str, set[int]] = defaultdict(set)
     fatal: str | None = None
@@ -112,7 +113,7 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
             step, done = event.phase.name.value, 0
             yield Progress(PHASE, f"{contract.name}: {step}", 0, total if step != "stateful" else None)
         elif isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
-            _fold(event, labels, tallies, statuses, seed, context.base_url, schemes)
+            _fold(event, labels, tallies, statuses, seed, context.base_url, schemes, (judges, context.judged))
             if step != "stateful":
                 done = min(done + 1, total)
                 yield Progress(PHASE, f"{contract.name}: {step}", done, total)
@@ -151,6 +152,12 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
     if interrupted:
         # The engine swallowed the Ctrl-C (or SIGTERM) to finish cleanly; the run must not look complete.
         raise KeyboardInterrupt
+    evaluated = {name for (_, name), tally in tallies.items() if tally.calls}
+    for business_check in applicable:
+        name = business_check.__name__
+        if name not in off and name not in evaluated:
+            ops = ", ".join(sorted(business_check.OPERATIONS))
+            yield Skipped(PHASE, name, f"evaluated 0 times: none of {ops} answered 2xx in this run", contract.name)
 
 
 def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:
@@ -229,7 +236,14 @@ def _fold(
     seed: int,
     base_url: str,
     schemes: frozenset[str],
+    judged: tuple[frozenset[str], set[tuple[str, str]]] = (frozenset(), set()),
 ) -> None:
+    """Fold one scenario's checks into ``tallies`` (per operation and check) and its statuses.
+
+    A business check (named in ``judged[0]``) counts only for the answers it judged (``judged[1]``:
+    ``(check, case id)``): any other answer was not its business, and is no evidence that it held.
+    """
+    business_checks, evaluations = judged
     recorder = event.recorder
     case_ops = {
         case_id: labels.get(case.value.operation.label, case.value.operation.label)
@@ -243,6 +257,9 @@ def _fold(
     for case_id, nodes in recorder.checks.items():
         operation = case_ops.get(case_id, fallback)
         for check in nodes:
+            failed = check.status == Status.FAILURE
+            if check.name in business_checks and not failed and (check.name, case_id) not in evaluations:
+                continue
             tally = tallies[(operation, check.name)]
             tally.calls += 1
             tally.seconds += share

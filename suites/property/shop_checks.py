@@ -107,6 +107,8 @@ class ShopCheck(BusinessCheck):
 class shop_totals(ShopCheck):  # noqa: N801 - the check's name in reports
     """Carts, orders and snapshots add up."""
 
+    OPERATIONS = frozenset({*CART_OPS, *ORDER_OPS, "listOrders"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every cart and order document of the answer."""
         if op in CART_OPS:
@@ -118,6 +120,8 @@ class shop_totals(ShopCheck):  # noqa: N801 - the check's name in reports
 @business_check
 class shop_catalog_prices(ShopCheck):  # noqa: N801
     """Unit prices are the catalog's and fees the shipping method's (on a mock, which uses the contract's data)."""
+
+    OPERATIONS = frozenset({*CART_OPS, *ORDER_OPS, "listOrders"})
 
     def __init__(self, context: RunContext | None = None, contract: str = "shop") -> None:
         super().__init__(context, contract)
@@ -171,6 +175,8 @@ class shop_catalog_prices(ShopCheck):  # noqa: N801
 class shop_status(ShopCheck):  # noqa: N801
     """Status and payment agree, and an order never goes back to HOLD."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, "listOrders"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every order document of the answer, against the last status seen."""
         for order in orders_in(op, body):
@@ -186,6 +192,8 @@ class shop_status(ShopCheck):  # noqa: N801
 @business_check
 class shop_owner(ShopCheck):  # noqa: N801
     """Orders answered to a caller are the caller's."""
+
+    OPERATIONS = frozenset({*ORDER_OPS, "listOrders"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every order document of the answer, against the caller's identity."""
@@ -204,6 +212,8 @@ class shop_owner(ShopCheck):  # noqa: N801
 @business_check
 class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
     """An order one account reads is 404 for the other account, exactly like a missing one."""
+
+    OPERATIONS = frozenset({"getOrder"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Ask for the order with the other account's token key."""
@@ -233,6 +243,8 @@ class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
 class shop_snapshot(ShopCheck):  # noqa: N801
     """A snapshot is what the order bought and never changes once taken."""
 
+    OPERATIONS = frozenset({*ORDER_OPS, "listOrders"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every paid order document of the answer, against the first snapshot seen of it."""
         for order in orders_in(op, body):
@@ -248,6 +260,8 @@ class shop_snapshot(ShopCheck):  # noqa: N801
 @business_check
 class shop_cart_kept(ShopCheck):  # noqa: N801
     """A redirect checkout keeps the cart (gone only after a successful payment); a direct one empties it."""
+
+    OPERATIONS = frozenset({"checkoutCart"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Read the caller's cart after each successful checkout."""
@@ -268,6 +282,8 @@ class shop_cart_kept(ShopCheck):  # noqa: N801
 @business_check
 class shop_one_payment(ShopCheck):  # noqa: N801
     """An order is paid by exactly one attempt, the one its snapshot names; a callback processes it once."""
+
+    OPERATIONS = frozenset({"paymentCallback", *ORDER_OPS, "listOrders"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Callbacks, and the attempts of every paid redirect order answered."""
@@ -299,6 +315,8 @@ class shop_one_payment(ShopCheck):  # noqa: N801
 @business_check
 class shop_pages(ShopCheck):  # noqa: N801
     """The order list's pages are disjoint, together the caller's whole list, totals consistent, past the end empty."""
+
+    OPERATIONS = frozenset({"listOrders"})
 
     OPERATION: ClassVar[str] = "listOrders"
 

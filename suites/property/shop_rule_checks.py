@@ -67,6 +67,8 @@ class ShopProbe(ShopCheck):
 class shop_callback_outcome(ShopProbe):  # noqa: N801 - the check's name in reports
     """A report pays only when it is PAID, of the order's amount and currency; the paid order's cart is gone."""
 
+    OPERATIONS = frozenset({"paymentCallback"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Every answered report, against what it reported and the order it names."""
         report = request_json(response)
@@ -110,6 +112,8 @@ class shop_callback_outcome(ShopProbe):  # noqa: N801 - the check's name in repo
 class shop_empty_cart_refused(ShopProbe):  # noqa: N801
     """A checkout of an empty cart is the seed's first refusal (400)."""
 
+    OPERATIONS = frozenset({"checkoutCart"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Once, after a checkout went through: the same checkout as the other account, whose cart is empty."""
         if op != "checkoutCart" or not self.once("probed"):
@@ -128,6 +132,8 @@ class shop_empty_cart_refused(ShopProbe):  # noqa: N801
 @business_check
 class shop_address_of_caller(ShopProbe):  # noqa: N801
     """A checkout with an address that is not the caller's is refused."""
+
+    OPERATIONS = frozenset({"checkoutCart"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Once, after a checkout went through: the same checkout with an address of the other account."""
@@ -153,6 +159,8 @@ class shop_address_of_caller(ShopProbe):  # noqa: N801
 class shop_guest_sees_own(ShopProbe):  # noqa: N801
     """A new guest's order list is its own: none of the registered customers' orders."""
 
+    OPERATIONS = frozenset({"listOrders"})
+
     def judge(self, op: str, body: Any, response: Response) -> None:
         """Once, after a list answered: a new guest's list."""
         if op != "listOrders" or not self.once("probed"):
@@ -172,6 +180,8 @@ class shop_guest_sees_own(ShopProbe):  # noqa: N801
 @business_check
 class shop_foreign_order_unpaid(ShopProbe):  # noqa: N801
     """Another customer cannot start a payment attempt on an order: 404, as for an order that does not exist."""
+
+    OPERATIONS = frozenset({"getOrder"})
 
     def judge(self, op: str, body: Any, response: Response) -> None:
         """After each order read: a payment attempt on it as the other account."""

@@ -211,6 +211,8 @@ class GateChecks(TrafficCheck):
         answered = cast("Response", _Answered(seen.exchange))  # the only parts a check reads
         decided: Decided = {}
         for check in self.checks:
+            if seen.operation.operation_id not in check.OPERATIONS:
+                continue  # not its business: no verdict either way
             name = type(check).__name__
             decided[name] = []
             try:

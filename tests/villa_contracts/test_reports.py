@@ -761,3 +761,27 @@ def test_warnings_of_one_check_share_a_line_in_the_console() -> None:
     assert [line for line in lines if "request_schema_conformance" in line] == [
         "  getCost · request_schema_conformance (×40) [traffic · medium]: request /x/0: refused"
     ]
+
+
+def test_a_selected_contract_that_nothing_tested_makes_the_gate_unable_to_judge() -> None:
+    def run(phases: tuple[str, ...], command: str = "gate") -> tuple[int, str]:
+        events: list[Event] = [
+            RunStarted("r", "http://x", False, 1, 5, 0.0, phases, contracts=("shop", "villa"), command=command),
+            PhaseStarted("lint", "lint"),
+            CheckFinished("lint", "(document)", "openapi_valid", True, contract="shop"),
+            CheckFinished("lint", "(document)", "openapi_valid", True, contract="villa"),
+            PhaseFinished("lint", 0.1),
+        ]
+        if "schemathesis" in phases:
+            events += [
+                PhaseStarted("schemathesis", "s"),
+                CheckFinished("schemathesis", "getOrder", "not_a_server_error", True, calls=3, contract="villa"),
+                Skipped("schemathesis", "shop", "no operation of shop may be called on this target", "shop"),
+                PhaseFinished("schemathesis", 0.1),
+            ]
+        return record_of(events).outcome()
+
+    code, reason = run(("lint", "schemathesis"))
+    assert code == 2 and reason.startswith("nothing was tested on shop:")
+    assert run(("lint",))[0] == 0  # lint alone was asked for: the documents are what it judges
+    assert run(("lint", "schemathesis"), command="proxy")[0] == 0  # a proxy judges what its clients send

@@ -371,7 +371,21 @@ class RunRecord:
             return EXIT_ERROR, "; ".join(errors)
         if not counts.checks:
             return EXIT_ERROR, "nothing was tested"
+        untested = self.untested_contracts()
+        if untested:
+            return EXIT_ERROR, f"nothing was tested on {', '.join(untested)}: no check of the target ran (see skips)"
         return (EXIT_FAILED if counts.failed else EXIT_OK), counts.phrase()
+
+    def untested_contracts(self) -> list[str]:
+        """The run's contracts that no check of the target judged, when a phase that tests the target ran.
+
+        Lint judges the documents only: a contract with lint checks alone was not tested. Only a gate
+        run chooses what it tests (a proxy judges whatever its clients send).
+        """
+        if self.start is None or self.start.command != "gate" or all(name == "lint" for name in self.start.phases):
+            return []
+        tested = {check.contract for check in self.checks if check.phase != "lint"}
+        return [name for name in self.start.contracts if name not in tested]
 
     def counts(self) -> Counts:
         """The run's counts: every report shows these, with the same labels (:class:`Counts`)."""
