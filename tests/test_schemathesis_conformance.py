@@ -1,6 +1,9 @@
-"""The real schemathesis CLI, all checks, finds nothing wrong with the mock over the whole contract.
+"""The real schemathesis CLI, all checks, finds nothing wrong with the mock over each contract, as a user runs it.
 
-A small example budget keeps this inside CI time; the README shows the deeper run.
+Each contract with its own credentials (villa and lineitems: an ID token; the shop: its token key and the
+gateway's key; admin: a mock started with ``--admin-token``) and the project's config file, whose
+``[[project]]`` per contract declares the statuses its rules refuse a schema-valid request with: a test
+checks those lists are the contracts' own. A small example budget keeps this inside CI time.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -17,40 +21,57 @@ from mock_server.app import create_app
 from mock_server.runner import serve_in_thread
 from villa_contracts.contract import load
 
-pytestmark = [pytest.mark.socket, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "suites/property/schemathesis.toml"
+ADMIN_TOKEN = "conformance-admin-token"
 
 
-def test_schemathesis_all_checks_pass_against_the_mock(tmp_path: Path) -> None:
+def test_the_config_declares_each_contracts_refusals() -> None:
+    projects = {p["title"]: p for p in tomllib.loads(CONFIG.read_text(encoding="utf-8"))["project"]}
+    for contract in load():
+        limit = ["413"] if any("413" in op.responses for op in contract.operations.values()) else []
+        expected = ["2xx", *(str(status) for status in sorted(contract.refusal_statuses)), *limit]
+        declared = projects[contract.title]["checks"]["positive_data_acceptance"]["expected-statuses"]
+        assert sorted(declared) == sorted(expected), contract.name
+
+
+def _credentials(base_url: str, contract: str) -> list[str]:
     user = load().data("users")[0]
-    with serve_in_thread(lambda url: create_app(base_url=url)) as server:
-        token = httpx.post(f"{server.base_url}/__admin/users/{user['username']}/tokens").json()["IdToken"]
+    admin = {"X-Villa-Admin-Token": ADMIN_TOKEN}
+    if contract == "admin":
+        return ["-H", f"X-Villa-Admin-Token: {ADMIN_TOKEN}"]
+    if contract == "shop":
+        login = {"username": user["username"], "password": user["password"]}
+        key = httpx.post(f"{base_url}/api/shop/auth/token", json=login).json()["token"]
+        gateway = load().data("shop")["gateway_key"]
+        return ["-H", f"Authorization: Token {key}", "-H", f"X-Gateway-Key: {gateway}"]
+    token = httpx.post(f"{base_url}/__admin/users/{user['username']}/tokens", headers=admin).json()["IdToken"]
+    return ["-H", f"Authorization: Bearer {token}"]
+
+
+@pytest.mark.socket
+@pytest.mark.slow
+@pytest.mark.parametrize("contract", ["villa", "shop", "lineitems", "admin"])
+def test_schemathesis_all_checks_pass_against_the_mock(contract: str, tmp_path: Path) -> None:
+    with serve_in_thread(lambda url: create_app(base_url=url, admin_token=ADMIN_TOKEN), log_level="critical") as server:
+        credentials = _credentials(server.base_url, contract)
         st = Path(sys.executable).with_name("schemathesis")
+        args = [str(st), "--config-file", str(CONFIG), "run", f"{server.base_url}/openapi/{contract}.json"]
+        args += ["--checks", "all", "--max-examples", "10", "--seed", "1", *credentials]
         result = subprocess.run(
-            [
-                str(st),
-                "--config-file",
-                str(ROOT / "suites/property/schemathesis.toml"),
-                "run",
-                f"{server.base_url}/openapi.json",
-                "--checks",
-                "all",
-                "--max-examples",
-                "5",
-                "--seed",
-                "1",
-                "-H",
-                f"Authorization: Bearer {token}",
-            ],  # fmt: skip
+            args,
             cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=600,
             env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"},
         )
-        bugs = httpx.get(f"{server.base_url}/__admin/journal?limit=1").json()["mockBugs"]
+        journal = httpx.get(f"{server.base_url}/__admin/journal?limit=1", headers={"X-Villa-Admin-Token": ADMIN_TOKEN})
+    operations = len(load()[contract].operations)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "Tested: 15" in result.stdout
-    assert "failures" not in result.stdout.split("SUMMARY")[-1].lower()
-    assert bugs == 0
-    assert token not in result.stdout
+    summary = result.stdout.split("SUMMARY")[-1]
+    assert f"Tested: {operations}" in summary, summary
+    assert "failure" not in summary.lower(), summary
+    assert journal.json()["mockBugs"] == 0
+    for secret in credentials[1::2]:
+        assert secret.split(" ", 1)[-1] not in result.stdout  # tokens and keys are never printed

@@ -61,11 +61,12 @@ class PasswordPolicy:
         """
         if len(password) < self.minimum_length:
             return "Password not long enough"
-        if self.require_uppercase and not any(c.isupper() for c in password):
+        # Cognito's classes are ASCII (A-Z, a-z, 0-9), as the admin contract's password pattern states them.
+        if self.require_uppercase and not any("A" <= c <= "Z" for c in password):
             return "Password must have uppercase characters"
-        if self.require_lowercase and not any(c.islower() for c in password):
+        if self.require_lowercase and not any("a" <= c <= "z" for c in password):
             return "Password must have lowercase characters"
-        if self.require_numbers and not any(c.isdigit() for c in password):
+        if self.require_numbers and not any("0" <= c <= "9" for c in password):
             return "Password must have numeric characters"
         if self.require_symbols and all(c.isalnum() or c.isspace() for c in password):
             return "Password must have symbol characters"
