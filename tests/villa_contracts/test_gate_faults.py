@@ -1,21 +1,18 @@
-"""Test the tester: every planted fault of ``tests.fixtures.faults`` is real, and the gate flags it.
+"""Test the tester: every planted fault of ``tests.fixtures.faults`` is real.
 
 ``test_each_fault_is_observable`` proves each broken mock misbehaves (and the correct mock does not)
-with plain HTTP calls. The gate tests run ``villa-contracts gate`` against each broken mock on a real
-socket and require exit code 1 with the fault's operation named in ``summary.json``; against the
-correct mock the same gate must exit 0.
+with plain HTTP calls. That the gate flags each of them, in every mode users run it, is the mode
+matrix's (``tests/villa_contracts/test_modes.py``), which requires exit code 1 with the fault's
+operation named in ``summary.json`` (``caught``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from tests.fixtures.faults import FAULTS, Fault, serve_broken, serve_unbroken
 from tests.villa_contracts.lineitems_fault_probes import PROBES as LINEITEMS_PROBES
@@ -25,8 +22,6 @@ from villa_contracts.domain.money import to_satang
 
 pytestmark = pytest.mark.socket
 
-GATE_SEED = 1
-GATE_MAX_EXAMPLES = 5
 APPROVED_CARD = "4111111111111111"
 DECLINED_CARD = "4000000000000002"
 
@@ -278,27 +273,9 @@ def test_each_fault_is_observable(name: str, unbroken_api: Api) -> None:
             api.close()
 
 
-# --- the gate against each broken mock ------------------------------------------------------------
-
-# Faults this gate misses at GATE_MAX_EXAMPLES / GATE_SEED, with the evidence. Strict xfail: once the
-# gate catches one, its test fails until the entry is removed.
-GATE_MISSES: dict[str, str] = {}
-
-
-def run_gate(
-    base_url: str, report_dir: Path, run_id: str, contract: str | None = None
-) -> tuple[int, dict[str, Any], str]:
-    """Run ``villa-contracts gate`` in-process (one contract, or all); answer its exit code, summary.json, output."""
-    from villa_contracts.cli import cli
-
-    args = ["gate", "--base-url", base_url, "--max-examples", str(GATE_MAX_EXAMPLES), "--seed", str(GATE_SEED)]
-    args += ["--contract", contract] if contract else []
-    args += ["--report-dir", str(report_dir), "--run-id", run_id]
-    result = CliRunner().invoke(cli, args)
-    # Only the gate's own sys.exit may end it: a crash would also be exit code 1.
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    summary = json.loads((report_dir / run_id / "summary.json").read_text(encoding="utf-8"))
-    return result.exit_code, summary, result.output
+# --- what the gate's report must name for a fault --------------------------------------------------
+# The gate runs against every fault are the mode matrix's (tests/villa_contracts/test_modes.py): each mode, the
+# correct backend and every planted fault.
 
 
 def caught(fault: Fault, summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -314,55 +291,3 @@ def caught(fault: Fault, summary: dict[str, Any]) -> list[dict[str, Any]]:
         and failure["operation"] in fault.expect
         and (not fault.checks or any(check in failure["check"] for check in fault.checks))
     ]
-
-
-def _brief(summary: dict[str, Any]) -> str:
-    seen = sorted({(f.get("phase"), f["operation"], f["check"]) for f in summary["failures"]})
-    return f"exit {summary.get('exitCode')} ({summary.get('reason')}); failures: {seen}"
-
-
-def _gate_params() -> list[Any]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason=GATE_MISSES[name], strict=True))
-        if name in GATE_MISSES
-        else name
-        for name in sorted(FAULTS)
-    ]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", _gate_params())
-def test_gate_flags_fault(name: str, tmp_path: Path) -> None:
-    fault = FAULTS[name]
-    with serve_broken(name) as base_url:
-        code, summary, _ = run_gate(base_url, tmp_path, name, fault.contract)
-    assert code == 1, f"{name}: {_brief(summary)}"
-    assert caught(fault, summary), f"{name}: expected {fault.expect} / {fault.checks or 'any check'}; {_brief(summary)}"
-
-
-@pytest.mark.slow
-def test_gate_passes_the_unbroken_mock(tmp_path: Path) -> None:
-    # Defined last on purpose: after the fault runs in this process, it also proves that one gate
-    # run leaks nothing (contract, check state, hypothesis settings) into the next.
-    with serve_unbroken() as base_url:
-        code, summary, output = run_gate(base_url, tmp_path, "unbroken")
-    assert code == 0, f"{_brief(summary)}\n{output}"
-    assert summary["failures"] == []
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["dropped_required_field", "payments_not_found"])
-@pytest.mark.parametrize(
-    "options", [("--phases", "lint,schemathesis", "--max-examples", "50"), ("--max-examples", "5")]
-)
-def test_the_fast_options_still_fail_a_broken_backend(name: str, options: tuple[str, ...], tmp_path: Path) -> None:
-    # The README's "faster" settings: a backend that answers no success to some operations, or
-    # answers them without their id, must not pass because those operations were never reached.
-    from villa_contracts.cli import cli
-
-    with serve_broken(name) as base_url:
-        args = ["gate", "--base-url", base_url, "--seed", "3", *options, "--report-dir", str(tmp_path)]
-        result = CliRunner().invoke(cli, [*args, "--run-id", "fast"])
-    summary = json.loads((tmp_path / "fast" / "summary.json").read_text(encoding="utf-8"))
-    assert result.exit_code == 1, _brief(summary)
-    assert caught(FAULTS[name], summary), _brief(summary)
