@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from mock_server.expiry import sweeper
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt
 
@@ -41,9 +42,15 @@ def obtain_token(call: Call) -> tuple[int, Any]:
 
 
 def start_guest(call: Call) -> tuple[int, Any]:
-    """``POST /api/shop/auth/guest``: a new anonymous customer and its key."""
+    """``POST /api/shop/auth/guest``: a new anonymous customer and its key (guest keys are forgotten first)."""
     identity = call.state.ids.hex_id("guest:anon_", 6)
-    return 201, {"token": call.state.auth.token_keys.issue(identity, identity, None), "customer": identity}
+    return 201, {"token": call.state.auth.token_keys.issue(identity, identity, None, guest=True), "customer": identity}
+
+
+@sweeper
+def expire_token_keys(state: MockState) -> float:
+    """Forget the token keys past their lifetime (``TokenKeys.expire_due``), oldest first."""
+    return state.auth.token_keys.expire_due(state.clock.now())
 
 
 # --- profile ------------------------------------------------------------------------------------
