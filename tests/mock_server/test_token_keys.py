@@ -7,6 +7,7 @@ keys in batches. Counted, never timed.
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 
 import pytest
@@ -131,3 +132,18 @@ def test_the_sweeper_answers_when_the_next_key_is_due() -> None:
     assert keys.expire_due(clock.now()) == now + 100
     assert keys.expire_due(now + 100) == now + 130  # the first went; the second is next
     assert store.index_count(EVERY_KEY) == 1
+
+
+def test_a_kept_key_costs_well_under_a_kibibyte_of_memory() -> None:
+    # Each guest key used to hold ~4 KiB: the memory store kept orjson's bytes in their 4 KiB allocation.
+    store = MemoryStorage()
+    keys = TokenKeys(store, AdjustableClock(frozen_at=1_767_139_200.0), lambda: KeyPolicy(3600.0, 10_000))
+    keys.issue("guest:anon_000000000000", "guest:anon_000000000000", None, guest=True)  # first-use allocations
+    tracemalloc.start()
+    try:
+        for n in range(2000):
+            keys.issue(f"guest:anon_{n:012x}", f"guest:anon_{n:012x}", None, guest=True)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held / 2000 < 1024, f"{held / 2000:.0f} bytes a key"
