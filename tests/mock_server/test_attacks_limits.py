@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.auth.token_keys import EVERY_KEY, KEYS, TokenKeys
 from mock_server.storage import MemoryStorage
+from tests.fixtures.counting import Counted
 from tests.fixtures.mock import login_user
-from tests.mock_server.test_lists import Counted
 from villa_contracts.contract import load
 from villa_contracts.domain.clock import RANGE_END, AdjustableClock
 from villa_contracts.domain.shop import KeyPolicy

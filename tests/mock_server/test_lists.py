@@ -9,8 +9,7 @@ and the shop's newest-first pages), byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from mock_server.fastjson import dumps
 from mock_server.handlers.lineitems import ORDERS as LI_ORDERS
 from mock_server.handlers.lineitems import reserved
 from mock_server.storage import MemoryStorage, SqliteStorage, Storage
-from mock_server.storage._base import Record
+from tests.fixtures.counting import Counted
 from tests.fixtures.mock import User, login_user
 from villa_contracts.contract import load
 from villa_contracts.domain import lineitems as rules
@@ -32,65 +31,6 @@ START = 1_767_139_200.0  # 2025-12-31: a frozen clock, so that records of one sh
 ADDRESS = {"firstname": "Noemi", "lastname": "Ullrich", "address1": "2315 Molly Hill", "zipcode": "47546",
            "phone": "(684) 555-8450"}  # fmt: skip
 USER = load().data("users")[0]
-
-
-class Counted(Storage):
-    """A store that counts what it is asked to read and write: records, and their JSON bytes."""
-
-    def __init__(self, inner: Storage) -> None:
-        self.inner = inner
-        self.shared = inner.shared
-        self.records = self.read = self.written = 0
-
-    def clear(self) -> None:
-        self.records = self.read = self.written = 0
-
-    def _seen(self, record: Record | None) -> Record | None:
-        if record is not None:
-            self.records += 1
-            self.read += len(dumps(record))
-        return record
-
-    def get(self, kind: str, key: str) -> Record | None:
-        return self._seen(self.inner.get(kind, key))
-
-    def get_many(self, kind: str, keys: Iterable[str]) -> list[Record | None]:
-        return [self._seen(record) for record in self.inner.get_many(kind, keys)]
-
-    def values(self, kind: str) -> Iterator[Record]:
-        return iter([record for record in self.inner.values(kind) if self._seen(record) is not None])
-
-    def put(self, kind: str, key: str, value: Record) -> None:
-        self.written += len(dumps(value))
-        self.inner.put(kind, key, value)
-
-    def insert(self, kind: str, key: str, value: Record) -> bool:
-        self.written += len(dumps(value))
-        return self.inner.insert(kind, key, value)
-
-    def delete(self, kind: str, key: str) -> None:
-        self.inner.delete(kind, key)
-
-    def next_sequence(self, name: str) -> int:
-        return self.inner.next_sequence(name)
-
-    def transaction(self) -> AbstractContextManager[None]:
-        return self.inner.transaction()
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def index_put(self, index: str, member: str, score: float) -> None:
-        self.inner.index_put(index, member, score)
-
-    def index_drop(self, index: str, member: str) -> None:
-        self.inner.index_drop(index, member)
-
-    def index_count(self, index: str) -> int:
-        return self.inner.index_count(index)
-
-    def index_range(self, index: str, start: int, stop: int, *, descending: bool = False) -> list[str]:
-        return self.inner.index_range(index, start, stop, descending=descending)
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
