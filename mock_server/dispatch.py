@@ -105,6 +105,39 @@ AUTHENTICATORS: dict[str, Authenticator] = {
 }
 """How the mock admits a caller, by the security scheme name a contract uses."""
 
+CREDENTIAL_HEADERS: dict[str, str] = {
+    "idToken": "authorization",
+    "adminToken": "x-villa-admin-token",
+    "tokenKey": "authorization",
+    "gatewayKey": "x-gateway-key",
+}
+"""The header each security scheme reads its credentials from (lower case; ``authorization`` when unnamed)."""
+
+
+def refuse_repeated_credentials(scope: Scope, names: frozenset[str]) -> None:
+    """Refuse a request that sends a credential header of ``names`` more than once.
+
+    Two ``Authorization`` headers name two callers: whichever one a server, proxy or gateway takes,
+    another may take the other. The request is refused rather than answered for either.
+
+    Raises:
+        Unauthorized: a header of ``names`` appears more than once; the message names it, never its values.
+    """
+    if not names:
+        return
+    seen: dict[str, int] = {}
+    for raw, _ in scope["headers"]:
+        name = raw.decode("latin-1").lower()
+        if name in names:
+            seen[name] = seen.get(name, 0) + 1
+    repeated = sorted(name for name, count in seen.items() if count > 1)
+    if repeated:
+        shown = "-".join(part.capitalize() for part in repeated[0].split("-"))
+        raise Unauthorized(
+            f"{seen[repeated[0]]} {shown} headers: send the credentials once (with two, which caller "
+            "is meant is ambiguous, so neither is used)"
+        )
+
 
 def _authenticate(
     state: MockState, headers: Mapping[str, str], authenticators: list[Authenticator]
@@ -186,6 +219,7 @@ class OperationEndpoint:
         self.validator = state.validators[operation.contract].operation(operation.operation_id)
         self.accepted = list(self.validator.request_media)
         self.authenticators = [AUTHENTICATORS[scheme] for scheme in operation.schemes]
+        self.credentials = frozenset(CREDENTIAL_HEADERS.get(scheme, "authorization") for scheme in operation.schemes)
         self.sweeps = state.contracts[operation.contract].role == "api"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -203,6 +237,7 @@ class OperationEndpoint:
         started = time.perf_counter()
         entry = Entry(0, state.clock.now(), scope["method"], scope["path"], op_id, 0, 0.0, contract=operation.contract)
         try:
+            refuse_repeated_credentials(scope, self.credentials)
             principal = _authenticate(state, headers, self.authenticators)
             entry.caller = principal.sub if principal else None
             params, violations = validator.params(scope.get("path_params") or {}, _query(scope))

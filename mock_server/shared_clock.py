@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from mock_server.storage import Storage
-from villa_contracts.domain.clock import AdjustableClock
+from villa_contracts.domain.clock import AdjustableClock, check_advance
 
 KIND = "clock"
 _KEY = "offset"
@@ -35,12 +35,14 @@ class StoredClock(AdjustableClock):
         return time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` for every process (never backwards)."""
+        """Move the clock forward by ``seconds`` for every process (never backwards, never past its range)."""
         if seconds < 0:
             raise ValueError(f"seconds={seconds!r}: a clock only moves forward")
         with self._store.transaction():
             record = self._store.get(KIND, _KEY)
-            self._offset = (float(record["seconds"]) if record else 0.0) + seconds
+            offset = float(record["seconds"]) if record else 0.0
+            check_advance(time.time() + offset, seconds)
+            self._offset = offset + seconds
             self._store.put(KIND, _KEY, {"seconds": self._offset})
 
     def reset(self) -> None:

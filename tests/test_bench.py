@@ -59,3 +59,19 @@ def test_scale_and_rss_options_parse(capsys: pytest.CaptureFixture[str]) -> None
         with pytest.raises(SystemExit) as refused:
             bench.parse_args(bad)
         assert refused.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_list_scale_options_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("list_scale", ROOT / "bench" / "list_scale.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = bench.parse_args(["--orders", "2000", "--stores", "memory,sqlite", "--seconds", "3"])
+    assert args.orders == 2000 and args.stores == ["memory", "sqlite"] and args.seconds == 3.0
+    assert bench.parse_args([]).orders == 10_000 and bench.parse_args([]).stores == ["memory", "sqlite", "redis"]
+    with pytest.raises(SystemExit) as shown:
+        bench.parse_args(["--help"])
+    assert shown.value.code == 0 and "wrk" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        bench.parse_args(["--stores", "mongo"])
+    assert refused.value.code == 2 and "unknown ['mongo']" in capsys.readouterr().err

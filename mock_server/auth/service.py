@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
@@ -35,6 +36,7 @@ from mock_server.errors import BadRequest, Conflict, NotFound, Unauthorized
 from mock_server.ids import RANDOM, IdSource
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
+from villa_contracts.domain.shop import KeyPolicy, ShopData
 from villa_contracts.errors import ContractError
 
 if TYPE_CHECKING:
@@ -46,8 +48,20 @@ _BEARER = "bearer"
 class AuthService:
     """The emulated Cognito user pool of one mock."""
 
-    def __init__(self, *, pool: PoolConfig, store: Storage, clock: Clock, issuer: str, ids: IdSource = RANDOM) -> None:
-        """Serve ``pool`` from ``store``: tokens dated by ``clock`` and signed as ``issuer``, new subs from ``ids``."""
+    def __init__(
+        self,
+        *,
+        pool: PoolConfig,
+        store: Storage,
+        clock: Clock,
+        issuer: str,
+        key_policy: Callable[[], KeyPolicy],
+        ids: IdSource = RANDOM,
+    ) -> None:
+        """Serve ``pool`` from ``store``: tokens dated by ``clock`` and signed as ``issuer``, new subs from ``ids``.
+
+        ``key_policy()`` bounds the shop's token keys (read on first use: a mock without the shop never reads it).
+        """
         self.pool = pool
         self.issuer = issuer
         self._store = store
@@ -56,7 +70,7 @@ class AuthService:
         self._users = UserDirectory(store, clock, ids)
         self._refresh = RefreshTokens(store, clock, pool.refresh_token_validity_seconds)
         self._tokens = TokenService(key=self._key, pool=pool, clock=clock, issuer=issuer)
-        self.token_keys = TokenKeys(store)
+        self.token_keys = TokenKeys(store, clock, key_policy)
         """The shop API's ``Authorization: Token <key>`` keys (for the same users)."""
         self._operations = CognitoOperations(
             pool=pool, users=self._users, refresh=self._refresh, tokens=self._tokens, clock=clock
@@ -69,7 +83,14 @@ class AuthService:
         """Build the pool of ``contracts.data("cognito")``, issuing as ``<base_url>/<userPoolId>``."""
         pool = PoolConfig.from_data(contracts.data("cognito"))
         issuer = f"{base_url.rstrip('/')}/{pool.user_pool_id}"
-        return cls(pool=pool, store=store, clock=clock, issuer=issuer, ids=ids)
+        return cls(
+            pool=pool,
+            store=store,
+            clock=clock,
+            issuer=issuer,
+            key_policy=lambda: ShopData.from_contract(contracts).token_keys,
+            ids=ids,
+        )
 
     @property
     def signing_key(self) -> SigningKey:

@@ -12,9 +12,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from typing import Any, Final
 
-from mock_server.auth.errors import USER_NOT_FOUND, USERNAME_EXISTS, CognitoError
+from mock_server.auth.errors import INVALID_PARAMETER, USER_NOT_FOUND, USERNAME_EXISTS, CognitoError
 from mock_server.ids import RANDOM, IdSource
 from mock_server.storage import Storage
 from villa_contracts.domain.clock import Clock
@@ -73,6 +74,23 @@ def _key(username: str) -> str:
     return username.casefold()
 
 
+def check_username(username: str) -> None:
+    """Refuse a user name that holds a control character (Unicode ``Cc``: NUL, tab, line breaks, DEL, C1).
+
+    Such a name cannot be told apart from another when shown, logged or compared, so no user gets one
+    (sign-up, the admin API, the contract's data alike).
+
+    Raises:
+        CognitoError: ``InvalidParameterException`` naming the character and where it is.
+    """
+    for index, char in enumerate(username):
+        if unicodedata.category(char) == "Cc":
+            raise CognitoError(
+                INVALID_PARAMETER,
+                f"Username must not contain control characters: U+{ord(char):04X} at position {index}",
+            )
+
+
 class UserDirectory:
     """Users of the pool, kept in storage."""
 
@@ -103,9 +121,11 @@ class UserDirectory:
         """Store a new user and return its record (the password policy is the caller's business).
 
         Raises:
-            CognitoError: ``UsernameExistsException`` when the name (or the given ``sub``) is taken.
+            CognitoError: ``UsernameExistsException`` when the name (or the given ``sub``) is taken,
+                ``InvalidParameterException`` when it holds a control character.
 
         """
+        check_username(username)
         now = self._clock.now()
         sub = sub or self._ids.uuid_id()
         key = _key(username)

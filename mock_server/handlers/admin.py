@@ -61,7 +61,11 @@ def get_clock(call: Call) -> tuple[int, Any]:
 
 
 def advance_clock(call: Call) -> tuple[int, Any]:
-    """``POST /__admin/clock``: the contract bounds ``advanceSeconds`` (finite, 0 to ten years)."""
+    """``POST /__admin/clock``: the contract bounds ``advanceSeconds`` (finite, 0 to ten years).
+
+    A move that would take the clock to the end of its range (2100-01-01T00:00:00Z) is refused with a
+    400 (``villa_contracts.domain.clock.check_advance``, in the clock's own ``advance``).
+    """
     call.state.clock.advance(float(call.body["advanceSeconds"]))
     return 200, _clock(call)
 

@@ -1,7 +1,9 @@
 """The line-item order API (seed 004): create with stock reserved, PayPal payments, my orders, expiry.
 
-Records, by storage kind: ``li_orders`` by order id, with the index ``li_owner_orders`` by the
-owner's ``sub``; ``li_used_references`` (PayPal reference id → the order it paid);
+Records, by storage kind: ``li_orders`` by order id, filed in its owner's ordered lists
+(``li_lists:<sub>:<list>``, ``villa_contracts.domain.lineitems.listings_of``: every order, its
+state's, its type's; ranked by last update), so a page of my orders reads only its own orders;
+``li_used_references`` (PayPal reference id → the order it paid);
 ``li_stock`` (one record: units each variant's orders hold); ``li_expiry``, a queue of orders in
 creation order, which ``expire_due`` (a sweeper every API request runs, ``mock_server.expiry``)
 walks from its head (``li_expiry_head``) to delete orders not fully paid 5 hours after creation
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from mock_server.state import MockState
 
 ORDERS = "li_orders"
-OWNER_ORDERS = "li_owner_orders"
+LISTS = "li_lists"
 USED = "li_used_references"
 STOCK = "li_stock"
 STOCK_KEY = "variants"
@@ -44,6 +46,21 @@ def _store_reserved(state: MockState, units: dict[int, int]) -> None:
 
 def _touch(state: MockState) -> int:
     return state.store.next_sequence("li_touched")
+
+
+def _list_name(owner: str, listing: str) -> str:
+    return f"{LISTS}:{owner}:{listing}"
+
+
+def file_in_lists(state: MockState, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """Keep the owner's lists in step with an order that was ``old`` and is ``new`` (None: absent)."""
+    kept = set(rules.listings_of(new["state"])) if new is not None else set()
+    if old is not None:
+        for listing in set(rules.listings_of(old["state"])) - kept:
+            state.store.index_drop(_list_name(old["owner"], listing), str(old["id"]))
+    if new is not None:
+        for listing in sorted(kept):
+            state.store.index_put(_list_name(new["owner"], listing), str(new["id"]), rules.listing_rank(new))
 
 
 @sweeper
@@ -70,8 +87,7 @@ def expire_due(state: MockState) -> float:
             if order is not None and rules.is_expired(data, order, now):
                 _store_reserved(state, rules.release(reserved(state), rules.priced_of(order).needs))
                 state.store.delete(ORDERS, str(order["id"]))
-                index = state.store.get(OWNER_ORDERS, order["owner"]) or {"ids": []}
-                state.store.put(OWNER_ORDERS, order["owner"], {"ids": [i for i in index["ids"] if i != order["id"]]})
+                file_in_lists(state, order, None)
             state.store.delete(EXPIRY, str(head))
             state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 
@@ -92,8 +108,7 @@ def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
         now = state.clock.now()
         order = rules.new_order(order_id, call.sub, priced, body, now=now, touched=_touch(state))
         state.store.put(ORDERS, str(order_id), order)
-        index = state.store.get(OWNER_ORDERS, call.sub) or {"ids": []}
-        state.store.put(OWNER_ORDERS, call.sub, {"ids": [*index["ids"], order_id]})
+        file_in_lists(state, None, order)
         queued = state.store.next_sequence("li_expiry")
         state.store.put(EXPIRY, str(queued), {"id": order_id, "expires_at": rules.expires_at(data, now)})
         answer = rules.order_json(data, order, units)
@@ -114,31 +129,37 @@ def pay_order(call: Call) -> tuple[int, Any]:
     data = state.lineitems
     reference_id = str(call.body["reference_id"])
     with state.store.transaction():
-        order = _own_order(state, int(call.params["id"]), call.sub)
+        before = _own_order(state, int(call.params["id"]), call.sub)
         paid = rules.paypal_amount(data, reference_id)
         used = state.store.get(USED, reference_id)
         order = rules.pay(
-            order, reference_id, paid, used_by=int(used["order"]) if used else None, touched=_touch(state)
+            before, reference_id, paid, used_by=int(used["order"]) if used else None, touched=_touch(state)
         )
         state.store.put(USED, reference_id, {"order": order["id"]})
         state.store.put(ORDERS, str(order["id"]), order)
+        file_in_lists(state, before, order)
         answer = rules.order_json(data, order, reserved(state))
     return 201, answer
 
 
 def list_orders(call: Call) -> tuple[int, Any]:
-    """``GET /api/orders.json`` and ``GET /api/orders``: the caller's orders, filtered, newest update first."""
+    """``GET /api/orders.json`` and ``GET /api/orders``: the caller's orders, filtered, newest update first.
+
+    Only the page's orders are read: the list the filters name gives their ids and its size.
+    """
     state = call.state
     data = state.lineitems
-    ids = (state.store.get(OWNER_ORDERS, call.sub) or {"ids": []})["ids"]
-    orders = [o for o in (state.store.get(ORDERS, str(i)) for i in ids) if o is not None]
-    total_pages, chosen = rules.my_orders(
-        orders,
-        state=call.params.get("state"),
-        type_=call.params.get("type"),
-        page=int(call.params.get("page", 1)),
-        page_size=data.page_size,
+    wanted, type_ = call.params.get("state"), call.params.get("type")
+    listing, start, stop = rules.my_orders_listing(
+        state=wanted, type_=type_, page=int(call.params.get("page", 1)), page_size=data.page_size
     )
+    count, candidates = 0, []
+    if listing is not None:
+        name = _list_name(call.sub, listing)
+        count = state.store.index_count(name)
+        ids = state.store.index_range(name, start, stop, descending=True)
+        candidates = [o for o in state.store.get_many(ORDERS, ids) if o is not None]
+    total_pages, chosen = rules.my_orders_page(candidates, count, state=wanted, type_=type_, page_size=data.page_size)
     units = reserved(state)
     return 200, {"total_pages": total_pages, "orders": [rules.order_json(data, o, units) for o in chosen]}
 
@@ -151,11 +172,12 @@ def move_state(call: Call) -> tuple[int, Any]:
     state = call.state
     sweep(state)  # an expired order is gone for the admin too
     with state.store.transaction():
-        order = state.store.get(ORDERS, str(int(call.params["id"])))
-        rules.require_known(int(call.params["id"]), order is not None)
-        assert order is not None
-        order = rules.move_delivery(order, str(call.body["state"]), touched=_touch(state))
+        before = state.store.get(ORDERS, str(int(call.params["id"])))
+        rules.require_known(int(call.params["id"]), before is not None)
+        assert before is not None
+        order = rules.move_delivery(before, str(call.body["state"]), touched=_touch(state))
         state.store.put(ORDERS, str(order["id"]), order)
+        file_in_lists(state, before, order)
     return 200, {"id": order["id"], "state": order["state"]}
 
 

@@ -2,7 +2,7 @@
 
 A customer is an identity (``user:<sub>`` or ``guest:anon_<hex>``, see ``mock_server.auth.token_keys``).
 Records, by storage kind: ``shop_profiles`` and ``shop_carts`` by identity; ``shop_addresses`` by
-id with the index ``shop_address_index`` by identity. The addresses and completed profiles of
+id, filed in the ordered list ``shop_address_index:<identity>`` (oldest first). The addresses and completed profiles of
 ``contracts/data/shop.yaml`` are the test users' from the start. Prices come from the shared
 catalog at the store's branch; every rule is ``villa_contracts.domain.shop``'s.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from mock_server.expiry import sweeper
 from villa_contracts.domain import cards
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.money import fmt
@@ -42,9 +43,15 @@ def obtain_token(call: Call) -> tuple[int, Any]:
 
 
 def start_guest(call: Call) -> tuple[int, Any]:
-    """``POST /api/shop/auth/guest``: a new anonymous customer and its key."""
+    """``POST /api/shop/auth/guest``: a new anonymous customer and its key (guest keys are forgotten first)."""
     identity = call.state.ids.hex_id("guest:anon_", 6)
-    return 201, {"token": call.state.auth.token_keys.issue(identity, identity, None), "customer": identity}
+    return 201, {"token": call.state.auth.token_keys.issue(identity, identity, None, guest=True), "customer": identity}
+
+
+@sweeper
+def expire_token_keys(state: MockState) -> float:
+    """Forget the token keys past their lifetime (``TokenKeys.expire_due``), oldest first."""
+    return state.auth.token_keys.expire_due(state.clock.now())
 
 
 # --- profile ------------------------------------------------------------------------------------
@@ -100,8 +107,8 @@ def address(state: MockState, address_id: int) -> rules.Address | None:
 def _addresses_of(state: MockState, identity: str, username: str) -> list[rules.Address]:
     user = identity.startswith("user:")
     owned = [a for a in state.shop.addresses if user and a.owner.casefold() == username.casefold()]
-    ids = (state.store.get(ADDRESS_INDEX, identity) or {}).get("ids", [])
-    stored = [state.store.get(ADDRESSES, str(i)) for i in ids]
+    listing = f"{ADDRESS_INDEX}:{identity}"
+    stored = state.store.get_many(ADDRESSES, state.store.index_range(listing, 0, state.store.index_count(listing)))
     return owned + [rules.Address(**record) for record in stored if record is not None]
 
 
@@ -130,8 +137,7 @@ def add_address(call: Call) -> tuple[int, Any]:
             address_id, call.sub, body["line1"], body["city"], body["postcode"], body["phone"], body.get("line2", "")
         )
         state.store.put(ADDRESSES, str(address_id), dataclasses.asdict(item))
-        index = state.store.get(ADDRESS_INDEX, call.sub) or {"ids": []}
-        state.store.put(ADDRESS_INDEX, call.sub, {"ids": [*index["ids"], address_id]})
+        state.store.index_put(f"{ADDRESS_INDEX}:{call.sub}", str(address_id), address_id)
     return 201, address_json(item)
 
 

@@ -1,7 +1,8 @@
 """The cart checkout (seed 002) and the store's order service behind it (seed 003).
 
-Records, by storage kind: ``shop_orders`` by order key, with the index ``shop_customer_orders``
-by identity; ``shop_attempts`` by external id, with ``shop_order_attempts`` by order key;
+Records, by storage kind: ``shop_orders`` by order key, filed in the ordered list
+``shop_customer_orders:<identity>`` (checkout order: a page reads only its own orders);
+``shop_attempts`` by external id, filed in ``shop_order_attempts:<order key>``;
 ``shop_holds``, a queue of unpaid orders in checkout order, which ``expire_due`` (a sweeper every
 API request runs, ``mock_server.expiry``) walks from its head (``shop_hold_head``) to cancel orders
 unpaid for 5 hours and release their stock. Stock is the
@@ -122,8 +123,9 @@ def _new_attempt(state: MockState, order: dict[str, Any]) -> dict[str, Any]:
         "log": [],
     }
     state.store.put(ATTEMPTS, external_id, attempt)
-    index = state.store.get(ORDER_ATTEMPTS, order["order_key"]) or {"ids": []}
-    state.store.put(ORDER_ATTEMPTS, order["order_key"], {"ids": [*index["ids"], external_id]})
+    state.store.index_put(
+        f"{ORDER_ATTEMPTS}:{order['order_key']}", external_id, state.store.next_sequence("shop_filed")
+    )
     return attempt
 
 
@@ -194,8 +196,9 @@ def checkout_cart(call: Call) -> tuple[int, Any]:
         order = _order_record(state, call, checkout, profile)
         _move_stock(state, Counter(), checkout.needs)
         state.store.put(ORDERS, order["order_key"], order)
-        index = state.store.get(CUSTOMER_ORDERS, call.sub) or {"keys": []}
-        state.store.put(CUSTOMER_ORDERS, call.sub, {"keys": [*index["keys"], order["order_key"]]})
+        state.store.index_put(
+            f"{CUSTOMER_ORDERS}:{call.sub}", order["order_key"], state.store.next_sequence("shop_filed")
+        )
         if checkout.payment.kind == rules.DIRECT:
             _paid(state, order, None)
             return 200, {"order_key": order["order_key"]}
@@ -222,14 +225,18 @@ def _own_order(state: MockState, order_key: str, caller: str) -> dict[str, Any]:
 
 
 def list_orders(call: Call) -> tuple[int, Any]:
-    """``GET /api/shop/orders``: ``get_user_orders`` / ``get_anonymous_user_orders``, newest first."""
+    """``GET /api/shop/orders``: ``get_user_orders`` / ``get_anonymous_user_orders``, newest first.
+
+    Only the page's orders are read: the caller's list gives their keys and its size.
+    """
     state = call.state
     page, size = int(call.params.get("page", 1)), int(call.params.get("page_size", 10))
-    keys = list(reversed((state.store.get(CUSTOMER_ORDERS, call.sub) or {"keys": []})["keys"]))
-    start, end, total_pages = rules.page_of(len(keys), page, size)
-    orders = [state.store.get(ORDERS, key) for key in keys[start:end]]
+    listing = f"{CUSTOMER_ORDERS}:{call.sub}"
+    count = state.store.index_count(listing)
+    start, end, total_pages = rules.page_of(count, page, size)
+    orders = state.store.get_many(ORDERS, state.store.index_range(listing, start, end, descending=True))
     return 200, {
-        "count": len(keys),
+        "count": count,
         "page": page,
         "page_size": size,
         "total_pages": total_pages,
@@ -257,8 +264,8 @@ def list_payment_attempts(call: Call) -> tuple[int, Any]:
     """``GET /api/shop/orders/{order_key}/attempts``: oldest first."""
     state = call.state
     order = _own_order(state, call.params["order_key"], call.sub)
-    ids = (state.store.get(ORDER_ATTEMPTS, order["order_key"]) or {"ids": []})["ids"]
-    attempts = [state.store.get(ATTEMPTS, external_id) for external_id in ids]
+    listing = f"{ORDER_ATTEMPTS}:{order['order_key']}"
+    attempts = state.store.get_many(ATTEMPTS, state.store.index_range(listing, 0, state.store.index_count(listing)))
     return 200, {"results": [_attempt_json(a) for a in attempts if a is not None]}
 
 

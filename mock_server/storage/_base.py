@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -54,3 +54,32 @@ class Storage(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (files, connections)."""
+
+    # -- ordered indexes: what a list reads, so that a page costs what the page holds ----------------
+    # An index is a named set of members (record keys), each filed at a score. It changes in the same
+    # transaction as the records it lists, and it is wiped by ``reset`` with them.
+
+    @abc.abstractmethod
+    def index_put(self, index: str, member: str, score: float) -> None:
+        """File ``member`` in ``index`` at ``score`` (moving it there when it was filed already)."""
+
+    @abc.abstractmethod
+    def index_drop(self, index: str, member: str) -> None:
+        """Take ``member`` out of ``index`` (nothing happens when it is not filed there)."""
+
+    @abc.abstractmethod
+    def index_count(self, index: str) -> int:
+        """How many members ``index`` holds (without reading them)."""
+
+    @abc.abstractmethod
+    def index_range(self, index: str, start: int, stop: int, *, descending: bool = False) -> list[str]:
+        """The members at positions ``start`` to ``stop`` (excluded) by score, lowest first unless ``descending``.
+
+        Members of one score are ordered by member. The cost is that of the positions asked for,
+        not of the index's size. A Redis store reads what is committed: read an index before a
+        transaction writes to it, never after.
+        """
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> list[Record | None]:
+        """Copies of the records of ``keys``, in their order (None for a missing one)."""
+        return [self.get(kind, key) for key in keys]

@@ -8,6 +8,7 @@ whole collections), so its cost does not grow with the number of records.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,11 @@ class MemoryStorage(Storage):
         self._lock = threading.RLock()
         # Per open transaction: the bytes each touched (kind, key) held before it (None: absent).
         self._undo: list[dict[tuple[str, str], bytes | None]] = []
+        # Ordered indexes: each member's score, and the (score, member) pairs kept sorted.
+        self._scores: dict[str, dict[str, float]] = {}
+        self._sorted: dict[str, list[tuple[float, str]]] = {}
+        # Per open transaction: the score each touched (index, member) had before it (None: not filed).
+        self._index_undo: list[dict[tuple[str, str], float | None]] = []
 
     def _remember(self, kind: str, key: str) -> None:
         if self._undo:
@@ -42,7 +48,9 @@ class MemoryStorage(Storage):
 
     def put(self, kind: str, key: str, value: Record) -> None:
         """Store a copy of ``value``."""
-        raw = dumps_record(value)
+        # orjson's bytes sit in a 4 KiB allocation whatever their length: kept as they are, every record
+        # (a 100-byte token key) would hold 4 KiB. The copy is as long as the JSON (issue 21, point 8).
+        raw = bytes(memoryview(dumps_record(value)))
         with self._lock:
             self._remember(kind, key)
             self._data.setdefault(kind, {})[key] = raw
@@ -79,9 +87,11 @@ class MemoryStorage(Storage):
         """Hold the lock; on an exception, put back every record the block touched."""
         with self._lock:
             self._undo.append({})
+            self._index_undo.append({})
             try:
                 yield
             except BaseException:
+                self._index_rollback(self._index_undo.pop())
                 for (kind, key), raw in self._undo.pop().items():
                     records = self._data.setdefault(kind, {})
                     if raw is None:
@@ -94,9 +104,66 @@ class MemoryStorage(Storage):
                 if self._undo:  # nested: the outer block keeps the older bytes
                     for touched, raw in done.items():
                         self._undo[-1].setdefault(touched, raw)
+                self._index_commit(self._index_undo.pop())
 
     def reset(self) -> None:
         """Drop everything."""
         with self._lock:
             self._data.clear()
             self._counters.clear()
+            self._scores.clear()
+            self._sorted.clear()
+
+    # -- ordered indexes ---------------------------------------------------------------------------
+
+    def _file(self, index: str, member: str, score: float | None) -> None:
+        """Move ``member`` of ``index`` to ``score`` (None: out of the index), keeping the order sorted."""
+        scores = self._scores.setdefault(index, {})
+        ordered = self._sorted.setdefault(index, [])
+        old = scores.get(member)
+        if old is not None:
+            del ordered[bisect.bisect_left(ordered, (old, member))]
+            del scores[member]
+        if score is not None:
+            scores[member] = score
+            bisect.insort(ordered, (score, member))
+
+    def _index_write(self, index: str, member: str, score: float | None) -> None:
+        with self._lock:
+            if self._index_undo:
+                self._index_undo[-1].setdefault((index, member), self._scores.get(index, {}).get(member))
+            self._file(index, member, score)
+
+    def _index_rollback(self, touched: dict[tuple[str, str], float | None]) -> None:
+        for (index, member), score in touched.items():
+            self._file(index, member, score)
+
+    def _index_commit(self, touched: dict[tuple[str, str], float | None]) -> None:
+        if self._index_undo:  # nested: the outer block keeps the older scores
+            for pair, score in touched.items():
+                self._index_undo[-1].setdefault(pair, score)
+
+    def index_put(self, index: str, member: str, score: float) -> None:
+        """File ``member`` in ``index`` at ``score``."""
+        self._index_write(index, member, float(score))
+
+    def index_drop(self, index: str, member: str) -> None:
+        """Take ``member`` out of ``index``."""
+        self._index_write(index, member, None)
+
+    def index_count(self, index: str) -> int:
+        """How many members ``index`` holds."""
+        with self._lock:
+            return len(self._scores.get(index, ()))
+
+    def index_range(self, index: str, start: int, stop: int, *, descending: bool = False) -> list[str]:
+        """The members at positions ``start`` to ``stop`` (excluded), by score: a slice of the sorted pairs."""
+        with self._lock:
+            ordered = self._sorted.get(index, [])
+            size = len(ordered)
+            start, stop = max(start, 0), min(stop, size)
+            if start >= stop:
+                return []
+            if descending:
+                return [member for _, member in reversed(ordered[size - stop : size - start])]
+            return [member for _, member in ordered[start:stop]]

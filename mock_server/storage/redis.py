@@ -1,7 +1,8 @@
 """Redis storage: one state shared by every mock process (workers, hosts) that names the same server and prefix.
 
 Layout, every key under ``prefix`` (default ``villa:``): ``<prefix>rec:<kind>`` is a hash of a
-kind's records (key → JSON), ``<prefix>seq`` a hash of counters, ``<prefix>lock`` the store's lock.
+kind's records (key → JSON), ``<prefix>seq`` a hash of counters, ``<prefix>lock`` the store's lock,
+``<prefix>idx:<index>`` a sorted set per ordered index (member → score).
 
 Atomicity across processes: a ``transaction()`` takes the store's lock (``SET NX PX``, with a
 random token), reads the server's current records, keeps its writes in the process, and commits
@@ -19,7 +20,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -34,14 +35,20 @@ LOCK_MS = 30_000
 """How long the lock is held at most: a process that dies holding it blocks the others this long."""
 LOCK_WAIT_S = 20.0
 """How long a transaction waits for the lock before it fails."""
+_INDEX = "\x00index:"
+"""The pending writes of an index entry are filed under this kind + the index's name (no record kind starts so)."""
 
-# KEYS[1] the lock; ARGV[1] the lock token, then (op, hash, field, value) quadruples.
+# KEYS[1] the lock; ARGV[1] the lock token, then (op, key, field, value) quadruples: set/del a hash's
+# field, or zadd/zrem a sorted set's member (value: its score).
 # Applies the writes only if the lock is still ours, then frees it; answers 1, or 0 when it was lost.
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local i = 2
 while i <= #ARGV do
-  if ARGV[i] == 'set' then redis.call('HSET', ARGV[i+1], ARGV[i+2], ARGV[i+3])
+  local op = ARGV[i]
+  if op == 'set' then redis.call('HSET', ARGV[i+1], ARGV[i+2], ARGV[i+3])
+  elseif op == 'zadd' then redis.call('ZADD', ARGV[i+1], ARGV[i+3], ARGV[i+2])
+  elseif op == 'zrem' then redis.call('ZREM', ARGV[i+1], ARGV[i+2])
   else redis.call('HDEL', ARGV[i+1], ARGV[i+2]) end
   i = i + 4
 end
@@ -189,10 +196,7 @@ class RedisStorage(Storage):
                 self._depth -= 1
                 if outer:
                     writes, self._pending = self._pending, {}
-                    args: list[str | bytes] = [self._token]
-                    for (kind, key), raw in writes.items():
-                        op = "set" if raw is not None else "del"
-                        args += (op, self._hash(kind), key, raw if raw is not None else b"")
+                    args: list[str | bytes] = [self._token, *self._write_args(writes)]
                     if not self._commit(keys=[self._lock_key], args=args):
                         raise StoreBusy(
                             f"the Redis store {self.prefix!r}: a transaction outlived its lock ({LOCK_MS} ms); "
@@ -207,6 +211,63 @@ class RedisStorage(Storage):
             keys = [k for k in self._redis.scan_iter(match=pattern, count=1000) if k != self._lock_key.encode()]
             for start in range(0, len(keys), 500):
                 self._redis.delete(*keys[start : start + 500])
+
+    # -- ordered indexes: a sorted set per index, ``<prefix>idx:<index>``, written with the records -----------
+
+    def _write_args(self, writes: dict[tuple[str, str], bytes | None]) -> list[str | bytes]:
+        """The commit script's quadruples for a transaction's writes (records and index entries)."""
+        args: list[str | bytes] = []
+        for (kind, key), raw in writes.items():
+            if kind.startswith(_INDEX):
+                zset = self._zset(kind[len(_INDEX) :])
+                args += ("zadd", zset, key, raw) if raw is not None else ("zrem", zset, key, b"")
+            else:
+                args += ("set" if raw is not None else "del", self._hash(kind), key, raw if raw is not None else b"")
+        return args
+
+    def _zset(self, index: str) -> str:
+        return f"{self.prefix}idx:{index}"
+
+    def index_put(self, index: str, member: str, score: float) -> None:
+        """File ``member`` in ``index`` at ``score`` (with the transaction's other writes)."""
+        with self.transaction():
+            self._pending[(_INDEX + index, member)] = repr(float(score)).encode()
+
+    def index_drop(self, index: str, member: str) -> None:
+        """Take ``member`` out of ``index`` (with the transaction's other writes)."""
+        with self.transaction():
+            self._pending[(_INDEX + index, member)] = None
+
+    def _committed_only(self, index: str) -> None:
+        with self._local:
+            if self._depth and any(kind == _INDEX + index for kind, _ in self._pending):
+                raise RuntimeError(f"index {index!r} was read after this transaction wrote to it (not committed yet)")
+
+    def index_count(self, index: str) -> int:
+        """How many members ``index`` holds (``ZCARD``)."""
+        self._committed_only(index)
+        return int(self._redis.zcard(self._zset(index)))
+
+    def index_range(self, index: str, start: int, stop: int, *, descending: bool = False) -> list[str]:
+        """The members at positions ``start`` to ``stop`` (excluded), by score (``ZRANGE``/``ZREVRANGE``)."""
+        self._committed_only(index)
+        start = max(start, 0)
+        if stop <= start:
+            return []
+        read = self._redis.zrevrange if descending else self._redis.zrange
+        members: list[bytes] = read(self._zset(index), start, stop - 1)  # type: ignore[assignment]
+        return [m.decode() for m in members]
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> list[Record | None]:
+        """Copies of the records of ``keys``, in their order (one ``HMGET``; this transaction's writes as written)."""
+        wanted = list(keys)
+        if not wanted:
+            return []
+        values: list[bytes | None] = self._redis.hmget(self._hash(kind), wanted)  # type: ignore[assignment]
+        with self._local:
+            if self._depth:
+                values = [self._pending.get((kind, k), v) for k, v in zip(wanted, values, strict=True)]
+        return [loads(v) if v is not None else None for v in values]
 
     def close(self) -> None:
         """Close the connections."""

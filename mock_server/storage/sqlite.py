@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,20 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
                                     PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+# Ordered indexes: members by score (a B-tree on (name, score, member) answers a page without reading the
+# rest), and each index's size kept by triggers in the same transaction, so counting reads one row.
+_INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idx (name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL,
+                                PRIMARY KEY (name, member)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_by_score ON idx (name, score, member);
+CREATE TABLE IF NOT EXISTS idx_size (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS idx_grows AFTER INSERT ON idx BEGIN
+  INSERT INTO idx_size(name, n) VALUES (NEW.name, 1) ON CONFLICT(name) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS idx_shrinks AFTER DELETE ON idx BEGIN
+  UPDATE idx_size SET n = n - 1 WHERE name = OLD.name;
+END;
 """
 
 
@@ -41,6 +55,7 @@ class SqliteStorage(Storage):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_INDEX_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"--db {self.path}: cannot use it as the mock's SQLite database ({exc}); "
@@ -118,6 +133,60 @@ class SqliteStorage(Storage):
         with self._lock:
             self._conn.execute("DELETE FROM records")
             self._conn.execute("DELETE FROM counters")
+            self._conn.execute("DELETE FROM idx")
+            self._conn.execute("DELETE FROM idx_size")
+
+    # -- ordered indexes ---------------------------------------------------------------------------
+
+    def index_put(self, index: str, member: str, score: float) -> None:
+        """File ``member`` in ``index`` at ``score``."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO idx(name, member, score) VALUES(?,?,?) "
+                "ON CONFLICT(name, member) DO UPDATE SET score=excluded.score",
+                (index, member, float(score)),
+            )
+
+    def index_drop(self, index: str, member: str) -> None:
+        """Take ``member`` out of ``index``."""
+        with self._lock:
+            self._conn.execute("DELETE FROM idx WHERE name=? AND member=?", (index, member))
+
+    def index_count(self, index: str) -> int:
+        """How many members ``index`` holds (one row of ``idx_size``)."""
+        with self._lock:
+            row = self._conn.execute("SELECT n FROM idx_size WHERE name=?", (index,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def index_range(self, index: str, start: int, stop: int, *, descending: bool = False) -> list[str]:
+        """The members at positions ``start`` to ``stop`` (excluded), by score, from the score B-tree.
+
+        A page deep in a large index steps over the entries before it in the B-tree (no record is read).
+        """
+        start = max(start, 0)
+        if stop <= start:
+            return []
+        order = "DESC" if descending else "ASC"
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT member FROM idx WHERE name=? ORDER BY score {order}, member {order} LIMIT ? OFFSET ?",
+                (index, stop - start, start),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> list[Record | None]:
+        """Copies of the records of ``keys``, in their order (a query per 500 keys)."""
+        wanted = list(keys)
+        found: dict[str, str] = {}
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT key, value FROM records WHERE kind=? AND key IN ({marks})", (kind, *chunk)
+                ).fetchall()
+            found.update(rows)
+        return [loads(found[key]) if key in found else None for key in wanted]
 
     def close(self) -> None:
         """Close the connection."""

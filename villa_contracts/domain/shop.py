@@ -66,6 +66,37 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    """Shop token keys: how long one lives on the mock's clock, and how many are kept at most."""
+
+    lifetime_seconds: float
+    max_keys: int
+
+    def __post_init__(self) -> None:
+        if not (self.lifetime_seconds > 0 and self.max_keys > 0):
+            raise ValueError(f"token keys need a lifetime and a maximum above 0, not {self!r}")
+
+    def expires_at(self, issued_at: float) -> float:
+        """When a key issued at ``issued_at`` stops working."""
+        return issued_at + self.lifetime_seconds
+
+    def evictions(self, kept: int, oldest_guests: Sequence[str], oldest: Sequence[str]) -> list[str]:
+        """The keys forgotten when ``kept`` are kept: past ``max_keys``, the oldest guest keys first, then any.
+
+        ``oldest_guests`` and ``oldest`` are the oldest guest keys and the oldest keys, oldest first.
+        """
+        excess = max(kept - self.max_keys, 0)
+        chosen = list(oldest_guests[:excess])
+        chosen += [key for key in oldest if key not in chosen][: excess - len(chosen)]
+        return chosen
+
+
+def key_is_live(expires_at: float, now: float) -> bool:
+    """Whether a token key that expires at ``expires_at`` still works at ``now``."""
+    return now < expires_at
+
+
+@dataclass(frozen=True, slots=True)
 class ShopData:
     """The store's data (``contracts/data/shop.yaml``); build it with ``ShopData.from_contract(load())``."""
 
@@ -77,6 +108,7 @@ class ShopData:
     payment_methods: dict[int, PaymentMethod]
     shipping_methods: dict[int, ShippingMethod]
     gateway_key: str = field(repr=False)
+    token_keys: KeyPolicy
 
     @classmethod
     def from_contract(cls, contracts: Any) -> ShopData:
@@ -122,6 +154,7 @@ class ShopData:
                     for m in raw["shipping_methods"]
                 },  # fmt: skip
                 gateway_key=str(raw["gateway_key"]),
+                token_keys=KeyPolicy(float(raw["token_keys"]["lifetime_seconds"]), int(raw["token_keys"]["max_keys"])),
             )
         except (KeyError, TypeError, ValueError, AttributeError, VillaContractsError) as exc:
             raise ContractError(f"contracts/data/shop.yaml is malformed: {exc!r}") from exc
