@@ -13,7 +13,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -91,25 +90,7 @@ def test_bad_phase_is_a_usage_error() -> None:
     assert gate("--phases", "lint,nope")[0] == 2
 
 
-def _journal(base_url: str) -> list[tuple[str, str, int]]:
-    entries = httpx.get(f"{base_url}/__admin/journal?limit=100000").json()["entries"]
-    # Charge ids and payment attempts' external ids are random on the mock (page paths carry them).
-    paths = [re.sub(r"pay_[0-9a-f]{20}", "<attempt>", re.sub(r"chrg_test_\w+", "<charge>", e["path"])) for e in entries]
-    return [(e["method"], path, e["status"]) for e, path in zip(entries, paths, strict=True)]
-
-
-def test_same_seed_same_requests(tmp_path: Path) -> None:
-    runs = []
-    for index in range(2):
-        with serve_in_thread(lambda url: create_app(base_url=url)) as server:
-            code, out = gate(
-                "--base-url", server.base_url, "--seed", "7", "--max-examples", "3", "--phases", "schemathesis",
-                "--report-dir", str(tmp_path), "--run-id", f"r{index}",
-            )  # fmt: skip
-            assert code == 0, out
-            runs.append(_journal(server.base_url))
-    assert len(runs[0]) > 100
-    assert runs[0] == runs[1]
+# Same seed, same requests: tests/villa_contracts/test_seed_repeats.py (every phase, two fresh mocks).
 
 
 def test_prod_skips_payments_unless_allowed(tmp_path: Path) -> None:
