@@ -55,12 +55,14 @@ class GatePlan:
         state_change_url: the provider's Pact state-change URL (a mock's own by default).
         coverage: ``fail``: an operation that never answered 2xx in a phase that should reach it
             fails the run; ``warn``: it is reported as a warning.
+        schemathesis_phases: Schemathesis' own phases the schemathesis phase runs (all by default).
     """
 
     phases: tuple[str, ...] = ("lint", "schemathesis", "state-machine", "pact")
     contracts: tuple[str, ...] = ()
     state_change_url: str | None = None
     coverage: Coverage = "fail"
+    schemathesis_phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ def _schemathesis(context: RunContext, plan: GatePlan) -> Iterator[Event]:
             why = context.why_not(operation)
             if why is not None:  # not called on purpose: the reports say why, never a bare "never 2xx"
                 yield skipped("schemathesis", f"{name}.{op_id}", why, name)
-        yield from run_schemathesis(context, context.contracts[name])
+        yield from run_schemathesis(context, context.contracts[name], plan.schemathesis_phases)
 
 
 def _what_it_called(context: RunContext, plan: GatePlan, seen: Statuses) -> set[tuple[str, str]]:

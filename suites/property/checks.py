@@ -254,7 +254,12 @@ class paid_stays_paid(_Remembering):  # noqa: N801
     FROZEN: ClassVar[tuple[str, ...]] = ("payment", "productList", "ownerId")
 
     def judge(self, op: str, body: Any, response: Response) -> None:
-        """Every order document of the answer, against the first paid view of it."""
+        """Every order document of the answer, against the first paid view of it (the set-up's paid ones too)."""
+        if self.context is not None:
+            from suites.property.livedata import paid_orders
+
+            for order_id, order in paid_orders(self.context).items():
+                self.seen.setdefault(order_id, {key: order.get(key) for key in self.FROZEN})
         for order in orders_in(op, body):
             order_id = str(order.get("orderId"))
             view = {key: order.get(key) for key in self.FROZEN}

@@ -28,6 +28,7 @@ from villa_contracts.errors import ConfigError
 if TYPE_CHECKING:
     from suites.context import RunContext
     from villa_contracts.contract import Contract
+    from villa_contracts.target import Account
 
 Examples = dict[str, Any]
 """A live request body per operationId."""
@@ -45,6 +46,8 @@ class LiveData:
             create): each edge example (``suites.property.edges``) gets its own.
         variants: by operationId, more live bodies by name, each reaching a rule the main example does not
             (a declined card's charge to verify): what the business checks judge even in a short run.
+        operation_parameters: by operationId, live path parameter values of that operation alone (two
+            operations of one path that must not meet: a cart line to change, another to remove).
     """
 
     examples: Examples = field(default_factory=dict)
@@ -52,6 +55,7 @@ class LiveData:
     notes: list[str] = field(default_factory=list)
     fresh: dict[str, Callable[[], Any]] = field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    operation_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SetupFailed(Exception):
@@ -92,6 +96,16 @@ class _Api:
             "card": {"number": card, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "123"},
         }
         return str(self.call(f"{self.prefix}/cardtoken", body)["cardToken"])
+
+    def paid(self, branch: str, example: dict[str, Any], card: str) -> dict[str, Any]:
+        """A new order, charged with ``card`` and verified: the order as verify answers it (paid)."""
+        order = self.order(branch, example)
+        verified = self.call(
+            f"{self.prefix}/verify", {"orderId": order["orderId"], "chargeId": self.charge(order, card)}
+        )
+        if not isinstance(verified.get("order"), dict) or not verified.get("paid"):
+            raise SetupFailed(f"verify of an Authorized charge answered paid={verified.get('paid')!r}")
+        return dict(verified["order"])
 
     def charge(self, order: dict[str, Any], card: str) -> str:
         body = {
@@ -171,6 +185,11 @@ def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
         put(f"verifyPayment{suffix}", verify_example)
         # A declined charge to verify: ``declined_never_paid`` judges it.
         variant(f"verifyPayment{suffix}", "declined card", lambda: verify_example(declined))
+    paid = _try(lambda: api.paid(branch, create_example, approve))
+    if paid is not None:
+        # An order the set-up paid, read again: ``paid_stays_paid`` knows it paid (``paid_orders``).
+        paid_orders(context)[str(paid["orderId"])] = paid
+        variant("getOrder", "a paid order", lambda: {"orderId": paid["orderId"]})
     if "threeDSecureSubmit" in contract.operations and context.target.is_mock:
         # The 3-D Secure page is the mock bank's (only a mock has it); its charge id is a path parameter.
         try:
@@ -203,11 +222,20 @@ def _request_example(contract: Contract, operation_id: str) -> dict[str, Any]:
 
 
 class _ShopApi:
-    """The shop API as the run's first account (its token key, and the gateway key where known)."""
+    """The shop API as one of the run's accounts (its token key, and the gateway key where known)."""
 
-    def __init__(self, context: RunContext, contract: Contract) -> None:
+    def __init__(self, context: RunContext, contract: Contract, index: int = 0) -> None:
         self.context = context
-        self.headers = headers_for(context, contract)
+        self.headers = headers_for(context, contract, index)
+
+    def ready(self, contract: Contract, account: Account, products: tuple[int, ...]) -> dict[str, Any]:
+        """A complete profile, an address and ``products`` in the cart: the body of a checkout of it."""
+        profile = _request_example(contract, "updateProfile")
+        self.call("PUT", "/api/shop/profile", {**profile, "email": account.username})
+        address = self.call("POST", "/api/shop/addresses", _request_example(contract, "addAddress"), 201)["id"]
+        for product in products:
+            self.call("POST", "/api/shop/cart/items", {"product_id": product, "quantity": 1})
+        return {**_request_example(contract, "checkoutCart"), "address": address}
 
     def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         try:
@@ -227,8 +255,8 @@ class _ShopApi:
         return str(newest["order_key"]), step.rstrip("/").rsplit("/", 1)[-1]
 
 
-SHOP_PRODUCT, SHOP_SPARE_PRODUCT = 25281, 188468
-"""What the shop set-up puts in the cart: one to check out, one the cart-line operations change and remove."""
+SHOP_PRODUCT, SHOP_SPARE_PRODUCT, SHOP_REMOVED_PRODUCT = 25281, 188468, 164687
+"""What the shop set-up puts in the cart: one to check out, one changeCartItem changes, one removeCartItem removes."""
 
 
 def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
@@ -236,37 +264,53 @@ def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
     live.examples["obtainToken"] = {"username": account.username, "password": account.password}
     try:
         api = _ShopApi(context, contract)
-        profile = _request_example(contract, "updateProfile")
-        api.call("PUT", "/api/shop/profile", {**profile, "email": account.username})
-        address = api.call("POST", "/api/shop/addresses", _request_example(contract, "addAddress"), 201)["id"]
-        for product in (SHOP_PRODUCT, SHOP_SPARE_PRODUCT):
-            api.call("POST", "/api/shop/cart/items", {"product_id": product, "quantity": 1})
-        checkout = {**_request_example(contract, "checkoutCart"), "address": address}
+        if context.may_call(contract.operations["paymentCallback"]):
+            # A paid order of the first account (its list then holds a PROCESSING order with its snapshot),
+            # paid before its cart is filled for the cart operations' examples (a payment deletes the cart).
+            order, attempt = api.checkout(api.ready(contract, account, (SHOP_PRODUCT,)))
+            total = to_satang(api.call("GET", f"/api/shop/orders/{order}")["total"])
+            paid = {"external_id": attempt, "status": "PAID", "total_amount": total, "currency": "THB"}
+            api.call("POST", "/api/shop/payments/callback", paid)
+        checkout = api.ready(contract, account, (SHOP_PRODUCT, SHOP_SPARE_PRODUCT, SHOP_REMOVED_PRODUCT))
         live.examples["checkoutCart"] = checkout
-        live.parameters[contract.operations["changeCartItem"].path] = {"product_id": SHOP_SPARE_PRODUCT}
+        # One line to change, another to remove: whichever runs first leaves the other its line.
+        live.operation_parameters["changeCartItem"] = {"product_id": SHOP_SPARE_PRODUCT}
+        live.operation_parameters["removeCartItem"] = {"product_id": SHOP_REMOVED_PRODUCT}
         held, _ = api.checkout(checkout)
         for operation_id in ("getOrder", "getOrderToPay", "listPaymentAttempts", "createPaymentAttempt"):
             live.parameters[contract.operations[operation_id].path] = {"order_key": held}
     except (*_FAILED, ConfigError) as exc:
         live.notes.append(f"shop: the contract's examples are sent as they are ({_why(exc)})")
         return
+    # What a payment pays for is the second account's: a paid order deletes its customer's cart, and the first
+    # account's cart must stay for the cart operations' examples.
+    try:
+        payer = _ShopApi(context, contract, 1)
+        paying = payer.ready(contract, context.target.accounts[1], (SHOP_PRODUCT,))
+    except (*_FAILED, ConfigError) as exc:
+        live.notes.append(f"shop payments: the contract's examples are sent as they are ({_why(exc)})")
+        return
     if context.may_call(contract.operations["paymentCallback"]):
 
         def report(status: str, off_by: int = 0) -> dict[str, Any]:
             # A report on a new attempt of a new order: each is the first report of its attempt.
-            order, attempt = api.checkout(checkout)
-            total = to_satang(api.call("GET", f"/api/shop/orders/{order}")["total"]) + off_by
+            order, attempt = payer.checkout(paying)
+            total = to_satang(payer.call("GET", f"/api/shop/orders/{order}")["total"]) + off_by
             return {"external_id": attempt, "status": status, "total_amount": total, "currency": "THB"}
 
         try:
-            live.examples["paymentCallback"] = report("PAID")
-            # Reports a correct backend refuses or does not pay on: shop_callback_outcome judges the answers.
-            live.variants["paymentCallback"] = {"declined": report("DECLINED"), "wrong amount": report("PAID", 100)}
+            paying_report = report("PAID")
+            live.examples["paymentCallback"] = paying_report
+            # Reports a correct backend refuses or does not pay on (shop_callback_outcome judges the answers), and
+            # the same report again, which pays nothing more (shop_one_payment).
+            live.variants["paymentCallback"] = {
+                "declined": report("DECLINED"), "wrong amount": report("PAID", 100), "again": dict(paying_report),
+            }  # fmt: skip
         except _FAILED as exc:
             live.notes.append(f"paymentCallback: the contract's example is sent as it is ({_why(exc)})")
     if context.may_call(contract.operations["gatewayPage"]):
         try:
-            _, attempt = api.checkout(checkout)
+            _, attempt = payer.checkout(paying)
             live.parameters[contract.operations["gatewayPage"].path] = {"external_id": attempt}
         except _FAILED as exc:
             live.notes.append(f"gatewayPage: the contract's example is sent as it is ({_why(exc)})")
@@ -309,6 +353,16 @@ def _lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
     scarce = min(data.variants, key=lambda variant_id: data.variants[variant_id].stock)
     short = [{"variant_id": scarce, "quantity": data.variants[scarce].stock + 1}]
     live.variants["createLineItemOrder"] = {"short stock": {**create, "line_items": short}}
+
+
+PAID_ORDERS = ("villa", "paid orders")
+"""``RunContext.cached`` key of the Villa orders the run's set-up paid."""
+
+
+def paid_orders(context: RunContext) -> dict[str, dict[str, Any]]:
+    """The Villa orders the set-up paid, by orderId, as verify answered them (``paid_stays_paid`` starts from them)."""
+    found: dict[str, dict[str, Any]] = context.cached(PAID_ORDERS, dict)
+    return found
 
 
 PAID_REFERENCES = ("lineitems", "paid reference ids")
@@ -415,4 +469,16 @@ def with_examples(document: dict[str, Any], contract: Contract, live: LiveData) 
                 if parameter.get("name") in values:
                     parameter.pop("examples", None)
                     parameter["example"] = values[parameter["name"]]
+    for operation_id, values in live.operation_parameters.items():
+        operation = contract.operations[operation_id]
+        item = document["paths"][operation.path]
+        spec = item[operation.method.lower()]
+        inherited = [_resolved(document, p) for p in [*(item.get("parameters") or []), *(spec.get("parameters") or [])]]
+        own = [p for p in inherited if p.get("name") not in values]
+        for parameter in inherited:
+            if parameter.get("name") in values:  # a copy of its own: the path's other operations keep theirs
+                own.append(
+                    {**{k: v for k, v in parameter.items() if k != "examples"}, "example": values[parameter["name"]]}
+                )
+        spec["parameters"] = own
     return document

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from villa_contracts.contract import Contract
 
 PHASE = "schemathesis"
+ENGINE_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+"""Schemathesis' own phases, in the order it runs them (``--schemathesis-phases`` picks some)."""
 
 
 @dataclass(slots=True)
@@ -41,12 +43,14 @@ class _Tally:
     seconds: float = 0.0
 
 
-def engine_config(context: RunContext, contract: Contract) -> schemathesis.Config:
+def engine_config(
+    context: RunContext, contract: Contract, engine_phases: tuple[str, ...] = ENGINE_PHASES
+) -> schemathesis.Config:
     """The Schemathesis configuration of a gate run over ``contract``.
 
     The business checks get the run's context; operations the run may not call on its target
     (``RunContext.may_call``: payments on prod, the other environment's payment paths, the mock's
-    own pages on a real backend) are switched off.
+    own pages on a real backend) are switched off; only ``engine_phases`` of Schemathesis' run.
     """
     target = context.target
     # A schema-valid request may only be refused with a status the contract's rules use, or with 413 where the
@@ -68,7 +72,16 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
         # The examples phase sends the live examples as they are written: values captured from earlier
         # answers would otherwise be mixed in (another account's ownerId replaced by the caller's, an order
         # id that serves once used up by a mixed copy before its own example runs).
-        "phases": {"examples": {"extra-data-sources": {"responses": False}}},
+        "phases": {
+            # fill-missing: an operation without examples (a GET of the cart) gets one generated case, so the
+            # examples phase alone reaches every operation.
+            "examples": {
+                "enabled": "examples" in engine_phases,
+                "fill-missing": True,
+                "extra-data-sources": {"responses": False},
+            },
+            **{name: {"enabled": name in engine_phases} for name in ENGINE_PHASES if name != "examples"},
+        },
         "checks": checks,
         "request-timeout": 30.0,
     }
@@ -80,8 +93,10 @@ def engine_config(context: RunContext, contract: Contract) -> schemathesis.Confi
     return schemathesis.Config.from_dict(raw)
 
 
-def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]:
-    """Run the engine over ``contract`` against the context's target.
+def run_schemathesis(
+    context: RunContext, contract: Contract, engine_phases: tuple[str, ...] = ENGINE_PHASES
+) -> Iterator[Event]:
+    """Run the engine (its ``engine_phases``) over ``contract`` against the context's target.
 
     Yields:
         Progress as the engine's phases start, then one ``CheckFinished`` per operation and check.
@@ -95,7 +110,7 @@ def run_schemathesis(context: RunContext, contract: Contract) -> Iterator[Event]
     for note in live.notes:
         yield Progress(PHASE, f"{contract.name}: data set-up: {note}")
     document = with_examples(_served_contract(contract, context.base_url), contract, live)
-    schema = schemathesis.openapi.from_dict(document, config=engine_config(context, contract))
+    schema = schemathesis.openapi.from_dict(document, config=engine_config(context, contract, engine_phases))
     applicable = [check for check in business.BUSINESS_CHECKS if contract.name in check.CONTRACTS]
     off = {check.__name__: why for check in applicable if (why := check.off(context))}
     for name, why in off.items():  # a check that cannot judge this target says so: never "passed"

@@ -98,6 +98,7 @@ def test_each_mode_catches_the_faults_it_claims(mode: str, name: str, tmp_path: 
             seed=FAULT_SEED,
             max_examples=fault.depth,
             phases=fault.phases,
+            engine_phases=fault.engine_phases if "schemathesis" in fault.phases else (),
         )
         code, summary, _ = run_gate(args, tmp_path, f"{mode}-{name}", served.env)
     assert code == 1, f"{mode}/{name}: {_brief(summary)}"

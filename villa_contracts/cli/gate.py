@@ -16,6 +16,7 @@ import click
 from villa_contracts.cli import options
 
 PHASES = ("lint", "schemathesis", "state-machine", "pact")
+ENGINE_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 EPILOG = """\b
 Exit codes:
   0  every check held, and every operation answered 2xx (coverage)
@@ -48,6 +49,12 @@ Examples:
               help="Also write the SARIF 2.1.0 results (one per failure) to this file, for code scanning.")  # fmt: skip
 @click.option("--run-id", help="Name of this run's report folder (default: time and seed).")
 @click.option("--phases", default=",".join(PHASES), show_default=True, help="Comma-separated phases to run.")
+@click.option(
+    "--schemathesis-phases", default=",".join(ENGINE_PHASES), show_default=True,
+    envvar="VILLA_GATE_SCHEMATHESIS_PHASES",
+    help="Schemathesis' own phases in the schemathesis phase (examples alone: the live examples and long texts, "
+    "seconds per contract).",
+)  # fmt: skip
 @click.option("--allow-prod-payments", is_flag=True, help="Call payment operations even when VILLA_ENV=prod.")
 @click.option(
     "--coverage", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, envvar="VILLA_GATE_COVERAGE",
@@ -71,6 +78,7 @@ def command(
     sarif_copy: Path | None,
     run_id: str | None,
     phases: str,
+    schemathesis_phases: str,
     allow_prod_payments: bool,
     coverage: str,
     no_progress: bool,
@@ -112,6 +120,12 @@ def command(
     unknown = [p for p in chosen if p not in PHASES]
     if unknown or not chosen:
         raise click.UsageError(f"--phases: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}")
+    engine = tuple(p.strip() for p in schemathesis_phases.split(",") if p.strip())
+    wrong = [p for p in engine if p not in ENGINE_PHASES]
+    if wrong or not engine:
+        raise click.UsageError(
+            f"--schemathesis-phases: unknown {', '.join(wrong) or '(none)'}; choose from {', '.join(ENGINE_PHASES)}"
+        )
     everything = load()
     # An unknown name, or a contract the gate cannot check, is a usage error before anything starts.
     for chosen_contract in everything.select(contracts):
@@ -141,6 +155,7 @@ def command(
         contracts=contracts,
         state_change_url=state_change_url,
         coverage="warn" if coverage == "warn" else "fail",
+        schemathesis_phases=engine,
     )
     try:
         names = tuple(c.name for c in everything.select(contracts))
