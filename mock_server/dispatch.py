@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import (
     BadRequest,
+    CardDataRefused,
     Conflict,
     Forbidden,
     GatewayUnavailable,
@@ -38,6 +39,7 @@ from mock_server.expiry import sweep
 from mock_server.fastjson import dumps, loads_strict
 from mock_server.guard import REQUEST_PARTS
 from mock_server.journal import Entry
+from villa_contracts.domain.cards import NO_CARD_DATA
 from villa_contracts.domain.errors import RuleViolation
 
 if TYPE_CHECKING:
@@ -155,8 +157,12 @@ def _authenticate(
 
 
 def rule_error(exc: RuleViolation) -> MockError:
-    """The mock's answer to a refusal of the domain, by ``villa_contracts.domain.errors.STATUS``."""
-    return _ERRORS_BY_STATUS[exc.status](exc.message, [{"pointer": exc.pointer, "message": exc.message}])
+    """The mock's answer to a refusal of the domain, by ``villa_contracts.domain.errors.STATUS``.
+
+    Card data has a code of its own (``card_data``): a client, and the gate, tell it from a broken request.
+    """
+    error = CardDataRefused if exc.rule == NO_CARD_DATA else _ERRORS_BY_STATUS[exc.status]
+    return error(exc.message, [{"pointer": exc.pointer, "message": exc.message}])
 
 
 def parse_body(raw: bytes, headers: Mapping[str, str], operation: Operation, accepted: list[str]) -> tuple[Any, str]:

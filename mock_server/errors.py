@@ -42,6 +42,12 @@ class BadRequest(MockError):
     code = "invalid_request"
 
 
+class CardDataRefused(BadRequest):
+    """A request that holds card data (the contracts' ``CardDataRefused``): refused, never stored or echoed."""
+
+    code = "card_data"
+
+
 class Unauthorized(MockError):
     """No valid ID token."""
 

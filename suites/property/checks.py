@@ -354,6 +354,40 @@ class catalog_prices(BusinessCheck):  # noqa: N801
             _raise(catalog_problems(doc, self.prices))
 
 
+CARD_DATA_CODE = "card_data"
+"""The ``code`` of the contracts' ``CardDataRefused`` answer (400): a request that holds card data."""
+
+
+@schemathesis.check
+class refused_as_declared:  # noqa: N801 - the check's name in reports
+    """A schema-valid request answered 400 is refused for a reason the contract declares.
+
+    Every contract refuses card data with a 400 whose code is ``card_data`` (``CardDataRefused``), and a
+    generated text may hold a card number (Hypothesis draws strings from the code it runs, test cards
+    included): ``positive_data_acceptance`` lets that 400 through, and this check keeps it to that reason
+    where the contract's rules answer no other 400.
+    """
+
+    def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
+        self.contract = contract
+        # Without a run (the schemathesis CLI alone) the contract's refusals are not known: no verdict.
+        self.other_400s = context is None or 400 in context.contracts[contract].refusal_statuses
+
+    def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        """A positive case answered 400: only as card data, unless the contract's rules answer 400 anyway."""
+        meta = case.meta
+        positive = meta is None or meta.generation.mode.is_positive
+        if response.status_code != 400 or not positive or self.other_400s:
+            return None
+        body = _json(response)
+        if not isinstance(body, dict) or body.get("code") != CARD_DATA_CODE:
+            raise AssertionError(
+                f"expected: a schema-valid request accepted, or refused 400 only for card data (code "
+                f"{CARD_DATA_CODE!r}, the contract's CardDataRefused)\ngot: 400 {str(body)[:300]}"
+            )
+        return None
+
+
 @schemathesis.hook
 def before_call(ctx: Any, case: Case[Any], kwargs: dict[str, Any]) -> None:
     """Fill the caller's ``sub`` into the placeholders of the gentele → createOrder link."""

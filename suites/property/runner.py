@@ -56,8 +56,13 @@ def engine_config(
     # A schema-valid request may only be refused with a status the contract's rules use, or with 413 where the
     # contract documents a body limit (a schema-valid body can be larger: 200 items of long text).
     limits = ["413"] if any("413" in op.responses for op in contract.operations.values()) else []
-    accepted = ["2xx", *(str(status) for status in contract.refusal_statuses), *limits]
-    checks: dict[str, Any] = {"positive_data_acceptance": {"expected-statuses": accepted}}
+    # A 400 of card data (the contracts' CardDataRefused) is let through here; refused_as_declared keeps it to that.
+    card_data = ["400"] if "400" not in (str(status) for status in contract.refusal_statuses) else []
+    accepted = ["2xx", *(str(status) for status in contract.refusal_statuses), *limits, *card_data]
+    checks: dict[str, Any] = {
+        "positive_data_acceptance": {"expected-statuses": accepted},
+        "refused_as_declared": {"context": context, "contract": contract.name},
+    }
     for module in business.CHECK_MODULES:
         importlib.import_module(module)
     for check in business.BUSINESS_CHECKS:

@@ -643,3 +643,13 @@ def test_a_card_number_in_a_path_reaches_no_journal(api: TestClient) -> None:
     api.get("/api/shop/orders/4111.1111.1111.1111", headers=auth(user_key(api)))
     paths = [entry["path"] for entry in _journal(api)]
     assert "/api/shop/orders/411111xxxxxx1111" in paths and not any("1111.1111" in path for path in paths)
+
+
+def test_card_data_is_refused_with_a_code_of_its_own(api, alice) -> None:
+    order_id = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()["orderId"]
+    body = {"orderId": order_id, "ownerId": alice.sub, "basketId": alice.sub, "branchId": "1000",
+            "productList": [{"cprcode": 25281, "quantity": 1}],
+            "specialComment": "card 4111 1111 1111 1111"}  # fmt: skip
+    answer = api.post("/api/order/create", json=body, headers=alice.headers)
+    assert answer.status_code == 400 and answer.json()["code"] == "card_data"
+    assert "4111" not in answer.text

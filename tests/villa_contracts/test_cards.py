@@ -246,3 +246,14 @@ def test_what_is_no_card_data_is_accepted() -> None:
 def test_a_test_card_that_fails_luhn_is_refused_when_known() -> None:
     refuse_card_data({"notes": "5149500000009007"})  # Luhn fails: no card number to anyone but the gateway
     assert refusal({"notes": "5149500000009007"}, known=TEST_CARDS).pointer == "/notes"
+
+
+def test_cid_alone_is_a_customer_id_never_refused_but_hidden() -> None:
+    from villa_contracts.domain.cards import is_cvv_name, refuse_card_data
+    from villa_contracts.domain.errors import RuleViolation
+
+    refuse_card_data({"cid": "C-1042", "xcid": "7"})  # most often a customer's id: the request stands
+    assert is_cvv_name("cid")  # and yet it is hidden wherever it shows (a recording, a report)
+    with pytest.raises(RuleViolation) as refused:
+        refuse_card_data({"card": {"cardCid": "1234"}})
+    assert refused.value.pointer == "/card/cardCid" and refused.value.rule == "no_card_data"

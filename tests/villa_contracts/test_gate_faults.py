@@ -148,6 +148,12 @@ def _long_comment_breaks(api: Api) -> bool:
     return api.call("updateOrder", long_comment).status_code == 500
 
 
+def _valid_pricing_refused(api: Api) -> bool:
+    body = {"branchId": "1000", "productList": [{"cprcode": 25281, "quantity": 1}]}
+    answer = api.call("calculateGrandtotal", body)
+    return answer.status_code == 400 and answer.json()["code"] != "card_data"
+
+
 def _paid_order_reverts(api: Api) -> bool:
     order_id, _ = api.create()
     _, verify = api.pay(order_id, APPROVED_CARD)
@@ -230,6 +236,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "server_error_on_valid_request": _server_error_on_valid_request,
     "long_comment_breaks": _long_comment_breaks,
     "paid_order_reverts": _paid_order_reverts,
+    "valid_pricing_refused": _valid_pricing_refused,
     "declined_card_pays": _declined_card_pays,
     "duplicate_order_ids": _duplicate_order_ids,
     "wrong_content_type": _wrong_content_type,

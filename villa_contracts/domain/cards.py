@@ -294,6 +294,10 @@ _CVV_NAMES = frozenset(
 )
 _CVV_WORDS = ("securitycode", "cardcode", "cardverification", "verificationvalue")
 """A name holding one of these is a CVV's whatever surrounds it (``cardSecurityCodeValue``)."""
+_AMBIGUOUS_CVV_NAMES = frozenset(
+    prefix + "cid" + suffix for prefix in ("", "x") for suffix in ("", "code", "number", "no", "value")
+)
+"""Amex's ``cid`` alone is more often a customer's id: hidden where it shows, never a reason to refuse a request."""
 
 
 def normal_name(name: str) -> str:
@@ -334,12 +338,16 @@ def _escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+NO_CARD_DATA = "no_card_data"
+"""The rule of ``refuse_card_data``: its refusal is answered 400 with the code ``card_data``."""
+
+
 def _refusal(pointer: str, what: str) -> RuleViolation:
     return RuleViolation(
         "invalid",
         f"{pointer or '/'} holds {what}: card data is never stored or echoed; send the request without it",
         pointer,
-        rule="no_card_data",
+        rule=NO_CARD_DATA,
     )
 
 
@@ -370,7 +378,8 @@ def refuse_card_data(body: Any, pointer: str = "", *, known: Collection[str] = (
                     named = str(key)[: found.start] + mask(found.digits) + str(key)[found.end :]
                     raise _refusal(f"{where}/{_escape(named)}", f"a payment card number ({found.scheme}) in its name")
                 inside = f"{where}/{_escape(str(key))}"
-                if is_cvv_name(str(key)) and child not in (None, "", [], {}):
+                holds_a_code = child not in (None, "", [], {})
+                if is_cvv_name(str(key)) and normal_name(str(key)) not in _AMBIGUOUS_CVV_NAMES and holds_a_code:
                     raise _refusal(inside, f"a card security code ({key!s})")
                 children.append((inside, str(key), child))
             stack.extend(reversed(children))
@@ -386,6 +395,7 @@ __all__ = [
     "CVV_VARIABLE",
     "MAX_DIGITS",
     "MIN_DIGITS",
+    "NO_CARD_DATA",
     "SCHEMES",
     "Found",
     "Scheme",
