@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from mock_server.auth import AuthService
 from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.guard import Guard
-from mock_server.handlers import HANDLERS
+from mock_server.handlers import handlers_of
 from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.routing import ExactPathRouter
@@ -120,7 +120,7 @@ def create_app(
         base_url: the URL the mock is reached at (its Cognito issuer and 3-D Secure links use it).
         db_path: keep state in this SQLite file (survives restarts); in memory when None.
         contracts: the contracts to execute; the shipped ones by default.
-        handlers: handlers by contract and operationId; the mock's own (``HANDLERS``) by default.
+        handlers: handlers by contract and operationId; every API package's (``handlers_of()``) by default.
         clock: the clock (tests freeze or advance it); the wall clock by default.
         enable_admin: serve the admin contract (``/__admin``).
         admin_token: when set, the admin API requires ``X-Villa-Admin-Token: <token>``.
@@ -135,7 +135,7 @@ def create_app(
     Raises:
         ContractError: a contract operation has no handler, or a handler no operation.
     """
-    handlers = HANDLERS if handlers is None else handlers
+    handlers = handlers_of() if handlers is None else handlers
     state = build_state(
         base_url=base_url,
         db_path=db_path,

@@ -340,7 +340,7 @@ def check_handlers(contract: Contract, handlers: Mapping[str, Handler] | None) -
         raise ContractError(
             f"contract {contract.name!r}: operations and mock handlers differ: "
             f"no handler for {sorted(ops - given)}, no operation for {sorted(given - ops)} "
-            f"(add them to mock_server/handlers/ and HANDLERS[{contract.name!r}])"
+            f"(add them to the HANDLERS of its API package's mock part, villa_contracts/apis/{contract.name}/mock.py)"
         )
     for operation in contract.operations.values():
         unknown = [s for s in operation.schemes if s not in AUTHENTICATORS]

@@ -164,7 +164,3 @@ def set_up(state: MockState, name: str, params: dict[str, Any]) -> Values:
     if setup is None:
         raise NotFound(f"no provider state {name!r}; known states: {sorted(STATES)}")
     return setup(_World(state), params)
-
-
-# The other APIs' states register themselves on import (one module per API).
-from mock_server import provider_states_lineitems, provider_states_shop  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """How a run authenticates to each security scheme of the contracts, for any target.
 
-``CREDENTIALS[scheme]`` turns one of the target's accounts into the headers that scheme wants:
+``credentials()[scheme]`` turns one of the target's accounts into the headers that scheme wants:
 ``idToken`` (the Villa API's Cognito ID token), ``tokenKey`` (the shop's ``Token <key>``, obtained
 once per run and account with the account's user name and password) and ``gatewayKey`` (the
 payment gateway's shared key: the contract data's on a mock, ``VILLA_SHOP_GATEWAY_KEY`` elsewhere).
@@ -54,7 +54,8 @@ def shop_token_key(context: RunContext, index: int) -> str:
     return key
 
 
-def _token_key(context: RunContext, index: int) -> Headers | None:
+def token_key_headers(context: RunContext, index: int) -> Headers | None:
+    """The shop's ``Authorization: Token <key>`` of account ``index`` (obtained once per run)."""
     return {"Authorization": f"Token {context.cached(('tokenKey', index), lambda: shop_token_key(context, index))}"}
 
 
@@ -65,13 +66,25 @@ def gateway_key(context: RunContext) -> str | None:
     return os.environ.get(GATEWAY_KEY_VAR) or None
 
 
-def _gateway_key(context: RunContext, index: int) -> Headers | None:
+def gateway_key_headers(context: RunContext, index: int) -> Headers | None:
+    """The gateway's ``X-Gateway-Key`` on this target (None: unknown; the callback is then not called)."""
     key = gateway_key(context)
     return {"X-Gateway-Key": key} if key else None
 
 
-CREDENTIALS: dict[str, Provider] = {"idToken": _id_token, "tokenKey": _token_key, "gatewayKey": _gateway_key}
-"""The headers of each security scheme, for account 0 or 1 of the run's target."""
+def credentials() -> dict[str, Provider]:
+    """The headers of each security scheme, for account 0 or 1 of the run's target.
+
+    ``idToken`` (the Cognito ID token every API of the Villa backend takes) is the suites' own; an API
+    that brings a scheme of its own brings its provider in its suite part (``Suite.credentials``).
+    """
+    from suites.apis import suites
+
+    found: dict[str, Provider] = {"idToken": _id_token}
+    for suite in suites().values():
+        found.update(suite.credentials)
+    return found
+
 
 SHELL_HEADERS: dict[str, tuple[str, str]] = {
     "idToken": ("Authorization", "Bearer $VILLA_ID_TOKEN"),
@@ -83,7 +96,7 @@ SHELL_HEADERS: dict[str, tuple[str, str]] = {
 
 def has_credentials(context: RunContext, scheme: str) -> bool:
     """Whether this run can authenticate to ``scheme`` (schemes the suites do not know: no)."""
-    provider = CREDENTIALS.get(scheme)
+    provider = credentials().get(scheme)
     return provider is not None and (scheme == "tokenKey" or provider(context, 0) is not None)
 
 
@@ -96,7 +109,7 @@ def headers_for(context: RunContext, contract: Contract, index: int = 0) -> Head
     schemes = sorted({scheme for op in contract.operations.values() for scheme in op.schemes})
     headers: Headers = {}
     for scheme in schemes:
-        provider = CREDENTIALS.get(scheme)
+        provider = credentials().get(scheme)
         given = provider(context, index) if provider is not None else None
         for name, value in (given or {}).items():
             if name in headers and headers[name] != value:

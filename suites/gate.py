@@ -11,8 +11,8 @@ check that fails unless the operation answered a 2xx in that phase (``GatePlan.c
 reports it as a warning instead). A Ctrl-C or SIGTERM (``KeyboardInterrupt``) ends the current
 phase with ``PhaseFinished(interrupted=True)`` and propagates.
 
-Phases are registered with ``@phase``; what a phase runs per contract (a state machine, a pact
-provider) is registered per contract name, so a new API plugs in without touching the engine.
+Phases are registered with ``@phase``; what a phase runs per contract (a state machine) comes from the
+contract's API package (``suites.apis``), so a new API plugs in without touching the engine.
 
 Example:
     >>> with RunContext(target) as context:  # doctest: +SKIP
@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 import time
@@ -78,17 +77,6 @@ class PhaseSpec:
 PHASES: dict[str, PhaseSpec] = {}
 """The gate's phases by name, in the order they run by default."""
 
-MACHINES: dict[str, str] = {
-    "villa": "suites.property.stateful:run_machine",
-    "shop": "suites.property.shop_machine:run_shop_machine",
-    "lineitems": "suites.property.lineitems_machine:run_lineitems_machine",
-}
-"""The state machine of each contract that has one: contract name → ``module:function`` (imported when run)."""
-
-MOVES_CLOCK: frozenset[str] = frozenset({"lineitems"})
-"""Contracts whose state machine moves the mock's clock (hours: other machines' tokens and orders would age),
-run after every other machine."""
-
 
 def phase(name: str, description: str, *, reaches: Reach | None = None) -> Callable[[PhaseRunner], PhaseRunner]:
     """Register a phase of the gate (``reaches``: the operations it must get a 2xx from)."""
@@ -101,13 +89,19 @@ def phase(name: str, description: str, *, reaches: Reach | None = None) -> Calla
 
 
 def machine_for(contract: str) -> MachineRunner | None:
-    """The state machine runner of ``contract``, or None when it has none."""
-    where = MACHINES.get(contract)
-    if where is None:
-        return None
-    module, _, name = where.partition(":")
-    runner: MachineRunner = getattr(importlib.import_module(module), name)
-    return runner
+    """The state machine runner of ``contract`` (its API's suite part), or None when it has none."""
+    from suites.apis import suite_of
+
+    suite = suite_of(contract)
+    return suite.machine if suite is not None else None
+
+
+def moves_clock(contract: str) -> bool:
+    """Whether ``contract``'s state machine moves the mock's clock (then it runs after every other machine)."""
+    from suites.apis import suite_of
+
+    suite = suite_of(contract)
+    return suite is not None and suite.moves_clock
 
 
 def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:

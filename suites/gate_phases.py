@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
-from suites.gate import MOVES_CLOCK, callable_operations, machine_for, phase, selected, skipped, stdout_silenced
+from suites.gate import callable_operations, machine_for, moves_clock, phase, selected, skipped, stdout_silenced
 from villa_contracts.events import CheckFinished, Event, Progress
 from villa_contracts.failures import Failure
 
@@ -65,7 +65,7 @@ def _what_it_called(context: RunContext, plan: GatePlan, seen: Statuses) -> set[
 )
 def _state_machine(context: RunContext, plan: GatePlan) -> Iterator[Event]:
     target = context.target
-    for name in sorted(selected(context, plan), key=lambda name: name in MOVES_CLOCK):
+    for name in sorted(selected(context, plan), key=moves_clock):
         run = machine_for(name)
         if run is None:
             yield skipped("state-machine", name, f"contract {name!r} has no state machine", name)

@@ -1,13 +1,12 @@
 """What every flow is made of: steps run in order, each reported as it ends, the first failure stopping the flow.
 
-A flow is registered per contract in ``FLOWS`` (``contract → module:function``); the function takes a
+A flow is its API's (``Suite.flow`` of its suite part, ``suites.apis``); the function takes a
 ``FlowTarget`` and a ``report`` callback and answers a ``FlowResult``. ``run_steps`` runs a plan of
 ``(name, action)``: an action answers the step's detail, or raises ``StepFailed`` (expected vs got).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,22 +95,20 @@ class FlowTarget:
 Report = Callable[[Step], None]
 Flow = Callable[[FlowTarget, Report], FlowResult]
 
-FLOWS: dict[str, str] = {
-    "villa": "suites.flows.checkout:villa_flow",
-    "shop": "suites.flows.shop:shop_flow",
-    "lineitems": "suites.flows.lineitems:lineitems_flow",
-}
-"""The flow of each contract that has one: contract name → ``module:function`` (imported when run)."""
-
 
 def flow_for(contract: str) -> Flow | None:
-    """The flow of ``contract``, or None when it has none."""
-    where = FLOWS.get(contract)
-    if where is None:
-        return None
-    module, _, name = where.partition(":")
-    flow: Flow = getattr(importlib.import_module(module), name)
-    return flow
+    """The flow of ``contract`` (its API's suite part), or None when it has none."""
+    from suites.apis import suite_of
+
+    suite = suite_of(contract)
+    return suite.flow if suite is not None else None
+
+
+def flows() -> list[str]:
+    """The contracts that have a flow, by name."""
+    from suites.apis import suites
+
+    return sorted(name for name, suite in suites().items() if suite.flow is not None)
 
 
 def run_steps(

@@ -422,13 +422,13 @@ BUSINESS_CHECKS: list[type[BusinessCheck]] = [
 ]
 """Every business check of every contract (an API's own module appends its checks here on import)."""
 
-CHECK_MODULES = (
-    "suites.property.checks",
-    "suites.property.shop_checks",
-    "suites.property.shop_rule_checks",
-    "suites.property.lineitems_checks",
-)
-"""The modules that define business checks: the runner imports them all (one line per API)."""
+
+def load_business_checks() -> list[type[BusinessCheck]]:
+    """Every business check of every API: each API's suite part registers its own on import (``suites.apis``)."""
+    from suites.apis import suites
+
+    suites()
+    return BUSINESS_CHECKS
 
 
 def business_check(cls: type[BusinessCheck]) -> type[BusinessCheck]:

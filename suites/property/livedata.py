@@ -117,7 +117,8 @@ class _Api:
         return str(self.call(f"{self.prefix}/charge", body)["chargeId"])
 
 
-def _villa(context: RunContext, contract: Contract, live: LiveData) -> None:
+def setup_villa(context: RunContext, contract: Contract, live: LiveData) -> None:
+    """The Villa API's live data: orders, card tokens, charges (Authorized, declined, for 3-D Secure), a paid order."""
     api = _Api(context)
     sub = api.account.sub
     branch = min(context.data.branches)
@@ -259,7 +260,8 @@ SHOP_PRODUCT, SHOP_SPARE_PRODUCT, SHOP_REMOVED_PRODUCT = 25281, 188468, 164687
 """What the shop set-up puts in the cart: one to check out, one changeCartItem changes, one removeCartItem removes."""
 
 
-def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
+def setup_shop(context: RunContext, contract: Contract, live: LiveData) -> None:
+    """The shop's live data: a profile, addresses, a cart, orders to pay, reports to the callback."""
     account = context.target.accounts[0]
     live.examples["obtainToken"] = {"username": account.username, "password": account.password}
     try:
@@ -316,7 +318,7 @@ def _shop(context: RunContext, contract: Contract, live: LiveData) -> None:
             live.notes.append(f"gatewayPage: the contract's example is sent as it is ({_why(exc)})")
 
 
-def _lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
+def setup_lineitems(context: RunContext, contract: Contract, live: LiveData) -> None:
     """Orders of the first account in every state a filter names, and a fresh PayPal reference id to pay one.
 
     A paid reference id pays once: the payment example gets a new order and a reference id of its total
@@ -375,24 +377,18 @@ def paid_references(context: RunContext) -> set[str]:
     return found
 
 
-SETUPS: dict[str, Callable[[RunContext, Contract, LiveData], None]] = {
-    "villa": _villa,
-    "shop": _shop,
-    "lineitems": _lineitems,
-}
-"""The data set-up of each contract that needs one, by contract name."""
-
-
 def live_examples(context: RunContext, contract: Contract) -> LiveData:
     """Set up live resources for ``contract``'s request examples on the context's target.
 
     Returns:
         The live request bodies by operationId, and notes on what could not be set up.
     """
+    from suites.apis import suite_of
+
     live = LiveData()
-    setup = SETUPS.get(contract.name)
-    if setup is not None:
-        setup(context, contract, live)
+    suite = suite_of(contract.name)
+    if suite is not None and suite.setup is not None:
+        suite.setup(context, contract, live)
     return live
 
 

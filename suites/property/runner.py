@@ -9,7 +9,6 @@ stateful through the contract's links), with all built-in checks plus the busine
 from __future__ import annotations
 
 import copy
-import importlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,8 +62,7 @@ def engine_config(
         "positive_data_acceptance": {"expected-statuses": accepted},
         "refused_as_declared": {"context": context, "contract": contract.name},
     }
-    for module in business.CHECK_MODULES:
-        importlib.import_module(module)
+    business.load_business_checks()
     for check in business.BUSINESS_CHECKS:
         checks[check.__name__] = {"context": context, "contract": contract.name}
     raw: dict[str, Any] = {

@@ -220,15 +220,11 @@ class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
         context = self.context
         if context is None or op != "getOrder" or not isinstance(body, dict):
             return
-        from suites.auth import CREDENTIALS
+        from suites.auth import token_key_headers
 
         mine = _header(response, "Authorization")
         other = next(
-            (
-                h["Authorization"]
-                for i in (0, 1)
-                if (h := CREDENTIALS["tokenKey"](context, i)) and h["Authorization"] != mine
-            ),
+            (h["Authorization"] for i in (0, 1) if (h := token_key_headers(context, i)) and h["Authorization"] != mine),
             None,
         )
         if other is None:

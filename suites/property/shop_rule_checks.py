@@ -37,11 +37,11 @@ class ShopProbe(ShopCheck):
 
     def key(self, index: int) -> str | None:
         """Account ``index``'s ``Authorization`` value (its token key), or None."""
-        from suites.auth import CREDENTIALS
+        from suites.auth import token_key_headers
 
         if self.context is None:
             return None
-        headers = CREDENTIALS["tokenKey"](self.context, index)
+        headers = token_key_headers(self.context, index)
         return headers["Authorization"] if headers else None
 
     def other_key(self, mine: str) -> str | None:

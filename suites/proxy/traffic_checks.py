@@ -20,7 +20,6 @@ API's rules, predicted with the domain).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -99,14 +98,6 @@ class TrafficCheck:
 TRAFFIC_CHECKS: list[type[TrafficCheck]] = []
 """Every traffic check, in the order they judge."""
 
-TRAFFIC_CHECK_MODULES = (
-    "suites.proxy.traffic_checks",
-    "suites.proxy.villa_oracle",
-    "suites.proxy.shop_oracle",
-    "suites.proxy.lineitems_oracle",
-)
-"""The modules that register traffic checks (one line per API that has rules of its own)."""
-
 
 def traffic_check(cls: type[TrafficCheck]) -> type[TrafficCheck]:
     """Register a traffic check."""
@@ -116,8 +107,9 @@ def traffic_check(cls: type[TrafficCheck]) -> type[TrafficCheck]:
 
 def checks_for(setup: CheckSetup) -> list[TrafficCheck]:
     """One instance of every traffic check that judges ``setup.contract``."""
-    for module in TRAFFIC_CHECK_MODULES:
-        importlib.import_module(module)
+    from suites.apis import load_oracles
+
+    load_oracles()  # each API's oracle part registers its own checks
     return [cls(setup) for cls in TRAFFIC_CHECKS if cls.CONTRACTS is None or setup.contract in cls.CONTRACTS]
 
 
@@ -187,8 +179,7 @@ class GateChecks(TrafficCheck):
         super().__init__(setup)
         from suites.property import checks as gate
 
-        for module in gate.CHECK_MODULES:
-            importlib.import_module(module)
+        gate.load_business_checks()
         self.checks = [
             cls(None, setup.contract)
             for cls in gate.BUSINESS_CHECKS

@@ -79,10 +79,13 @@ def test_a_response_that_breaks_the_contract_is_a_loud_mock_bug(api, alice) -> N
     from starlette.testclient import TestClient
 
     from mock_server.app import create_app
-    from mock_server.handlers import HANDLERS
+    from mock_server.handlers import handlers_of
 
     order = new_order(api, alice)
-    broken_handlers = {**HANDLERS, "villa": {**HANDLERS["villa"], "getOrder": lambda call: (200, {"orderId": 1})}}
+    broken_handlers = {
+        **handlers_of(),
+        "villa": {**handlers_of()["villa"], "getOrder": lambda call: (200, {"orderId": 1})},
+    }
     with TestClient(create_app(handlers=broken_handlers)) as broken:
         token = broken.post(f"/__admin/users/{alice.username}/tokens").json()["IdToken"]
         response = broken.post(

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from mock_server.handlers import HANDLERS
+from mock_server.handlers import handlers_of
 from tests.fixtures.reference import REFERENCE
 from villa_contracts.contract import ContractValidator, load
 
@@ -60,7 +60,7 @@ def test_wrong_type_has_exactly_the_four_known_violations() -> None:
 
 def test_every_operation_has_a_handler_and_every_handler_an_operation() -> None:
     for contract in load():
-        assert set(contract.operations) == set(HANDLERS[contract.name]), contract.name
+        assert set(contract.operations) == set(handlers_of()[contract.name]), contract.name
 
 
 def test_every_operation_documents_examples_and_errors() -> None:

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.handlers import HANDLERS
+from mock_server.handlers import handlers_of
 from mock_server.runner import serve_in_thread
 from suites.context import RunContext
 from suites.gate import GatePlan, run_gate
@@ -62,7 +62,7 @@ def contracts(tmp_path: Path) -> Contracts:
 
 
 def _handlers() -> dict[str, Any]:
-    return {**HANDLERS, "echo": {"ping": _ping}}
+    return {**handlers_of(), "echo": {"ping": _ping}}
 
 
 def test_the_loader_knows_it_by_its_short_name(contracts: Contracts) -> None:

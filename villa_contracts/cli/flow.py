@@ -62,17 +62,18 @@ def command(
     afterwards. Against a running mock it reads the Cognito settings from the mock itself; against
     another backend they come from the VILLA_COGNITO_* variables.
     """
-    from suites.flows import FLOWS, FlowTarget, flow_for
+    from suites.flows import FlowTarget, flow_for, flows
     from villa_contracts.cli._embedded import target_url
     from villa_contracts.contract import load
     from villa_contracts.target import client_settings
 
     everything = load()
     chosen = [c.name for c in everything.select(contracts)]
-    missing = [name for name in chosen if name not in FLOWS]
+    known = flows()
+    missing = [name for name in chosen if name not in known]
     if contracts and missing:
-        raise click.UsageError(f"--contract: no flow for {', '.join(missing)}; flows: {', '.join(FLOWS)}")
-    names = [name for name in chosen if name in FLOWS]
+        raise click.UsageError(f"--contract: no flow for {', '.join(missing)}; flows: {', '.join(known)}")
+    names = [name for name in chosen if name in known]
     cognito = everything.data("cognito")
     username = username or f"flow-{secrets.token_hex(4)}@villa.example"
     password = password or f"Flow-{secrets.token_hex(6)}A1"

@@ -1,0 +1,5 @@
+"""The lineitems API's checks of observed traffic (the validating proxy): they register on import."""
+
+from __future__ import annotations
+
+from suites.proxy import lineitems_oracle  # noqa: F401 - registers its traffic checks

@@ -1,0 +1,11 @@
+"""The Villa SDK API in the suites: its live data, state machine and flow (its business checks register on import)."""
+
+from __future__ import annotations
+
+from suites.apis import Suite
+from suites.flows.checkout import villa_flow
+from suites.property import checks  # noqa: F401 - registers the Villa API's business checks
+from suites.property.livedata import setup_villa
+from suites.property.stateful import run_machine
+
+SUITE = Suite(setup=setup_villa, machine=run_machine, flow=villa_flow)
