@@ -190,7 +190,7 @@ def serve_in_thread(
 
 
 def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
-    """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM.
+    """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM, then return.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at.
@@ -204,14 +204,18 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
 
     """
     sock = _bind(host, port)
+    # uvicorn captures SIGINT and SIGTERM while it serves, shuts down gracefully, puts the previous
+    # handlers back and raises the signal again. With Python's default SIGTERM disposition that
+    # killed the process by the signal (exit 143); as a KeyboardInterrupt, like SIGINT, it ends
+    # here. A signal while the app is still being built stops the start the same way.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
-        # uvicorn handles SIGINT itself (graceful shutdown), then re-raises it once the server is
-        # down; that late KeyboardInterrupt is the normal way out, not an error.
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
 
 

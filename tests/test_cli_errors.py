@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -226,3 +227,36 @@ def test_debug_shows_the_traceback_of_an_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     code, out, err, _ = run("--debug", "gate", "--base-url", url, "--report-dir", "/proc/x")
     assert code == 2 and "Traceback" in err and "cannot write reports to /proc/x" in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stopped_by_a_signal_exits_0_and_frees_the_port(signum: int) -> None:
+    # SIGTERM killed the process by the signal (exit 143, -15 here) while --help promises 0.
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VILLA_")}
+    process = subprocess.Popen(
+        [SCRIPT, "serve", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a bound for a broken run, not a speed
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "the mock did not start"
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))  # the port is free
