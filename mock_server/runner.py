@@ -14,18 +14,21 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.logging import DefaultFormatter
 
+from mock_server.supervisor import DeathRate, Supervisor
+from mock_server.supervisor import log as supervisor_log
 from villa_contracts.redact import redact
 
 Build = Callable[[str], ASGIApp]
@@ -65,7 +68,20 @@ class _NoCardNumbers(logging.Filter):
         return True
 
 
-def _server(app: ASGIApp, log_level: str, access_log: bool = False) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_started`` once it serves."""
+
+    on_started: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
+
+
+def _server(
+    app: ASGIApp, log_level: str, access_log: bool = False, *, on_started: Callable[[], None] | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         log_level=log_level,
@@ -79,7 +95,8 @@ def _server(app: ASGIApp, log_level: str, access_log: bool = False) -> uvicorn.S
         timeout_keep_alive=5,
         limit_concurrency=1000,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    server.on_started = on_started
     for name in ("uvicorn.access", "uvicorn.error", "villa_contracts.mock"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoCardNumbers) for f in logger.filters):
@@ -228,12 +245,13 @@ def serve_workers(
     log_level: str = "info",
     access_log: bool = False,
     on_listening: Callable[[str], None] | None = None,
+    rate: DeathRate | None = None,
 ) -> int:
     """Serve ``build(base_url)`` in ``workers`` forked processes sharing one listening socket, until stopped.
 
     Each process builds its own app (so ``build`` must open a store the processes share: SQLite or
-    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker; when one
-    worker stops (or fails to start), the others are stopped too. Returns when every worker has.
+    Redis). A worker that dies is replaced, in one log line (``mock_server.supervisor``); Ctrl-C or
+    SIGTERM to this process stops every worker. Returns when every worker has stopped.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at (called in each worker).
@@ -243,9 +261,11 @@ def serve_workers(
         log_level: uvicorn's log level.
         access_log: log one line per request.
         on_listening: called with the base URL once the socket listens, before the workers start.
+        rate: when workers die too often to go on (default: more than 5 within 60 s).
 
     Returns:
-        0 when every worker stopped cleanly, 1 when one failed.
+        0 when stopped, 1 when the service could not go on (a first worker failed to start, or
+        workers kept dying); the reason is logged in one line.
 
     Raises:
         OSError: the address cannot be bound.
@@ -255,51 +275,29 @@ def serve_workers(
     base_url = _base_url(host, sock.getsockname()[1])
     if on_listening is not None:
         on_listening(base_url)
-    children: list[int] = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # a worker: serve, then leave without running the parent's exit handlers
-            code = 0
-            try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                server = _server(build(base_url), log_level, access_log)
-                server.run(sockets=[sock])
-            except KeyboardInterrupt:
-                pass
-            except BaseException:
-                logging.getLogger("villa_contracts.mock").exception("worker %d failed", os.getpid())
-                code = 1
-            finally:
-                os._exit(code)
-        children.append(pid)
-    sock.close()
 
-    running = set(children)
+    def work(ready: Callable[[], None]) -> None:
+        server = _server(build(base_url), log_level, access_log, on_started=ready)
+        server.run(sockets=[sock])
 
-    def pass_on(signum: int, frame: object) -> None:
-        for child in running:
-            try:
-                os.kill(child, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+    with _console(supervisor_log):
+        try:
+            return Supervisor(work, workers=workers, rate=rate).run()
+        finally:
+            sock.close()
 
-    previous = signal.signal(signal.SIGTERM, pass_on)
-    failed = False
+
+@contextmanager
+def _console(logger: logging.Logger) -> Iterator[None]:
+    """Show ``logger``'s lines on stderr as uvicorn shows its own, unless logging is set up already."""
+    if logger.hasHandlers():
+        yield
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
-        while running:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
-                pass_on(signal.SIGINT, None)
-                continue
-            except ChildProcessError:
-                break
-            if pid not in running:
-                continue
-            running.discard(pid)
-            failed = failed or os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
-            # One worker gone (failed, or stopped): stop the others too rather than serve the port half.
-            pass_on(signal.SIGTERM, None)
+        yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    return 1 if failed else 0
+        logger.removeHandler(handler)

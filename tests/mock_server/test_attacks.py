@@ -536,3 +536,66 @@ def test_a_lone_surrogate_reaches_no_cognito_operation(api: TestClient) -> None:
         assert response.json()["__type"] == "SerializationException"
         assert "lone surrogate" in response.json()["message"]
         assert "Passw0rd" not in response.text
+
+
+# 13. kill -9 of one worker of `serve --workers 2` stopped the other: exit 0, no log line, port dark.
+# Workers are killed one after another (three, each once its replacement serves): the port answers
+# after each, every death is one log line, and SIGTERM still stops the whole service with 0.
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+@pytest.mark.socket
+def test_killed_workers_are_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(sys.executable).parent / "villa-contracts"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        command = [str(script), "serve", "--port", str(port), "--workers", "2", "--db", str(tmp_path / "v.db")]
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # a bound for a broken run, never a speed
+
+    def wait_until(check: Any) -> None:
+        while not check():
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base}/api/health", timeout=10).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(lambda: answers() and len(_children(server.pid)) == 2)
+        killed = []
+        for _ in range(3):
+            victim = min(_children(server.pid))
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            said = f"worker {victim} was killed by SIGKILL; worker"
+            wait_until(lambda said=said: said in log_path.read_text())
+            wait_until(lambda: len(_children(server.pid)) == 2)
+            assert all(answers() for _ in range(4))
+        assert not set(killed) & _children(server.pid)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    deaths = [line for line in log_path.read_text().splitlines() if "started in its place" in line]
+    assert len(deaths) == 3 and all(f"worker {pid} " in line for pid, line in zip(killed, deaths, strict=True))
