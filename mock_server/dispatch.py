@@ -35,7 +35,7 @@ from mock_server.errors import (
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
-from mock_server.fastjson import dumps, loads_strict
+from mock_server.fastjson import TooDeep, dumps, loads_strict
 from mock_server.guard import REQUEST_PARTS
 from mock_server.journal import Entry
 from villa_contracts.domain.errors import RuleViolation
@@ -145,6 +145,8 @@ def parse_body(raw: bytes, headers: Mapping[str, str], operation: Operation, acc
         )
     try:
         return loads_strict(raw), "application/json"
+    except TooDeep as exc:
+        raise BadRequest(str(exc), [{"pointer": exc.pointer, "message": exc.detail}]) from None
     except (ValueError, RecursionError) as exc:
         # json.JSONDecodeError carries the position; say where the body broke.
         raise BadRequest(f"body is not valid JSON: {exc}", [{"pointer": "", "message": str(exc)}]) from None

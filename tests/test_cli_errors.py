@@ -260,3 +260,19 @@ def test_serve_stopped_by_a_signal_exits_0_and_frees_the_port(signum: int) -> No
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))  # the port is free
+
+
+def test_validate_says_a_document_is_too_deep_instead_of_crashing(tmp_path: Path) -> None:
+    # Past ~255 levels the schema validator raised, past ~1,000 the JSON parser did: a traceback, exit 2.
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"orderId": "1", "x": ' + "[" * 300 + "]" * 300 + "}")
+    deeper = tmp_path / "deeper.json"
+    deeper.write_text("[" * 5000 + "]" * 5000)
+    code, out, err, _ = run("validate", "order", str(deep))
+    assert code == 1 and "Traceback" not in out + err
+    assert f"  /x{'/0' * 63}: nested deeper than 64 levels" in out
+    code, out, err, _ = run("validate", "order", str(deeper))
+    assert code == 2 and "Traceback" not in out + err
+    assert err.strip() == f"{deeper}: cannot read JSON: nested too deeply for the JSON parser (over ~1,000 levels" + (
+        " of arrays and objects)"
+    )

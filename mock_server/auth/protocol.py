@@ -26,7 +26,7 @@ from mock_server.auth.errors import CognitoError
 from mock_server.auth.keys import SigningKey
 from mock_server.auth.pool import PoolConfig
 from mock_server.errors import NotFound
-from mock_server.fastjson import loads_strict
+from mock_server.fastjson import TooDeep, loads_strict
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ async def _read_request(request: Request, table: dict[str, Operation]) -> tuple[
         return operation, {}
     try:
         body = loads_strict(raw)
-    except RecursionError:
-        raise CognitoError(err.SERIALIZATION, "request body is not valid JSON (nested too deeply)") from None
+    except TooDeep as exc:
+        raise CognitoError(err.SERIALIZATION, f"request {exc}") from None
     except ValueError as exc:
         raise CognitoError(err.SERIALIZATION, f"request body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(body, dict):

@@ -599,3 +599,89 @@ def test_killed_workers_are_replaced_and_the_port_keeps_answering(tmp_path: Path
             server.wait()
     deaths = [line for line in log_path.read_text().splitlines() if "started in its place" in line]
     assert len(deaths) == 3 and all(f"worker {pid} " in line for pid, line in zip(killed, deaths, strict=True))
+
+
+# 16. JSON nested 256 to ~990 levels deep was a 500 on every validated operation (the schema
+# validator's recursion limit), unauthenticated ones and the admin API included. A body deeper than
+# 64 levels is a 400 naming where, before anything recurses into it; Cognito says so in its shape.
+
+
+def _deep_bodies() -> list[tuple[str, bytes]]:
+    return [
+        ("array", b"[" * 300 + b"]" * 300),
+        ("in a member", b'{"branchId": "1000", "x": ' + b"[" * 990 + b"]" * 990 + b"}"),
+        ("past the parser", b"[" * 5000 + b"]" * 5000),
+        ("one past the limit", b'{"a": ' + b"[" * 64 + b"]" * 64 + b"}"),
+    ]
+
+
+def _operations_with_a_json_body() -> list[Any]:
+    from villa_contracts.contract import load
+
+    return [
+        pytest.param(op, id=f"{contract.name}.{op.operation_id}")
+        for contract in load()
+        for op in contract.operations.values()
+        if "application/json" in ((op.spec.get("requestBody") or {}).get("content") or {})
+    ]
+
+
+@pytest.mark.parametrize("operation", _operations_with_a_json_body())
+def test_a_body_nested_too_deeply_is_a_400_naming_where(api: TestClient, alice: User, operation: Any) -> None:
+    import re
+
+    from villa_contracts.contract import load
+
+    data = load().data
+    user = data("users")[0]
+    shop_key = api.post("/api/shop/auth/token", json={"username": user["username"], "password": user["password"]})
+    credentials = {
+        "idToken": alice.headers,
+        "tokenKey": {"Authorization": f"Token {shop_key.json()['token']}"},
+        "gatewayKey": {"X-Gateway-Key": str(data("shop")["gateway_key"])},
+        "adminToken": {},
+    }
+    headers = {"content-type": "application/json"}
+    for scheme in operation.schemes:
+        headers |= credentials[scheme]
+    path = re.sub(r"\{[^}]+\}", "1", operation.path)
+    for name, body in _deep_bodies():
+        response = api.request(operation.method, path, content=body, headers=headers)
+        assert response.status_code == 400, (name, response.text[:300])
+        answer = response.json()
+        assert "deeper than 64 levels" in answer["error"], (name, answer)
+        pointer = answer["details"][0]["pointer"]
+        assert pointer == {
+            "array": "/0" * 64,
+            "in a member": "/x" + "/0" * 63,
+            "one past the limit": "/a" + "/0" * 63,
+        }.get(name, "/0" * 64), (name, pointer[:80])
+    assert api.get("/__admin/journal").json()["mockBugs"] == 0
+
+
+def test_sixty_four_levels_are_read_as_usual(api: TestClient, alice: User) -> None:
+    body = b'{"branchId": "1000", "x": ' + b"[" * 63 + b"]" * 63 + b"}"
+    response = api.post(
+        "/api/order2/gentele", content=body, headers={**alice.headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "deeper than" not in response.text  # the contract's own refusal
+    assert "'x'" in response.json()["details"][0]["message"]  # an unexpected member, read as usual
+
+
+@pytest.mark.parametrize(("name", "body"), _deep_bodies())
+def test_a_body_nested_too_deeply_is_a_serialization_exception_on_cognito(
+    api: TestClient, name: str, body: bytes
+) -> None:
+    for target in ("SignUp", "InitiateAuth", "AdminCreateUser"):
+        response = api.post(
+            "/",
+            content=body,
+            headers={
+                "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["__type"] == "SerializationException"
+        assert response.headers["x-amzn-ErrorType"] == "SerializationException"
+        assert "deeper than 64 levels" in response.json()["message"]
