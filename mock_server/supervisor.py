@@ -6,8 +6,8 @@ by someone else) is logged in one line naming its pid and how it died, and a new
 place on the same socket, as gunicorn's arbiter and uvicorn's supervisor do. The supervisor gives
 up (stops the others and returns 1, after one line saying why) only when the service cannot go on:
 
-- a worker of the first generation dies before it serves (a contract or a store that fails at
-  start fails every replacement the same way);
+- a worker of the first generation fails (exits with an error) before it serves: a contract or a
+  store that fails at start fails every replacement the same way;
 - workers keep dying: more than ``max_deaths`` within ``window`` seconds (a replacement that
   cannot start counts too).
 
@@ -192,7 +192,8 @@ class Supervisor:
         if self.stopping:
             return
         how = how_it_died(status)
-        if not served and pid in self.first:
+        if not served and pid in self.first and os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
+            # It failed on its own before serving (a contract, a store): every replacement would too.
             self._give_up(f"worker {pid} {how} before it served: the service cannot start; stopping")
             return
         count = self.rate.add()

@@ -276,3 +276,14 @@ def test_validate_says_a_document_is_too_deep_instead_of_crashing(tmp_path: Path
     assert err.strip() == f"{deeper}: cannot read JSON: nested too deeply for the JSON parser (over ~1,000 levels" + (
         " of arrays and objects)"
     )
+
+
+def test_serve_exits_1_when_its_workers_cannot_go_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # click hands Exit's code back as a return value under standalone_mode=False: serve exited 0.
+    from villa_contracts import cli as cli_module
+
+    monkeypatch.setattr("mock_server.runner.serve_workers", lambda *args, **kwargs: 1)
+    monkeypatch.setattr(sys, "argv", ["villa-contracts", "serve", "--workers", "2", "--db", str(tmp_path / "v.db")])
+    with pytest.raises(SystemExit) as stopped:
+        cli_module.main()
+    assert stopped.value.code == 1

@@ -114,7 +114,7 @@ def test_workers_that_cannot_start_stop_together_and_say_so() -> None:
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERVISED = """
-import os, sys
+import os, sys, time
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -127,9 +127,13 @@ async def pid(request):
 async def crash(request):
     os._exit(7)
 
-app = Starlette(routes=[Route("/pid", pid), Route("/crash", crash)])
+def build(url):
+    while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]):  # held until the test lets it go
+        time.sleep(0.01)
+    return Starlette(routes=[Route("/pid", pid), Route("/crash", crash)])
+
 rate = DeathRate(max_deaths=int(sys.argv[1]), window=3600)
-sys.exit(serve_workers(lambda url: app, host="127.0.0.1", port=0, workers=2, log_level="warning",
+sys.exit(serve_workers(build, host="127.0.0.1", port=0, workers=2, log_level="warning",
                        on_listening=lambda url: print(url, flush=True), rate=rate))
 """
 
@@ -147,23 +151,33 @@ def _wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None
 
 
 @contextmanager
-def supervised(tmp_path: Path, max_deaths: int) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
-    """Two workers of a tiny app under the supervisor, in a process of their own: (process, base URL, its log)."""
-    log = tmp_path / "supervisor.log"
+def supervised(
+    tmp_path: Path, max_deaths: int, *, held: Callable[[subprocess.Popen[str]], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    """Two workers of a tiny app under the supervisor, in a process of their own: (process, base URL, its log).
+
+    With ``held``, the workers wait to build their app until ``held(process)`` has run.
+    """
+    log, gate = tmp_path / "supervisor.log", tmp_path / "go"
+    argv = [sys.executable, "-c", SUPERVISED, str(max_deaths), *([str(gate)] if held else [])]
     with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", SUPERVISED, str(max_deaths)], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True
-        )
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         assert proc.stdout is not None
         base = proc.stdout.readline().strip()
         assert base.startswith("http://127.0.0.1:"), log.read_text()
+        if held is not None:
+            held(proc)
+            gate.touch()
 
-        def serving() -> bool:
+        answered: set[int] = set()
+
+        def serving() -> bool:  # both workers have answered (fresh connections land on either)
             try:
-                return httpx.get(f"{base}/pid", timeout=5).status_code == 200 and len(_children(proc.pid)) == 2
+                answered.add(httpx.get(f"{base}/pid", timeout=5).json()["pid"])
             except httpx.TransportError:
                 return False
+            return len(answered) == 2 and answered == _children(proc.pid)
 
         _wait_for("two workers serving", serving)
         yield proc, base, log
@@ -189,6 +203,24 @@ def test_a_worker_that_dies_is_replaced_and_the_death_logged_in_one_line(tmp_pat
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     assert port_is_free("127.0.0.1", int(base.rsplit(":", 1)[1]))
+
+
+def test_a_worker_killed_while_it_starts_is_replaced_not_taken_for_a_failed_start(tmp_path: Path) -> None:
+    killed: list[int] = []
+
+    def kill_one(proc: subprocess.Popen[str]) -> None:
+        _wait_for("two workers forked", lambda: len(_children(proc.pid)) == 2)
+        killed.append(min(_children(proc.pid)))
+        os.kill(killed[0], signal.SIGKILL)
+        _wait_for("the death is logged", lambda: f"worker {killed[0]} was killed" in log.read_text())
+
+    log = tmp_path / "supervisor.log"
+    with supervised(tmp_path, max_deaths=5, held=kill_one) as (proc, base, _):
+        (line,) = [line for line in log.read_text().splitlines() if "worker" in line]
+        assert f"worker {killed[0]} was killed by SIGKILL before it served; worker " in line
+        assert killed[0] not in _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
 
 
 def test_workers_that_keep_dying_stop_the_service_with_one_line(tmp_path: Path) -> None:

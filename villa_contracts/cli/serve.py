@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from villa_contracts.cli import options
@@ -147,5 +149,6 @@ def command(
         access_log=access_log,
         on_listening=banner,
     )
-    if code:
-        raise click.exceptions.Exit(1)
+    # Not click's Exit: run with standalone_mode=False, click hands its code back as a return value,
+    # which the console script dropped (the mock exited 0 when its workers could not go on).
+    sys.exit(code)
