@@ -38,6 +38,7 @@ from mock_server.expiry import sweep
 from mock_server.fastjson import TooDeep, dumps, loads_strict
 from mock_server.guard import REQUEST_PARTS
 from mock_server.journal import Entry
+from mock_server.storage import StoreUnavailable
 from villa_contracts.domain.errors import RuleViolation
 
 if TYPE_CHECKING:
@@ -239,6 +240,9 @@ class OperationEndpoint:
                 )
             entry.status = status
             return status, dumps(payload)
+        except StoreUnavailable as exc:  # the store failed midway: 503 with Retry-After, never a mock bug
+            entry.status, entry.note = exc.status_code, exc.message
+            return exc.response()
         except MockError as exc:
             entry.status = exc.status_code
             return exc.status_code, dumps(exc.body())

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.journal import Entry
+from mock_server.storage import StoreUnavailable
 
 if TYPE_CHECKING:
     from mock_server.routing import ExactPathRouter
@@ -151,8 +152,15 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.state.begin_request()
         headers = header_map(scope)
+        try:
+            self.state.begin_request()
+            lost = self.state.store.lost
+            if lost is not None and not scope["path"].startswith("/__admin"):
+                raise lost  # the admin API still answers: its reset is the way back
+        except StoreUnavailable as exc:
+            await self._unavailable(scope, send, headers, exc)
+            return
         if scope["path"].startswith("/__admin") and self.state.admin_token is None:
             refusal = self._admin_refusal(headers)
             if refusal is not None:
@@ -227,14 +235,33 @@ class Guard:
             )
         return None
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, code: str, message: str, *, close: bool = True
+    ) -> None:
         self._journal(scope, status, message)
         body = json.dumps({"error": message, "code": code, "details": []}).encode()
-        headers: list[tuple[bytes, bytes]] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
+        await self._send(send, status, body, [(b"content-type", b"application/json")], close=close)
+
+    async def _unavailable(self, scope: Scope, send: Send, headers: dict[str, str], exc: StoreUnavailable) -> None:
+        """The store cannot serve: 503 with ``Retry-After``, in the shape of the route's protocol."""
+        more = [(name.lower().encode(), value.encode()) for name, value in exc.headers().items()]
+        # A body it did not read would be taken for the next request: such a connection is closed.
+        close = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        if scope["path"] == "/" and "x-amz-target" in headers:  # Cognito's JSON protocol: AWS's error shape
+            self._journal(scope, exc.status_code, exc.message)
+            body = json.dumps({"__type": "ServiceUnavailable", "message": exc.message}).encode()
+            more += [(b"content-type", b"application/x-amz-json-1.1"), (b"x-amzn-errortype", b"ServiceUnavailable")]
+            await self._send(send, exc.status_code, body, more, close=close)
+            return
+        self._journal(scope, exc.status_code, exc.message)
+        body = json.dumps(exc.body()).encode()
+        await self._send(send, exc.status_code, body, [(b"content-type", b"application/json"), *more], close=close)
+
+    @staticmethod
+    async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], *, close: bool) -> None:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        if close:  # the body was not read (or not all of it): the connection cannot carry another request
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

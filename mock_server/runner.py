@@ -18,8 +18,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -28,7 +27,6 @@ from starlette.types import ASGIApp
 from uvicorn.logging import DefaultFormatter
 
 from mock_server.supervisor import DeathRate, Supervisor
-from mock_server.supervisor import log as supervisor_log
 from villa_contracts.redact import redact
 
 Build = Callable[[str], ASGIApp]
@@ -225,6 +223,7 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
     # handlers back and raises the signal again. With Python's default SIGTERM disposition that
     # killed the process by the signal (exit 143); as a KeyboardInterrupt, like SIGINT, it ends
     # here. A signal while the app is still being built stops the start the same way.
+    _log_to_console()
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
@@ -280,24 +279,22 @@ def serve_workers(
         server = _server(build(base_url), log_level, access_log, on_started=ready)
         server.run(sockets=[sock])
 
-    with _console(supervisor_log):
-        try:
-            return Supervisor(work, workers=workers, rate=rate).run()
-        finally:
-            sock.close()
+    _log_to_console()
+    try:
+        return Supervisor(work, workers=workers, rate=rate).run()
+    finally:
+        sock.close()
 
 
-@contextmanager
-def _console(logger: logging.Logger) -> Iterator[None]:
-    """Show ``logger``'s lines on stderr as uvicorn shows its own, unless logging is set up already."""
+def _log_to_console() -> None:
+    """Show the mock's own lines (``villa_contracts.mock``: the store, the workers, mock bugs) as uvicorn shows its.
+
+    Only where logging is not set up already (the command line; a test's capture is left alone).
+    """
+    logger = logging.getLogger("villa_contracts.mock")
     if logger.hasHandlers():
-        yield
         return
     handler = logging.StreamHandler()
     handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.auth import secret_hash
 from mock_server.guard import Guard
+from mock_server.storage import MemoryStorage, StoreBusy, StoreUnavailable
 from tests.fixtures.mock import User, login_user, new_order
 
 CARD = "4111111111111111"
@@ -685,3 +687,114 @@ def test_a_body_nested_too_deeply_is_a_serialization_exception_on_cognito(
         assert response.json()["__type"] == "SerializationException"
         assert response.headers["x-amzn-ErrorType"] == "SerializationException"
         assert "deeper than 64 levels" in response.json()["message"]
+
+
+# 15. Redis down: every route, /api/health included, answered a plain-text 500 with a traceback; frozen,
+# 10 s a request; restarted empty, health said OK while users and ids were gone. Now a JSON 503 on
+# every route (Cognito in AWS's shape) with Retry-After, one log line per change, recovery by itself,
+# and a loss said until a reset.
+
+COGNITO_HEADERS = {
+    "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    "Content-Type": "application/x-amz-json-1.1",
+}
+
+
+def _every_kind_of_route(api: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    login = {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "x", "AuthParameters": {}}
+    return {
+        "health": api.get("/api/health"),
+        "api": api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=headers),
+        "shop": api.post("/api/shop/auth/token", json={"username": "a", "password": "b"}),
+        "admin": api.get("/__admin/clock"),
+        "cognito": api.post("/", content=json.dumps(login).encode(), headers=COGNITO_HEADERS),
+        "document": api.get("/openapi.json"),
+    }
+
+
+@pytest.mark.socket
+def test_a_redis_that_fails_is_a_503_on_every_route_and_recovers_by_itself(
+    own_redis: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    from mock_server.storage.redis import RedisStorage
+
+    store = RedisStorage.from_url(own_redis.url, prefix="a:", timeout=0.5, retry_every=0.02, check_every=0)
+    with TestClient(create_app(store=store), raise_server_exceptions=False) as api:
+        alice = login_user(api, 0)
+
+        def until_it_answers() -> None:
+            deadline = time.monotonic() + 60  # a bound for a broken run, never a speed
+            while api.get("/__admin/clock").status_code == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+
+        for broken in ("stopped", "frozen"):
+            own_redis.stop(save=True) if broken == "stopped" else own_redis.freeze()
+            answers = _every_kind_of_route(api, alice.headers)
+            own_redis.start() if broken == "stopped" else own_redis.thaw()
+            for route, answer in answers.items():
+                assert answer.status_code == 503, (broken, route, answer.text)
+                assert answer.headers["retry-after"] == "1", (broken, route)
+                if route == "cognito":
+                    assert answer.json()["__type"] == answer.headers["x-amzn-errortype"] == "ServiceUnavailable"
+                else:
+                    assert answer.json()["code"] == "store_unavailable" and "Redis store" in answer.json()["error"]
+            until_it_answers()
+            assert _every_kind_of_route(api, alice.headers)["api"].status_code == 200  # no restart of the mock
+
+        own_redis.stop(save=False)  # back, but empty
+        own_redis.start()
+        until_it_answers()
+        lost = _every_kind_of_route(api, alice.headers)
+        for route in ("health", "api", "shop", "cognito"):
+            assert lost[route].status_code == 503 and "retry-after" not in lost[route].headers, route
+        assert lost["health"].json()["code"] == "store_lost" and "POST /__admin/reset" in lost["health"].json()["error"]
+        assert lost["admin"].status_code == 200  # the way back stays open
+        assert api.post("/__admin/reset").status_code == 200
+        assert api.get("/api/health").status_code == 200
+        again = login_user(api, 0)
+        assert api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=again.headers).status_code == 200
+        assert api.get("/__admin/journal").json()["mockBugs"] == 0
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("villa_contracts.mock")]
+    # Stopped, frozen; then restarted empty while nothing asked (a reconnection, no outage seen), reset.
+    changes = ["does not answer", "answers again", "does not answer", "answers again", "lost its data", "was reset"]
+    assert [next(c for c in changes if c in line) for line in lines] == changes, lines
+    assert not any(r.exc_info for r in caplog.records)
+
+
+class _FailingStore(MemoryStorage):
+    """A store that starts failing midway through requests (after the guard's look at it)."""
+
+    failing = False
+
+    def next_sequence(self, name: str) -> int:
+        if self.failing:
+            raise StoreUnavailable("the test store does not answer", retry_after=2)
+        return super().next_sequence(name)
+
+    def insert(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        if self.failing:
+            raise StoreBusy("the test store stayed locked", retry_after=3)
+        return super().insert(kind, key, value)
+
+
+def test_a_store_failing_midway_is_a_503_on_api_and_cognito_never_a_mock_bug() -> None:
+    store = _FailingStore()
+    with TestClient(create_app(store=store)) as api:
+        alice = login_user(api, 0)
+        store.failing = True
+        issued = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers)
+        assert issued.status_code == 503 and issued.headers["retry-after"] == "2"
+        assert issued.json() == {"error": "the test store does not answer", "code": "store_unavailable", "details": []}
+        pool = api.get("/__admin/cognito").json()
+        body = {"ClientId": pool["clientId"], "Username": "n@villa.example", "Password": "Passw0rd!x",
+                "SecretHash": secret_hash(pool["clientSecret"], "n@villa.example", pool["clientId"])}  # fmt: skip
+        headers = {**COGNITO_HEADERS, "X-Amz-Target": "AWSCognitoIdentityProviderService.SignUp"}
+        signup = api.post("/", content=json.dumps(body).encode(), headers=headers)
+        assert signup.status_code == 503 and signup.headers["retry-after"] == "3", signup.text
+        assert signup.json()["__type"] == "ServiceUnavailable"
+        store.failing = False
+        journal = api.get("/__admin/journal").json()
+        assert journal["mockBugs"] == 0 and 503 in [e["status"] for e in journal["entries"]]
