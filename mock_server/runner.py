@@ -26,6 +26,7 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.logging import DefaultFormatter
 
+from mock_server.connections import HEAD_TIMEOUT, MAX_CONNECTIONS, connection_budget, more_files, protocol_class
 from mock_server.supervisor import DeathRate, Supervisor
 from villa_contracts.redact import redact
 
@@ -77,9 +78,29 @@ class _Server(uvicorn.Server):
             self.on_started()
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one server gives each connection, and all of them (``mock_server.connections``).
+
+    Attributes:
+        head_timeout: seconds a request's head may take to arrive.
+        max_connections: connections held at most (fewer if the process may open fewer files); past
+            it, the one waiting longest on its client makes room.
+    """
+
+    head_timeout: float = HEAD_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
+
+
 def _server(
-    app: ASGIApp, log_level: str, access_log: bool = False, *, on_started: Callable[[], None] | None = None
+    app: ASGIApp,
+    log_level: str,
+    access_log: bool = False,
+    *,
+    on_started: Callable[[], None] | None = None,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
 ) -> uvicorn.Server:
+    budget = connection_budget(limits.max_connections)
     config = uvicorn.Config(
         app,
         log_level=log_level,
@@ -88,10 +109,13 @@ def _server(
         access_log=access_log,
         lifespan="auto",
         timeout_graceful_shutdown=5,
-        # Idle keep-alive connections are closed after 5 s; at most this many connections at once
-        # (the rest get 503), so slow or idle clients cannot hold the server.
+        # Idle keep-alive connections are closed after 5 s; heads have a deadline, and past the
+        # budget the connection waiting longest on its client makes room (mock_server.connections),
+        # so slow or idle clients cannot hold the server. uvicorn's own limit, just above, turns
+        # newcomers away only when every connection has a request in the works.
         timeout_keep_alive=5,
-        limit_concurrency=1000,
+        http=protocol_class(head_timeout=limits.head_timeout, max_connections=budget),
+        limit_concurrency=budget + max(8, budget // 8),
     )
     server = _Server(config)
     server.on_started = on_started
@@ -151,6 +175,7 @@ def serve_in_thread(
     port: int = 0,
     startup_timeout: float = 10.0,
     log_level: str = "warning",
+    limits: Limits = Limits(),  # noqa: B008 - frozen
 ) -> RunningServer:
     """Start ``build(base_url)`` on ``host:port`` in a daemon thread and return once it accepts requests.
 
@@ -160,6 +185,7 @@ def serve_in_thread(
         port: the port; 0 picks a free one.
         startup_timeout: seconds to wait for the server to start.
         log_level: uvicorn's log level.
+        limits: the connections' deadline and number.
 
     Returns:
         The running server (also a context manager that stops it).
@@ -173,7 +199,7 @@ def serve_in_thread(
     port = sock.getsockname()[1]
     base_url = _base_url(host, port)
     try:
-        server = _server(build(base_url), log_level)
+        server = _server(build(base_url), log_level, limits=limits)
     except BaseException:
         sock.close()
         raise
@@ -224,6 +250,7 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
     # killed the process by the signal (exit 143); as a KeyboardInterrupt, like SIGINT, it ends
     # here. A signal while the app is still being built stops the start the same way.
     _log_to_console()
+    more_files()
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
@@ -280,6 +307,7 @@ def serve_workers(
         server.run(sockets=[sock])
 
     _log_to_console()
+    more_files()
     try:
         return Supervisor(work, workers=workers, rate=rate).run()
     finally:

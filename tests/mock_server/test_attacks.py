@@ -25,6 +25,7 @@ from mock_server.auth import secret_hash
 from mock_server.guard import Guard
 from mock_server.storage import MemoryStorage, StoreBusy, StoreUnavailable
 from tests.fixtures.mock import User, login_user, new_order
+from villa_contracts.contract import load
 
 CARD = "4111111111111111"
 THREE_DS_CARD = "5149500000009007"
@@ -397,6 +398,23 @@ def test_a_slow_body_is_timed_out() -> None:
     guard = Guard(_never_called, state=state, read_timeout=0.05)
     asyncio.run(guard(_slow_request(), _body_that_never_comes, send))
     assert sent[0]["status"] == 408
+    assert state.journal.entries()[-1].status == 408
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_timed_out_as_a_whole() -> None:
+    # Each byte restarted the 10 s timer, and nothing bounded the whole: a byte every 2 s held a
+    # connection for good.
+    state = create_app().state.mock
+    sent, send = _collector()
+
+    async def a_byte_at_a_time() -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        return {"type": "http.request", "body": b"{", "more_body": True}
+
+    guard = Guard(_never_called, state=state, read_timeout=60, body_timeout=0.2)
+    asyncio.run(guard({**_slow_request(), "method": "POST"}, a_byte_at_a_time, send))
+    assert sent[0]["status"] == 408
+    assert "did not arrive whole within 0.2 s" in json.loads(sent[1]["body"])["error"]
     assert state.journal.entries()[-1].status == 408
 
 
@@ -798,3 +816,64 @@ def test_a_store_failing_midway_is_a_503_on_api_and_cognito_never_a_mock_bug() -
         store.failing = False
         journal = api.get("/__admin/journal").json()
         assert journal["mockBugs"] == 0 and 503 in [e["status"] for e in journal["entries"]]
+
+
+# 14. Slow clients starved everyone: ~1,100 connections trickling a body byte every 2 s made every
+# other client's request a 503 (each byte restarted the read timer; past 1,000 connections uvicorn
+# refused every newcomer). Here, with small limits: slow and idle connections in their dozens, past
+# the connection limit; a normal client is served every time, and every slow connection ends.
+
+
+@pytest.mark.socket
+def test_slow_and_idle_connections_never_keep_a_normal_client_out() -> None:
+    import select
+    import socket
+
+    import httpx
+
+    from mock_server.runner import Limits, serve_in_thread
+
+    def build(url: str) -> Any:
+        app = create_app(base_url=url)  # its own guard, behind one with small deadlines
+        return Guard(app, state=app.state.mock, read_timeout=0.5, body_timeout=1.0)
+
+    with serve_in_thread(build, limits=Limits(head_timeout=1.0, max_connections=16)) as server:
+        head = (
+            b"POST /api/shop/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        slow = [socket.create_connection((server.host, server.port), timeout=60) for _ in range(30)]
+        idle = [socket.create_connection((server.host, server.port), timeout=60) for _ in range(10)]
+        try:
+            for sock in slow:
+                sock.sendall(head)
+            user = load().data("users")[0]
+            with httpx.Client(base_url=server.base_url, timeout=60) as kept:
+                for index in range(10):
+                    for sock in slow:  # a byte each, again and again
+                        try:
+                            sock.sendall(b" ")
+                        except OSError:
+                            pass  # already answered and closed
+                    client = kept if index % 2 else httpx.Client(base_url=server.base_url, timeout=60)
+                    assert client.get("/api/health").status_code == 200
+                    body = {"username": user["username"], "password": user["password"]}
+                    assert client.post("/api/shop/auth/token", json=body).status_code == 200
+                    if client is not kept:
+                        client.close()
+            ended: set[socket.socket] = set()
+            while len(ended) < len(slow) + len(idle):  # every one is answered or closed, in the end
+                ready, _, _ = select.select([s for s in slow + idle if s not in ended], [], [], 60)
+                assert ready, "a slow connection was never ended"
+                for sock in ready:
+                    try:
+                        answer = sock.recv(65536)
+                    except ConnectionResetError:
+                        answer = b""
+                    if answer:
+                        assert answer.startswith((b"HTTP/1.1 408", b"HTTP/1.1 503")), answer[:80]
+                    else:
+                        ended.add(sock)
+        finally:
+            for sock in slow + idle:
+                sock.close()
