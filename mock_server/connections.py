@@ -58,54 +58,39 @@ def more_files() -> None:
 
 
 class GuardedProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol with a deadline on request heads and room made by the dawdlers."""
+    """uvicorn's HTTP protocol with a deadline on request heads and room made by the dawdlers.
+
+    A connection only notes since when it waits on its client (two clock readings a request); one
+    timer per server looks at them all, ``head_timeout / 4`` apart (a second at most), and closes
+    those whose head is late: no timer is armed, nor cancelled, for each request.
+    """
 
     head_timeout: float = HEAD_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the head's clock; past the limit, close the connection that waited longest."""
+        """Start waiting for the head; past the limit, close the connection that waited longest."""
         super().connection_made(transport)
-        self._head_timer: asyncio.TimerHandle | None = None
         self._waiting_since = self.loop.time()
-        self._arm()
+        state: Any = self.server_state
+        if not getattr(state, "villa_watching", False):
+            state.villa_watching = True
+            self.loop.call_later(self._tick(), _late_heads, self.loop, state, self.head_timeout, self._tick())
         if len(self.connections) > self.max_connections:
             self._make_room()
 
     def on_headers_complete(self) -> None:
-        """The head arrived: its clock stops (the body's start in the guard)."""
-        self._disarm()
-        self._waiting_since = self.loop.time()  # if a body follows, it is waited for from here
+        """The head arrived; if a body follows, it is waited for from now (its deadlines are the guard's)."""
+        self._waiting_since = self.loop.time()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        """An answer went out: the next head's clock starts."""
+        """An answer went out: the next head is waited for from now."""
+        self._waiting_since = self.loop.time()
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline:
-            self._waiting_since = self.loop.time()
-            self._arm()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the head's clock."""
-        self._disarm()
-        super().connection_lost(exc)
-
-    # -- the head's deadline -------------------------------------------------------------------
-
-    def _arm(self) -> None:
-        self._disarm()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_late)
-
-    def _disarm(self) -> None:
-        timer = getattr(self, "_head_timer", None)
-        if timer is not None:
-            timer.cancel()
-            self._head_timer = None
-
-    def _head_late(self) -> None:
-        self._head_timer = None
-        if self._waits_on_client() == "head" and not self.transport.is_closing():
-            self.transport.close()
+    def _tick(self) -> float:
+        return min(1.0, self.head_timeout / 4)
 
     # -- room for a newcomer -------------------------------------------------------------------
 
@@ -134,6 +119,23 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._waits_on_client() == "body":  # its request is half in: it gets an answer
             self.transport.write(_SHED % (len(_SHED_BODY), _SHED_BODY))
         self.transport.close()
+
+
+def _late_heads(loop: asyncio.AbstractEventLoop, state: Any, head_timeout: float, tick: float) -> None:
+    """Close the connections of ``state`` whose request head is late; look again in ``tick`` s while any is open."""
+    now = loop.time()
+    for connection in list(state.connections):
+        if (
+            isinstance(connection, GuardedProtocol)
+            and now - connection._waiting_since >= head_timeout
+            and connection._waits_on_client() == "head"
+            and not connection.transport.is_closing()
+        ):
+            connection.transport.close()
+    if state.connections:
+        loop.call_later(tick, _late_heads, loop, state, head_timeout, tick)
+    else:
+        state.villa_watching = False
 
 
 def protocol_class(
