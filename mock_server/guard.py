@@ -163,11 +163,12 @@ class Guard:
         headers = header_map(scope)
         try:
             self.state.begin_request()
-            lost = self.state.store.lost
-            if lost is not None and not scope["path"].startswith("/__admin"):
-                raise lost  # the admin API still answers: its reset is the way back
         except StoreUnavailable as exc:
             await self._unavailable(scope, send, headers, exc)
+            return
+        lost = self.state.store.lost
+        if lost is not None and not scope["path"].startswith("/__admin"):  # the admin API's reset is the way back
+            await self._unavailable(scope, send, headers, lost)
             return
         if scope["path"].startswith("/__admin") and self.state.admin_token is None:
             refusal = self._admin_refusal(headers)
