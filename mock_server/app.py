@@ -33,7 +33,7 @@ from mock_server.journal import Journal
 from mock_server.routing import ExactPathRouter
 from mock_server.shared_clock import StoredClock
 from mock_server.state import MockState
-from mock_server.storage import Storage, open_storage
+from mock_server.storage import Storage, StoreUnavailable, open_storage
 from villa_contracts.contract import Contract, Contracts, ContractValidator, load
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.clock import AdjustableClock
@@ -164,9 +164,14 @@ def create_app(
             {"error": message, "code": code, "details": []}, status_code=exc.status_code, headers=exc.headers
         )
 
+    async def store_unavailable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StoreUnavailable)  # a route of Starlette's whose store failed midway
+        return exc.response()
+
     router = ExactPathRouter(routes)
     guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router)
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[guard])
+    answers = {HTTPException: http_error, StoreUnavailable: store_unavailable}
+    app = Starlette(routes=routes, exception_handlers=answers, middleware=[guard])
     app.router = router
     app.state.mock = state
     return app

@@ -36,9 +36,10 @@ from mock_server.errors import (
     UnsupportedMedia,
 )
 from mock_server.expiry import sweep
-from mock_server.fastjson import dumps, loads_strict
+from mock_server.fastjson import TooDeep, dumps, loads_strict
 from mock_server.guard import REQUEST_PARTS
 from mock_server.journal import Entry
+from mock_server.storage import StoreUnavailable
 from villa_contracts.domain.cards import NO_CARD_DATA
 from villa_contracts.domain.errors import RuleViolation
 
@@ -184,6 +185,8 @@ def parse_body(raw: bytes, headers: Mapping[str, str], operation: Operation, acc
         )
     try:
         return loads_strict(raw), "application/json"
+    except TooDeep as exc:
+        raise BadRequest(str(exc), [{"pointer": exc.pointer, "message": exc.detail}]) from None
     except (ValueError, RecursionError) as exc:
         # json.JSONDecodeError carries the position; say where the body broke.
         raise BadRequest(f"body is not valid JSON: {exc}", [{"pointer": "", "message": str(exc)}]) from None
@@ -278,6 +281,9 @@ class OperationEndpoint:
                 )
             entry.status = status
             return status, dumps(payload)
+        except StoreUnavailable as exc:  # the store failed midway: 503 with Retry-After, never a mock bug
+            entry.status, entry.note = exc.status_code, exc.message
+            return exc.response()
         except MockError as exc:
             entry.status = exc.status_code
             return exc.status_code, dumps(exc.body())

@@ -7,6 +7,9 @@ answer, slower path. (orjson writes NaN and infinities as ``null``; the mock's d
 none: money is integer satang rendered as exact floats.) Request bodies go to orjson too, but a body
 orjson refuses or might read differently (a 30-digit integer would become a float) is read by
 the standard library (``loads_strict``).
+
+A request body nested deeper than ``MAX_DEPTH`` levels is refused before anything recurses into it
+(``TooDeep``, naming where): the one place every route's JSON body passes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,27 @@ from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse as _StarletteJSONResponse
+
+from villa_contracts.contract._depth import MAX_DEPTH, too_deep_in_text
+
+
+class TooDeep(ValueError):
+    """A request body nests arrays and objects deeper than ``MAX_DEPTH`` levels.
+
+    Attributes:
+        pointer: the first value past the limit (``""`` when the text is too broken to say).
+        detail: what is wrong there.
+    """
+
+    def __init__(self, pointer: str) -> None:
+        """Say where the body went too deep."""
+        self.pointer = pointer
+        self.detail = f"nested deeper than {MAX_DEPTH} levels of arrays and objects"
+        shown = pointer if len(pointer) <= 200 else pointer[:199] + "…"
+        super().__init__(
+            f"body nests arrays and objects deeper than {MAX_DEPTH} levels (at {shown or '/'}); "
+            "no document of the contracts comes near that"
+        )
 
 
 def dumps(content: Any) -> bytes:
@@ -106,14 +130,18 @@ def loads_strict(raw: bytes) -> Any:
     """A request body, read as ``json.loads(raw)`` would but refusing ``NaN`` and infinities.
 
     orjson reads the common body; whatever it refuses or may read differently (long digit runs,
-    UTF-16, lone surrogates, deep nesting) goes to the standard library, which has the last word
+    UTF-16, lone surrogates) goes to the standard library, which has the last word
     and the error message that says where the body broke.
 
     Raises:
+        TooDeep: ``raw`` nests deeper than ``MAX_DEPTH`` levels (checked first: the parsers and the
+            validators recurse once a level).
         ValueError: ``raw`` is not JSON (``json.JSONDecodeError``), holds NaN or an infinity, or
             a lone surrogate.
-        RecursionError: ``raw`` nests too deeply.
     """
+    where = too_deep_in_text(raw)
+    if where is not None:
+        raise TooDeep(where)
     value = _by_orjson(raw)
     if value is not _UNREAD:
         return value  # never holds a lone surrogate: orjson refuses them

@@ -2,8 +2,10 @@
 
 - **Body size**: a declared ``Content-Length`` over the limit is refused at once, and a body is
   never read past the limit (413): a 200 MiB chunked body costs at most the limit in memory.
-- **Read time**: each part of a body must arrive within ``read_timeout`` seconds (408), so a
-  client that sends half a body cannot hold a worker.
+- **Read time**: each part of a body must arrive within ``read_timeout`` seconds, and the whole
+  body within ``body_timeout`` seconds of its head (408): a client that sends half a body, or
+  trickles it a byte at a time, cannot hold a connection for long. (A request's head has its
+  deadline, and connections their number, in ``mock_server.connections``.)
 - **Disconnects**: a client that goes away before its body arrived is journaled as the client's
   doing (status 499, never a mock bug).
 - **The admin API without a token** answers only a local, non-browser caller: a request with an
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.journal import Entry
+from mock_server.storage import StoreUnavailable
 
 if TYPE_CHECKING:
     from mock_server.routing import ExactPathRouter
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 MAX_BODY = 1024 * 1024
 READ_TIMEOUT = 10.0
+BODY_TIMEOUT = 30.0
 REQUEST_PARTS = "villa.request"
 """Scope key of ``(headers, body)``: the request's headers by lower-case name (the first of repeated
 ones, as Starlette's ``Headers.get``) and its body, as the guard read them."""
@@ -60,8 +64,9 @@ class _Reads(threading.local):
     """One thread's reads in progress (a thread runs one event loop at a time)."""
 
     def __init__(self) -> None:
-        self.waiting: dict[asyncio.Task[Any], float] = {}
-        self.expired: set[asyncio.Task[Any]] = set()
+        # A read's deadline for its next part, and for the whole body.
+        self.waiting: dict[asyncio.Task[Any], tuple[float, float]] = {}
+        self.expired: dict[asyncio.Task[Any], str] = {}  # why: what did not arrive in time
         self.ticking: asyncio.AbstractEventLoop | None = None  # the loop the timer runs on
 
 
@@ -76,16 +81,20 @@ class ReadDeadlines:
     test client) keeps each loop's reads to itself.
     """
 
-    def __init__(self, timeout: float) -> None:
-        """Give each part of a body ``timeout`` seconds."""
+    def __init__(self, timeout: float, body_timeout: float = BODY_TIMEOUT) -> None:
+        """Give each part of a body ``timeout`` seconds, and the whole body ``body_timeout``."""
         self.timeout = timeout
-        self.tick = min(1.0, timeout / 4)
+        self.body_timeout = body_timeout
+        self.tick = min(1.0, timeout / 4, body_timeout / 4)
         self._reads = _Reads()
 
     def wait(self, task: asyncio.Task[Any]) -> None:
-        """(Re)start the clock of ``task``'s read: its next part is due within the timeout."""
+        """(Re)start the clock of ``task``'s read: its next part is due within the timeout, all of it by its end."""
         reads, loop = self._reads, task.get_loop()
-        reads.waiting[task] = loop.time() + self.timeout
+        now = loop.time()
+        started = reads.waiting.get(task)
+        whole = started[1] if started is not None else now + self.body_timeout
+        reads.waiting[task] = (now + self.timeout, whole)
         if reads.ticking is not loop:
             reads.ticking = loop
             loop.call_later(self.tick, self._check, loop)
@@ -94,25 +103,24 @@ class ReadDeadlines:
         """``task``'s read is over (whole, refused or gone)."""
         self._reads.waiting.pop(task, None)
 
-    def expired(self, task: asyncio.Task[Any]) -> bool:
-        """Whether the timer cancelled ``task`` because its read took too long (asked once)."""
-        reads = self._reads
-        if task not in reads.expired:
-            return False
-        reads.expired.discard(task)
-        return True
+    def expired(self, task: asyncio.Task[Any]) -> str | None:
+        """Why the timer cancelled ``task``'s read (what did not arrive in time), or None (asked once)."""
+        return self._reads.expired.pop(task, None)
 
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         reads = self._reads
         if reads.ticking is not loop:
             return  # this thread's next loop took over (a test's new event loop)
         now = loop.time()
-        for task, deadline in list(reads.waiting.items()):
+        for task, (part, whole) in list(reads.waiting.items()):
             if task.get_loop() is not loop or task.done():
                 reads.waiting.pop(task, None)
-            elif now >= deadline:
+            elif now >= part or now >= whole:
                 reads.waiting.pop(task, None)
-                reads.expired.add(task)
+                if now >= whole:
+                    reads.expired[task] = f"the body did not arrive whole within {self.body_timeout:g} s"
+                else:
+                    reads.expired[task] = f"the body stopped arriving for {self.timeout:g} s"
                 task.cancel()
         if reads.waiting:
             loop.call_later(self.tick, self._check, loop)
@@ -133,6 +141,7 @@ class Guard:
         state: MockState,
         max_body: int = MAX_BODY,
         read_timeout: float = READ_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
         router: ExactPathRouter | None = None,
@@ -142,7 +151,7 @@ class Guard:
         self.state = state
         self.max_body = max_body
         self.read_timeout = read_timeout
-        self.deadlines = ReadDeadlines(read_timeout)
+        self.deadlines = ReadDeadlines(read_timeout, body_timeout)
         self.allowed_hosts = LOCAL_HOSTS | {host_name(h) for h in allowed_hosts}
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
@@ -151,8 +160,16 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.state.begin_request()
         headers = header_map(scope)
+        try:
+            self.state.begin_request()
+        except StoreUnavailable as exc:
+            await self._unavailable(scope, send, headers, exc)
+            return
+        lost = self.state.store.lost
+        if lost is not None and not scope["path"].startswith("/__admin"):  # the admin API's reset is the way back
+            await self._unavailable(scope, send, headers, lost)
+            return
         if scope["path"].startswith("/__admin") and self.state.admin_token is None:
             refusal = self._admin_refusal(headers)
             if refusal is not None:
@@ -195,10 +212,10 @@ class Guard:
                 try:
                     part: Message = await receive()
                 except asyncio.CancelledError:
-                    if not self.deadlines.expired(task) or task.uncancel() > 0:
+                    late = self.deadlines.expired(task)
+                    if late is None or task.uncancel() > 0:
                         raise  # not (only) the read timeout: the server's own cancel
-                    note = f"the body did not arrive within {self.read_timeout:g} s"
-                    return 408, "request_timeout", f"{note}; send it at once"
+                    return 408, "request_timeout", f"{late}; send it at once"
                 if part["type"] == "http.disconnect":
                     return 499, "", "client disconnected before its body arrived (the client's doing)"
                 body += part.get("body", b"")
@@ -227,14 +244,33 @@ class Guard:
             )
         return None
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, code: str, message: str, *, close: bool = True
+    ) -> None:
         self._journal(scope, status, message)
         body = json.dumps({"error": message, "code": code, "details": []}).encode()
-        headers: list[tuple[bytes, bytes]] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
+        await self._send(send, status, body, [(b"content-type", b"application/json")], close=close)
+
+    async def _unavailable(self, scope: Scope, send: Send, headers: dict[str, str], exc: StoreUnavailable) -> None:
+        """The store cannot serve: 503 with ``Retry-After``, in the shape of the route's protocol."""
+        more = [(name.lower().encode(), value.encode()) for name, value in exc.headers().items()]
+        # A body it did not read would be taken for the next request: such a connection is closed.
+        close = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        if scope["path"] == "/" and "x-amz-target" in headers:  # Cognito's JSON protocol: AWS's error shape
+            self._journal(scope, exc.status_code, exc.message)
+            body = json.dumps({"__type": "ServiceUnavailable", "message": exc.message}).encode()
+            more += [(b"content-type", b"application/x-amz-json-1.1"), (b"x-amzn-errortype", b"ServiceUnavailable")]
+            await self._send(send, exc.status_code, body, more, close=close)
+            return
+        self._journal(scope, exc.status_code, exc.message)
+        body = json.dumps(exc.body()).encode()
+        await self._send(send, exc.status_code, body, [(b"content-type", b"application/json"), *more], close=close)
+
+    @staticmethod
+    async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], *, close: bool) -> None:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        if close:  # the body was not read (or not all of it): the connection cannot carry another request
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

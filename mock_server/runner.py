@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import threading
@@ -25,7 +24,10 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.logging import DefaultFormatter
 
+from mock_server.connections import HEAD_TIMEOUT, MAX_CONNECTIONS, connection_budget, more_files, protocol_class
+from mock_server.supervisor import DeathRate, Supervisor
 from villa_contracts.redact import redact
 
 Build = Callable[[str], ASGIApp]
@@ -65,7 +67,40 @@ class _NoCardNumbers(logging.Filter):
         return True
 
 
-def _server(app: ASGIApp, log_level: str, access_log: bool = False) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_started`` once it serves."""
+
+    on_started: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one server gives each connection, and all of them (``mock_server.connections``).
+
+    Attributes:
+        head_timeout: seconds a request's head may take to arrive.
+        max_connections: connections held at most (fewer if the process may open fewer files); past
+            it, the one waiting longest on its client makes room.
+    """
+
+    head_timeout: float = HEAD_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
+
+
+def _server(
+    app: ASGIApp,
+    log_level: str,
+    access_log: bool = False,
+    *,
+    on_started: Callable[[], None] | None = None,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+) -> uvicorn.Server:
+    budget = connection_budget(limits.max_connections)
     config = uvicorn.Config(
         app,
         log_level=log_level,
@@ -74,12 +109,16 @@ def _server(app: ASGIApp, log_level: str, access_log: bool = False) -> uvicorn.S
         access_log=access_log,
         lifespan="auto",
         timeout_graceful_shutdown=5,
-        # Idle keep-alive connections are closed after 5 s; at most this many connections at once
-        # (the rest get 503), so slow or idle clients cannot hold the server.
+        # Idle keep-alive connections are closed after 5 s; heads have a deadline, and past the
+        # budget the connection waiting longest on its client makes room (mock_server.connections),
+        # so slow or idle clients cannot hold the server. uvicorn's own limit, just above, turns
+        # newcomers away only when every connection has a request in the works.
         timeout_keep_alive=5,
-        limit_concurrency=1000,
+        http=protocol_class(head_timeout=limits.head_timeout, max_connections=budget),
+        limit_concurrency=budget + max(8, budget // 8),
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    server.on_started = on_started
     for name in ("uvicorn.access", "uvicorn.error", "villa_contracts.mock"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoCardNumbers) for f in logger.filters):
@@ -136,6 +175,7 @@ def serve_in_thread(
     port: int = 0,
     startup_timeout: float = 10.0,
     log_level: str = "warning",
+    limits: Limits = Limits(),  # noqa: B008 - frozen
 ) -> RunningServer:
     """Start ``build(base_url)`` on ``host:port`` in a daemon thread and return once it accepts requests.
 
@@ -145,6 +185,7 @@ def serve_in_thread(
         port: the port; 0 picks a free one.
         startup_timeout: seconds to wait for the server to start.
         log_level: uvicorn's log level.
+        limits: the connections' deadline and number.
 
     Returns:
         The running server (also a context manager that stops it).
@@ -158,7 +199,7 @@ def serve_in_thread(
     port = sock.getsockname()[1]
     base_url = _base_url(host, port)
     try:
-        server = _server(build(base_url), log_level)
+        server = _server(build(base_url), log_level, limits=limits)
     except BaseException:
         sock.close()
         raise
@@ -190,7 +231,7 @@ def serve_in_thread(
 
 
 def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
-    """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM.
+    """Serve ``build(base_url)`` on ``host:port`` in the foreground until Ctrl-C or SIGTERM, then return.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at.
@@ -204,14 +245,20 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
 
     """
     sock = _bind(host, port)
+    # uvicorn captures SIGINT and SIGTERM while it serves, shuts down gracefully, puts the previous
+    # handlers back and raises the signal again. With Python's default SIGTERM disposition that
+    # killed the process by the signal (exit 143); as a KeyboardInterrupt, like SIGINT, it ends
+    # here. A signal while the app is still being built stops the start the same way.
+    _log_to_console()
+    more_files()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
-        # uvicorn handles SIGINT itself (graceful shutdown), then re-raises it once the server is
-        # down; that late KeyboardInterrupt is the normal way out, not an error.
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
 
 
@@ -224,12 +271,13 @@ def serve_workers(
     log_level: str = "info",
     access_log: bool = False,
     on_listening: Callable[[str], None] | None = None,
+    rate: DeathRate | None = None,
 ) -> int:
     """Serve ``build(base_url)`` in ``workers`` forked processes sharing one listening socket, until stopped.
 
     Each process builds its own app (so ``build`` must open a store the processes share: SQLite or
-    Redis). Ctrl-C reaches every process; SIGTERM to this one is passed on to each worker; when one
-    worker stops (or fails to start), the others are stopped too. Returns when every worker has.
+    Redis). A worker that dies is replaced, in one log line (``mock_server.supervisor``); Ctrl-C or
+    SIGTERM to this process stops every worker. Returns when every worker has stopped.
 
     Args:
         build: makes the ASGI app, given the base URL it will be reached at (called in each worker).
@@ -239,9 +287,11 @@ def serve_workers(
         log_level: uvicorn's log level.
         access_log: log one line per request.
         on_listening: called with the base URL once the socket listens, before the workers start.
+        rate: when workers die too often to go on (default: more than 5 within 60 s).
 
     Returns:
-        0 when every worker stopped cleanly, 1 when one failed.
+        0 when stopped, 1 when the service could not go on (a first worker failed to start, or
+        workers kept dying); the reason is logged in one line.
 
     Raises:
         OSError: the address cannot be bound.
@@ -251,51 +301,28 @@ def serve_workers(
     base_url = _base_url(host, sock.getsockname()[1])
     if on_listening is not None:
         on_listening(base_url)
-    children: list[int] = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # a worker: serve, then leave without running the parent's exit handlers
-            code = 0
-            try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                server = _server(build(base_url), log_level, access_log)
-                server.run(sockets=[sock])
-            except KeyboardInterrupt:
-                pass
-            except BaseException:
-                logging.getLogger("villa_contracts.mock").exception("worker %d failed", os.getpid())
-                code = 1
-            finally:
-                os._exit(code)
-        children.append(pid)
-    sock.close()
 
-    running = set(children)
+    def work(ready: Callable[[], None]) -> None:
+        server = _server(build(base_url), log_level, access_log, on_started=ready)
+        server.run(sockets=[sock])
 
-    def pass_on(signum: int, frame: object) -> None:
-        for child in running:
-            try:
-                os.kill(child, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    previous = signal.signal(signal.SIGTERM, pass_on)
-    failed = False
+    _log_to_console()
+    more_files()
     try:
-        while running:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except KeyboardInterrupt:  # Ctrl-C (or SIGINT to this process alone): stop every worker
-                pass_on(signal.SIGINT, None)
-                continue
-            except ChildProcessError:
-                break
-            if pid not in running:
-                continue
-            running.discard(pid)
-            failed = failed or os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
-            # One worker gone (failed, or stopped): stop the others too rather than serve the port half.
-            pass_on(signal.SIGTERM, None)
+        return Supervisor(work, workers=workers, rate=rate).run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    return 1 if failed else 0
+        sock.close()
+
+
+def _log_to_console() -> None:
+    """Show the mock's own lines (``villa_contracts.mock``: the store, the workers, mock bugs) as uvicorn shows its.
+
+    Only where logging is not set up already (the command line; a test's capture is left alone).
+    """
+    logger = logging.getLogger("villa_contracts.mock")
+    if logger.hasHandlers():
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.client",
     "tests.fixtures.mock",
+    "tests.fixtures.own_redis",
     "tests.fixtures.redis_store",
     "tests.fixtures.servers",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -226,3 +227,63 @@ def test_debug_shows_the_traceback_of_an_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     code, out, err, _ = run("--debug", "gate", "--base-url", url, "--report-dir", "/proc/x")
     assert code == 2 and "Traceback" in err and "cannot write reports to /proc/x" in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stopped_by_a_signal_exits_0_and_frees_the_port(signum: int) -> None:
+    # SIGTERM killed the process by the signal (exit 143, -15 here) while --help promises 0.
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("VILLA_")}
+    process = subprocess.Popen(
+        [SCRIPT, "serve", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a bound for a broken run, not a speed
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None and time.monotonic() < deadline, "the mock did not start"
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))  # the port is free
+
+
+def test_validate_says_a_document_is_too_deep_instead_of_crashing(tmp_path: Path) -> None:
+    # Past ~255 levels the schema validator raised, past ~1,000 the JSON parser did: a traceback, exit 2.
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"orderId": "1", "x": ' + "[" * 300 + "]" * 300 + "}")
+    deeper = tmp_path / "deeper.json"
+    deeper.write_text("[" * 5000 + "]" * 5000)
+    code, out, err, _ = run("validate", "order", str(deep))
+    assert code == 1 and "Traceback" not in out + err
+    assert f"  /x{'/0' * 63}: nested deeper than 64 levels" in out
+    code, out, err, _ = run("validate", "order", str(deeper))
+    assert code == 2 and "Traceback" not in out + err
+    assert err.strip() == f"{deeper}: cannot read JSON: nested too deeply for the JSON parser (over ~1,000 levels" + (
+        " of arrays and objects)"
+    )
+
+
+def test_serve_exits_1_when_its_workers_cannot_go_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # click hands Exit's code back as a return value under standalone_mode=False: serve exited 0.
+    from villa_contracts import cli as cli_module
+
+    monkeypatch.setattr("mock_server.runner.serve_workers", lambda *args, **kwargs: 1)
+    monkeypatch.setattr(sys, "argv", ["villa-contracts", "serve", "--workers", "2", "--db", str(tmp_path / "v.db")])
+    with pytest.raises(SystemExit) as stopped:
+        cli_module.main()
+    assert stopped.value.code == 1

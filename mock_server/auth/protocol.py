@@ -26,7 +26,8 @@ from mock_server.auth.errors import CognitoError
 from mock_server.auth.keys import SigningKey
 from mock_server.auth.pool import PoolConfig
 from mock_server.errors import NotFound
-from mock_server.fastjson import loads_strict
+from mock_server.fastjson import TooDeep, loads_strict
+from mock_server.storage import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,14 @@ _MAX_BODY_BYTES: Final = 256 * 1024
 Operation = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _answer(body: dict[str, Any], *, status_code: int = 200, error_type: str | None = None) -> Response:
-    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+def _answer(
+    body: dict[str, Any],
+    *,
+    status_code: int = 200,
+    error_type: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    headers = {"x-amzn-RequestId": str(uuid.uuid4()), **(headers or {})}
     if error_type is not None:
         headers["x-amzn-ErrorType"] = error_type
     return JSONResponse(body, status_code=status_code, headers=headers, media_type=AMZ_JSON)
@@ -70,8 +77,8 @@ async def _read_request(request: Request, table: dict[str, Operation]) -> tuple[
         return operation, {}
     try:
         body = loads_strict(raw)
-    except RecursionError:
-        raise CognitoError(err.SERIALIZATION, "request body is not valid JSON (nested too deeply)") from None
+    except TooDeep as exc:
+        raise CognitoError(err.SERIALIZATION, f"request {exc}") from None
     except ValueError as exc:
         raise CognitoError(err.SERIALIZATION, f"request body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(body, dict):
@@ -97,6 +104,9 @@ def protocol_routes(*, table: dict[str, Operation], pool: PoolConfig, key: Signi
             result = await run_in_threadpool(operation, body)
         except CognitoError as exc:
             return _failure(exc)
+        except StoreUnavailable as exc:  # AWS's own answer to a service that cannot serve now
+            body = {"__type": "ServiceUnavailable", "message": exc.message}
+            return _answer(body, status_code=503, error_type="ServiceUnavailable", headers=exc.headers())
         except Exception:
             # Log the failure for the mock's developers; the request body (passwords) is not logged.
             logger.exception("Cognito emulation failed on %s", request.headers.get("x-amz-target", "?"))

@@ -8,7 +8,7 @@ Redis, a lock every process sharing the prefix respects.
 
 from __future__ import annotations
 
-from mock_server.storage._base import Storage
+from mock_server.storage._base import Storage, StoreBusy, StoreLost, StoreUnavailable
 from mock_server.storage.memory import MemoryStorage
 from mock_server.storage.sqlite import SqliteStorage
 
@@ -32,4 +32,13 @@ def open_storage(db_path: str | None, *, url: str | None = None, prefix: str = D
     return SqliteStorage(db_path) if db_path else MemoryStorage()
 
 
-__all__ = ["DEFAULT_PREFIX", "MemoryStorage", "SqliteStorage", "Storage", "open_storage"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "MemoryStorage",
+    "SqliteStorage",
+    "Storage",
+    "StoreBusy",
+    "StoreLost",
+    "StoreUnavailable",
+    "open_storage",
+]

@@ -1,13 +1,59 @@
-"""The storage interface every backend implements."""
+"""The storage interface every backend implements, and how a store that cannot serve says so.
+
+    StoreUnavailable   503 store_unavailable  the store does not answer (down, frozen, unreachable)
+    ├── StoreBusy      503 store_busy         its lock stayed taken (another process holds it)
+    └── StoreLost      503 store_lost         it lost its data (restarted empty, flushed)
+
+Each carries ``Retry-After`` (``StoreLost`` does not: waiting does not bring the data back). The
+guard answers them on every route (Cognito's ``POST /`` in its own error shape), and so does an
+operation whose store fails midway (``mock_server.dispatch``).
+"""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, ClassVar
+
+from mock_server.errors import MockError
+from mock_server.fastjson import JSONResponse
 
 Record = dict[str, Any]
+
+
+class StoreUnavailable(MockError):
+    """The store does not answer: the request is refused, the client may retry after ``retry_after`` seconds."""
+
+    status_code = 503
+    code = "store_unavailable"
+    retryable: ClassVar[bool] = True
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        """Say what failed; a client may retry after ``retry_after`` seconds."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` when waiting may help."""
+        return {"Retry-After": str(self.retry_after)} if self.retryable else {}
+
+    def response(self) -> JSONResponse:
+        """The mock's JSON error answer."""
+        return JSONResponse(self.body(), status_code=self.status_code, headers=self.headers())
+
+
+class StoreBusy(StoreUnavailable):
+    """The store's lock could not be taken in time (or was lost): another process holds the store too long."""
+
+    code = "store_busy"
+
+
+class StoreLost(StoreUnavailable):
+    """The store lost its data (a Redis server restarted empty, or flushed): only a reset starts over."""
+
+    code = "store_lost"
+    retryable = False
 
 
 class Storage(abc.ABC):
@@ -16,9 +62,12 @@ class Storage(abc.ABC):
     Attributes:
         shared: several processes may use the store at once (SQLite file, Redis), so whatever the
             mock keeps beside its records (the clock's offset) must live in the store too.
+        lost: why the store cannot serve the API since it lost its data, or None.
     """
 
     shared = False
+    lost: StoreLost | None = None
+    """Set when the store noticed it lost its data (the guard refuses the API until a reset)."""
 
     @abc.abstractmethod
     def get(self, kind: str, key: str) -> Record | None:

@@ -3,13 +3,28 @@
 Layout, every key under ``prefix`` (default ``villa:``): ``<prefix>rec:<kind>`` is a hash of a
 kind's records (key → JSON), ``<prefix>seq`` a hash of counters, ``<prefix>lock`` the store's lock,
 ``<prefix>idx:<index>`` a sorted set per ordered index (member → score).
+``<prefix>epoch`` the store's identity (see below), ``<prefix>lost`` set once it lost its data.
 
 Atomicity across processes: a ``transaction()`` takes the store's lock (``SET NX PX``, with a
-random token), reads the server's current records, keeps its writes in the process, and commits
-them with one Lua script that applies them only while the lock is still its own, then frees it.
-A failed block writes nothing. A write outside a transaction is a transaction of one write, so it
-never slips between another process's read and write. Counters are ``HINCRBY`` (atomic by
-themselves; a rolled-back block may leave a gap in a sequence, never a duplicate).
+token naming its holder), reads the server's current records, keeps its writes in the process,
+and commits them with one Lua script that applies them only while the lock is still its own, then
+frees it. A failed block writes nothing. A write outside a transaction is a transaction of one
+write, so it never slips between another process's read and write. Counters are ``HINCRBY``
+(atomic by themselves; a rolled-back block may leave a gap in a sequence, never a duplicate).
+
+When Redis fails (``mock_server.storage._base``):
+
+- **Down or frozen**: every command has a short timeout (``TIMEOUT_S``) and is not retried; the
+  first that fails marks the store down (one log line) and raises ``StoreUnavailable``, and so
+  does every call after it at once, without waiting on Redis, until a background probe finds it
+  answering again (one log line): no restart needed.
+- **A lock whose holder died**: the lock expires after ``LOCK_MS`` (a live holder renews it as it
+  works), and a holder on this machine that is no longer running loses it at once.
+- **Data lost** (restarted empty, flushed): the first process to open a prefix writes an epoch;
+  each process checks it (every ``CHECK_EVERY_S`` and whenever Redis answers again). Gone, or
+  written anew by a process that found the prefix empty, means the data the mock handed out is
+  gone: the store says so (``lost``, one log line) and the guard refuses the API with 503
+  ``store_lost`` until ``POST /__admin/reset``, whose new epoch every process adopts.
 
 Example (needs a Redis server):
     >>> store = RedisStorage.from_url("redis://127.0.0.1:6379/0", prefix="doctest:")  # doctest: +SKIP
@@ -17,24 +32,41 @@ Example (needs a Redis server):
 
 from __future__ import annotations
 
+import json
+import logging
+import math
+import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from mock_server.fastjson import dumps, loads
-from mock_server.storage._base import Record, Storage
+from mock_server.storage._base import Record, Storage, StoreBusy, StoreLost, StoreUnavailable
 from villa_contracts.errors import ConfigError
 
-LOCK_MS = 30_000
-"""How long the lock is held at most: a process that dies holding it blocks the others this long."""
-LOCK_WAIT_S = 20.0
-"""How long a transaction waits for the lock before it fails."""
+log = logging.getLogger("villa_contracts.mock.store")
+
+LOCK_MS = 3_000
+"""The lock's lifetime: a holder that dies without freeing it blocks the others this long at most."""
+LOCK_WAIT_S = 4.0
+"""How long a transaction waits for the lock before it fails (longer than a dead holder's lock lives)."""
+TIMEOUT_S = 1.0
+"""How long one command may take before Redis counts as not answering."""
+RETRY_EVERY_S = 1.0
+"""How often a store that does not answer is tried again (and the ``Retry-After`` of its 503s)."""
+CHECK_EVERY_S = 1.0
+"""How often each process checks that the store still holds its data."""
+
+T = TypeVar("T")
 _INDEX = "\x00index:"
 """The pending writes of an index entry are filed under this kind + the index's name (no record kind starts so)."""
 
@@ -59,10 +91,12 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-class StoreBusy(RuntimeError):
-    """The store's lock could not be taken (or was lost): another process holds the store too long."""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+# Replies of a server that cannot serve now (loading its data, out of memory, a read-only replica...).
+_OUTAGE_REPLIES = ("LOADING", "BUSY", "MISCONF", "OOM", "READONLY", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN")
 
 
 def shown_url(url: str) -> str:
@@ -75,46 +109,211 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def _machine() -> str:
+    """This machine and PID namespace: where a lock holder's pid can be looked up."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}.{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return "unknown"
+
+
+_MACHINE = _machine()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _outage(exc: redis.RedisError) -> bool:
+    """Whether ``exc`` says Redis cannot serve now (rather than a mistake of the mock's)."""
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return True
+    return isinstance(exc, redis.ResponseError) and str(exc).upper().startswith(_OUTAGE_REPLIES)
+
+
 class RedisStorage(Storage):
     """Records in Redis hashes under a key prefix; transactions under one lock shared by every process."""
 
     shared = True
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "villa:") -> None:
-        """Keep records through ``client`` under ``prefix``."""
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "villa:",
+        name: str | None = None,
+        retry_every: float = RETRY_EVERY_S,
+        check_every: float = CHECK_EVERY_S,
+        lock_ms: int = LOCK_MS,
+        lock_wait: float = LOCK_WAIT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Keep records through ``client`` under ``prefix``; ``name`` is how messages call the store."""
         self._redis = client
         self.prefix = prefix
+        kwargs = client.connection_pool.connection_kwargs
+        where = name or f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+        self.name = f"the Redis store {where} (prefix {prefix!r})"
         self._lock_key = f"{prefix}lock"
         self._seq_key = f"{prefix}seq"
+        self._epoch_key = f"{prefix}epoch"
+        self._lost_key = f"{prefix}lost"
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
+        self._renew_script = client.register_script(_RENEW)
         self._local = threading.RLock()
         self._depth = 0
         self._token = ""
         # The open transaction's writes: (kind, key) → JSON bytes, or None for a deletion.
         self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._retry_every = retry_every
+        self._check_every = check_every
+        self._lock_ms = lock_ms
+        self._lock_wait = lock_wait
+        self._clock = clock
+        self._down: StoreUnavailable | None = None
+        self._state = threading.Lock()
+        self._closed = threading.Event()
+        self._next_check = math.inf  # from the epoch's first reading on (``_open_epoch``)
+        self._renew_at = 0.0
+        self._known = ""
+        self._open_epoch()
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "villa:") -> RedisStorage:
+    def from_url(cls, url: str, *, prefix: str = "villa:", timeout: float = TIMEOUT_S, **options: Any) -> RedisStorage:
         """Connect to the Redis server at ``url`` (``redis://host:port/db``) and check that it answers.
+
+        Args:
+            url: the server.
+            prefix: the key prefix of this mock's state.
+            timeout: seconds one command (and a connection) may take before Redis counts as down.
+            **options: ``RedisStorage``'s keyword arguments (``retry_every``, ``check_every``, ...).
 
         Raises:
             ConfigError: the URL is not a Redis URL, or no Redis server answers there.
         """
         try:
             client = redis.Redis.from_url(
-                url, socket_timeout=10, socket_connect_timeout=5, single_connection_client=True
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                single_connection_client=True,
+                # Once, at once, and only to reconnect a connection the server closed (a restart):
+                # a server that does not answer is answered 503 rather than waited for again.
+                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             )
             client.ping()
-        except (ValueError, redis.RedisError) as exc:
+            return cls(client, prefix=prefix, name=shown_url(url), **options)
+        except (ValueError, redis.RedisError, StoreUnavailable) as exc:
             raise ConfigError(
                 f"--store {shown_url(url)}: no Redis server answers there ({type(exc).__name__}: {exc}); "
                 "start one (redis-server) or give its URL as redis://host:port/db"
             ) from None
-        return cls(client, prefix=prefix)
 
     def _hash(self, kind: str) -> str:
         return f"{self.prefix}rec:{kind}"
+
+    # -- every command goes through here ---------------------------------------------------------
+
+    def _do(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one Redis command; a Redis that cannot serve is a ``StoreUnavailable`` (at once while known down)."""
+        down = self._down
+        if down is not None:
+            raise StoreUnavailable(down.message, retry_after=down.retry_after)
+        try:
+            result = command(*args, **kwargs)
+        except redis.RedisError as exc:
+            if not _outage(exc):
+                raise
+            raise self._went_down(exc) from None
+        now = self._clock()
+        if now >= self._next_check:
+            self._next_check = math.inf  # not again from the check's own command
+            try:
+                self._verify(self._do(self._redis.mget, [self._epoch_key, self._lost_key]))
+            finally:
+                self._next_check = now + self._check_every
+        if self._depth and now >= self._renew_at:
+            self._renew_at = now + self._lock_ms / 3000
+            if not self._do(self._renew_script, keys=[self._lock_key], args=[self._token, self._lock_ms]):
+                raise StoreBusy(f"{self.name}: a transaction lost its lock (held over {self._lock_ms} ms)")
+        return result
+
+    def _went_down(self, exc: redis.RedisError) -> StoreUnavailable:
+        with self._state:
+            if self._down is None:
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self._down = StoreUnavailable(
+                    f"{self.name} does not answer ({reason}); retry shortly",
+                    retry_after=max(1, math.ceil(self._retry_every)),
+                )
+                log.warning("%s does not answer (%s): answering 503 store_unavailable until it does", self.name, reason)
+                threading.Thread(target=self._probe, name="villa-store-probe", daemon=True).start()
+            return self._down
+
+    def _probe(self) -> None:
+        """Try the server again until it answers (a thread of its own: no request waits on it)."""
+        while not self._closed.wait(self._retry_every):
+            try:
+                self._redis.ping()
+                found = self._redis.mget([self._epoch_key, self._lost_key])
+            except redis.RedisError:
+                continue
+            with self._state:
+                self._down = None
+            log.warning("%s answers again", self.name)
+            self._verify(found)
+            return
+
+    # -- is it still the store the mock filled? ------------------------------------------------
+
+    def _open_epoch(self) -> None:
+        epoch, lost = self._do(self._redis.mget, [self._epoch_key, self._lost_key])
+        if lost is not None:  # opened after the loss (a worker put in a dead one's place): lost as well
+            self._verify([epoch, lost])
+        else:
+            if epoch is None:  # a new store: the first process to open it names it
+                self._do(self._redis.set, self._epoch_key, f"init:{secrets.token_hex(8)}", nx=True)
+                epoch = self._do(self._redis.get, self._epoch_key)
+            self._known = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        self._next_check = self._clock() + self._check_every
+
+    def _verify(self, found: list[Any]) -> None:
+        """Judge the epoch and the loss mark the server holds now (see the module's docstring)."""
+        epoch = found[0].decode() if isinstance(found[0], bytes) else found[0]
+        if found[1] is None and epoch == self._known:
+            return
+        if found[1] is None and epoch is not None and epoch.startswith("reset:"):
+            self._known = epoch  # another process reset the store: every process starts over with it
+            self._set_lost(None)
+            return
+        if found[1] is None:  # the epoch is gone, or written anew by a process that found the prefix empty
+            mark = json.dumps({"at": time.time(), "pid": os.getpid()})
+            try:
+                self._redis.set(self._lost_key, mark, nx=True)  # so that processes started later know too
+            except redis.RedisError:
+                pass
+        self._set_lost(
+            StoreLost(
+                f"{self.name} lost its data (the server restarted empty, or was flushed): the users, orders "
+                "and ids the mock handed out are gone; POST /__admin/reset starts over from the seed data"
+            )
+        )
+
+    def _set_lost(self, lost: StoreLost | None) -> None:
+        with self._state:
+            was, self.lost = self.lost, lost
+        if lost is not None and was is None:
+            log.error("%s lost its data: answering 503 store_lost until POST /__admin/reset", self.name)
+        elif lost is None and was is not None:
+            log.warning("%s was reset: serving again", self.name)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -124,12 +323,12 @@ class RedisStorage(Storage):
             if self._depth and (kind, key) in self._pending:
                 raw = self._pending[(kind, key)]
                 return loads(raw) if raw is not None else None
-        value: Any = self._redis.execute_command("HGET", self._hash(kind), key)  # type: ignore[no-untyped-call]
+        value: Any = self._do(self._redis.execute_command, "HGET", self._hash(kind), key)
         return loads(value) if value is not None else None
 
     def values(self, kind: str) -> Iterator[Record]:
         """Iterate over copies of the records of a kind, by key."""
-        stored: dict[bytes, bytes] = self._redis.hgetall(self._hash(kind))  # type: ignore[assignment]
+        stored: dict[bytes, bytes] = self._do(self._redis.hgetall, self._hash(kind))  # type: ignore[arg-type]
         records: dict[str, bytes | None] = {k.decode(): v for k, v in stored.items()}
         with self._local:
             if self._depth:
@@ -160,20 +359,38 @@ class RedisStorage(Storage):
 
     def next_sequence(self, name: str) -> int:
         """Atomically increment and return the counter (shared by every process)."""
-        return int(self._redis.hincrby(self._seq_key, name, 1))
+        return int(self._do(self._redis.hincrby, self._seq_key, name, 1))
 
     # -- atomic groups -----------------------------------------------------------------------------
 
     def _acquire(self) -> str:
-        token = secrets.token_hex(16)
-        deadline = time.monotonic() + LOCK_WAIT_S
+        token = f"{_MACHINE}/{os.getpid()}/{secrets.token_hex(8)}"
+        now = self._clock()
+        deadline, look_at = now + self._lock_wait, now + 0.05
         pause = 0.0002
-        while not self._redis.set(self._lock_key, token, nx=True, px=LOCK_MS):
-            if time.monotonic() > deadline:
-                raise StoreBusy(f"the Redis store {self.prefix!r} stayed locked for {LOCK_WAIT_S:.0f} s")
+        while not self._do(self._redis.set, self._lock_key, token, nx=True, px=self._lock_ms):
+            now = self._clock()
+            if now > deadline:
+                raise StoreBusy(
+                    f"{self.name} stayed locked for {self._lock_wait:g} s (another process holds it); retry shortly",
+                    retry_after=max(1, math.ceil(self._lock_ms / 1000)),
+                )
+            if now >= look_at:
+                look_at = now + 0.05
+                self._break_if_dead()
             time.sleep(pause)
             pause = min(pause * 2, 0.005)
+        self._renew_at = self._clock() + self._lock_ms / 3000
         return token
+
+    def _break_if_dead(self) -> None:
+        """Free the lock at once when its holder ran on this machine and is gone (``kill -9`` of a worker)."""
+        held: Any = self._do(self._redis.get, self._lock_key)
+        machine, _, rest = (held.decode(errors="replace") if isinstance(held, bytes) else "").partition("/")
+        pid = rest.partition("/")[0]
+        if machine == _MACHINE and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            if self._do(self._release, keys=[self._lock_key], args=[held]):
+                log.warning("%s: freed the lock of process %s, which is no longer running", self.name, pid)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -190,27 +407,42 @@ class RedisStorage(Storage):
                 self._depth -= 1
                 if outer:
                     self._pending = {}
-                    self._release(keys=[self._lock_key], args=[self._token])
+                    try:
+                        self._do(self._release, keys=[self._lock_key], args=[self._token])
+                    except StoreUnavailable:
+                        pass  # the lock expires by itself; the block's own failure is the one to tell
                 raise
             else:
                 self._depth -= 1
                 if outer:
                     writes, self._pending = self._pending, {}
                     args: list[str | bytes] = [self._token, *self._write_args(writes)]
-                    if not self._commit(keys=[self._lock_key], args=args):
+                    if not self._do(self._commit, keys=[self._lock_key], args=args):
                         raise StoreBusy(
-                            f"the Redis store {self.prefix!r}: a transaction outlived its lock ({LOCK_MS} ms); "
+                            f"{self.name}: a transaction outlived its lock ({self._lock_ms} ms); "
                             "its writes were not applied"
                         )
 
     def reset(self) -> None:
-        """Drop every record and counter under the prefix (for every process sharing it)."""
+        """Drop every record and counter under the prefix (for every process sharing it), under a new epoch."""
+        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix) + "*"
+        epoch = f"reset:{secrets.token_hex(8)}"
         with self.transaction():
             self._pending = {}
-            pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix) + "*"
-            keys = [k for k in self._redis.scan_iter(match=pattern, count=1000) if k != self._lock_key.encode()]
-            for start in range(0, len(keys), 500):
-                self._redis.delete(*keys[start : start + 500])
+            lock = self._lock_key.encode()
+            keys = self._do(lambda: [k for k in self._redis.scan_iter(match=pattern, count=1000) if k != lock])
+
+            def wipe() -> None:
+                # One MULTI: no other process ever sees the prefix without an epoch (it would count as lost).
+                pipe = self._redis.pipeline(transaction=True)
+                for start in range(0, len(keys), 500):
+                    pipe.delete(*keys[start : start + 500])
+                pipe.set(self._epoch_key, epoch)
+                pipe.execute()
+
+            self._do(wipe)
+            self._known = epoch
+        self._set_lost(None)
 
     # -- ordered indexes: a sorted set per index, ``<prefix>idx:<index>``, written with the records -----------
 
@@ -270,5 +502,6 @@ class RedisStorage(Storage):
         return [loads(v) if v is not None else None for v in values]
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections (and stop trying a server that does not answer)."""
+        self._closed.set()
         self._redis.close()

@@ -75,6 +75,14 @@ def _redacted(exchange: Exchange, pointer: str) -> bool:
     return any(pointer == gone or pointer.startswith(gone + "/") for gone in exchange.redacted)
 
 
+def _followed(found: list[Violation], what: str) -> list[Violation]:
+    """``found``, unless the validator could not follow ``what`` (nested too deeply): then it was not validated."""
+    for violation in found:
+        if violation.keyword == "maxDepth":
+            raise Unreadable(f"{what} {violation.message} (at {violation.pointer or '/'})")
+    return found
+
+
 def _why(exc: Exception) -> str:
     return str(exc) if isinstance(exc, Unreadable) else f"{type(exc).__name__}: {exc}"[:300]
 
@@ -83,7 +91,7 @@ def request_violations(exchange: Exchange, operation: Operation, validator: Oper
     """What is wrong with the request: path and query parameters, and the body (pointers as the mock's 400s).
 
     Raises:
-        Unreadable: the body is too large to read.
+        Unreadable: the body is too large to read, or nested too deeply to validate.
     """
     _, found = validator.params(path_parameters(operation.path, exchange.path), exchange.query_values())
     found = [v for v in found if not _redacted(exchange, f"/request{v.pointer}")]
@@ -98,7 +106,8 @@ def request_violations(exchange: Exchange, operation: Operation, validator: Oper
         if validator.body_required:
             in_body.append(Violation("", f"{operation.operation_id} needs a body: it has none", "required"))
     elif body.kind == "json":
-        in_body += validator.request(body.value, "application/json" if "application/json" in accepted else body.media)
+        media = "application/json" if "application/json" in accepted else body.media
+        in_body += _followed(validator.request(body.value, media), "the request's body is")
     elif body.kind == "form":
         in_body += validator.request(body.value, body.media)
     elif body.kind == "invalid":
@@ -115,7 +124,7 @@ def response_violations(exchange: Exchange, validator: OperationValidator, body:
     """What is wrong with the answer: an undocumented status or media type, or a body off its schema.
 
     Raises:
-        Unreadable: the body is too large to read.
+        Unreadable: the body is too large to read, or nested too deeply to validate.
     """
     status = exchange.status
     assert status is not None
@@ -137,7 +146,7 @@ def response_violations(exchange: Exchange, validator: OperationValidator, body:
     if body.kind == "invalid":
         return [Violation("", body.error, "type")]
     if body.kind in ("json", "text"):
-        found = validator.response(status, body.value, media)
+        found = _followed(validator.response(status, body.value, media), "the answer's body is")
         return [v for v in found if not _redacted(exchange, f"/response/body{v.pointer}")]
     return []
 

@@ -21,8 +21,11 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.auth import secret_hash
 from mock_server.guard import Guard
+from mock_server.storage import MemoryStorage, StoreBusy, StoreUnavailable
 from tests.fixtures.mock import User, login_user, new_order
+from villa_contracts.contract import load
 
 CARD = "4111111111111111"
 THREE_DS_CARD = "5149500000009007"
@@ -398,6 +401,23 @@ def test_a_slow_body_is_timed_out() -> None:
     assert state.journal.entries()[-1].status == 408
 
 
+def test_a_body_trickled_a_byte_at_a_time_is_timed_out_as_a_whole() -> None:
+    # Each byte restarted the 10 s timer, and nothing bounded the whole: a byte every 2 s held a
+    # connection for good.
+    state = create_app().state.mock
+    sent, send = _collector()
+
+    async def a_byte_at_a_time() -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        return {"type": "http.request", "body": b"{", "more_body": True}
+
+    guard = Guard(_never_called, state=state, read_timeout=60, body_timeout=0.2)
+    asyncio.run(guard({**_slow_request(), "method": "POST"}, a_byte_at_a_time, send))
+    assert sent[0]["status"] == 408
+    assert "did not arrive whole within 0.2 s" in json.loads(sent[1]["body"])["error"]
+    assert state.journal.entries()[-1].status == 408
+
+
 def test_a_cancel_that_is_not_the_read_timeout_goes_through() -> None:
     state = create_app().state.mock
     sent, send = _collector()
@@ -653,3 +673,324 @@ def test_card_data_is_refused_with_a_code_of_its_own(api, alice) -> None:
     answer = api.post("/api/order/create", json=body, headers=alice.headers)
     assert answer.status_code == 400 and answer.json()["code"] == "card_data"
     assert "4111" not in answer.text
+
+
+# 13. kill -9 of one worker of `serve --workers 2` stopped the other: exit 0, no log line, port dark.
+# Workers are killed one after another (three, each once its replacement serves): the port answers
+# after each, every death is one log line, and SIGTERM still stops the whole service with 0.
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+@pytest.mark.socket
+def test_killed_workers_are_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(sys.executable).parent / "villa-contracts"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        command = [str(script), "serve", "--port", str(port), "--workers", "2", "--db", str(tmp_path / "v.db")]
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # a bound for a broken run, never a speed
+
+    def wait_until(check: Any) -> None:
+        while not check():
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base}/api/health", timeout=10).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(lambda: answers() and len(_children(server.pid)) == 2)
+        killed = []
+        for _ in range(3):
+            victim = min(_children(server.pid))
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            said = f"worker {victim} was killed by SIGKILL"  # (", before it served", when killed while starting)
+            wait_until(lambda said=said: said in log_path.read_text())
+            wait_until(lambda: len(_children(server.pid)) == 2)
+            assert all(answers() for _ in range(4))
+        assert not set(killed) & _children(server.pid)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    deaths = [line for line in log_path.read_text().splitlines() if "started in its place" in line]
+    assert len(deaths) == 3 and all(f"worker {pid} " in line for pid, line in zip(killed, deaths, strict=True))
+
+
+# 16. JSON nested 256 to ~990 levels deep was a 500 on every validated operation (the schema
+# validator's recursion limit), unauthenticated ones and the admin API included. A body deeper than
+# 64 levels is a 400 naming where, before anything recurses into it; Cognito says so in its shape.
+
+
+def _deep_bodies() -> list[tuple[str, bytes]]:
+    return [
+        ("array", b"[" * 300 + b"]" * 300),
+        ("in a member", b'{"branchId": "1000", "x": ' + b"[" * 990 + b"]" * 990 + b"}"),
+        ("past the parser", b"[" * 5000 + b"]" * 5000),
+        ("one past the limit", b'{"a": ' + b"[" * 64 + b"]" * 64 + b"}"),
+    ]
+
+
+def _operations_with_a_json_body() -> list[Any]:
+    from villa_contracts.contract import load
+
+    return [
+        pytest.param(op, id=f"{contract.name}.{op.operation_id}")
+        for contract in load()
+        for op in contract.operations.values()
+        if "application/json" in ((op.spec.get("requestBody") or {}).get("content") or {})
+    ]
+
+
+@pytest.mark.parametrize("operation", _operations_with_a_json_body())
+def test_a_body_nested_too_deeply_is_a_400_naming_where(api: TestClient, alice: User, operation: Any) -> None:
+    import re
+
+    from villa_contracts.contract import load
+
+    data = load().data
+    user = data("users")[0]
+    shop_key = api.post("/api/shop/auth/token", json={"username": user["username"], "password": user["password"]})
+    credentials = {
+        "idToken": alice.headers,
+        "tokenKey": {"Authorization": f"Token {shop_key.json()['token']}"},
+        "gatewayKey": {"X-Gateway-Key": str(data("shop")["gateway_key"])},
+        "adminToken": {},
+    }
+    headers = {"content-type": "application/json"}
+    for scheme in operation.schemes:
+        headers |= credentials[scheme]
+    path = re.sub(r"\{[^}]+\}", "1", operation.path)
+    for name, body in _deep_bodies():
+        response = api.request(operation.method, path, content=body, headers=headers)
+        assert response.status_code == 400, (name, response.text[:300])
+        answer = response.json()
+        assert "deeper than 64 levels" in answer["error"], (name, answer)
+        pointer = answer["details"][0]["pointer"]
+        assert pointer == {
+            "array": "/0" * 64,
+            "in a member": "/x" + "/0" * 63,
+            "one past the limit": "/a" + "/0" * 63,
+        }.get(name, "/0" * 64), (name, pointer[:80])
+    assert api.get("/__admin/journal").json()["mockBugs"] == 0
+
+
+def test_sixty_four_levels_are_read_as_usual(api: TestClient, alice: User) -> None:
+    body = b'{"branchId": "1000", "x": ' + b"[" * 63 + b"]" * 63 + b"}"
+    response = api.post(
+        "/api/order2/gentele", content=body, headers={**alice.headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "deeper than" not in response.text  # the contract's own refusal
+    assert "'x'" in response.json()["details"][0]["message"]  # an unexpected member, read as usual
+
+
+@pytest.mark.parametrize(("name", "body"), _deep_bodies())
+def test_a_body_nested_too_deeply_is_a_serialization_exception_on_cognito(
+    api: TestClient, name: str, body: bytes
+) -> None:
+    for target in ("SignUp", "InitiateAuth", "AdminCreateUser"):
+        response = api.post(
+            "/",
+            content=body,
+            headers={
+                "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["__type"] == "SerializationException"
+        assert response.headers["x-amzn-ErrorType"] == "SerializationException"
+        assert "deeper than 64 levels" in response.json()["message"]
+
+
+# 15. Redis down: every route, /api/health included, answered a plain-text 500 with a traceback; frozen,
+# 10 s a request; restarted empty, health said OK while users and ids were gone. Now a JSON 503 on
+# every route (Cognito in AWS's shape) with Retry-After, one log line per change, recovery by itself,
+# and a loss said until a reset.
+
+COGNITO_HEADERS = {
+    "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    "Content-Type": "application/x-amz-json-1.1",
+}
+
+
+def _every_kind_of_route(api: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    login = {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "x", "AuthParameters": {}}
+    return {
+        "health": api.get("/api/health"),
+        "api": api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=headers),
+        "shop": api.post("/api/shop/auth/token", json={"username": "a", "password": "b"}),
+        "admin": api.get("/__admin/clock"),
+        "cognito": api.post("/", content=json.dumps(login).encode(), headers=COGNITO_HEADERS),
+        "document": api.get("/openapi.json"),
+    }
+
+
+@pytest.mark.socket
+def test_a_redis_that_fails_is_a_503_on_every_route_and_recovers_by_itself(
+    own_redis: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    from mock_server.storage.redis import RedisStorage
+
+    store = RedisStorage.from_url(own_redis.url, prefix="a:", timeout=0.5, retry_every=0.02, check_every=0)
+    with TestClient(create_app(store=store), raise_server_exceptions=False) as api:
+        alice = login_user(api, 0)
+
+        def until_it_answers() -> None:
+            deadline = time.monotonic() + 60  # a bound for a broken run, never a speed
+            while api.get("/__admin/clock").status_code == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+
+        for broken in ("stopped", "frozen"):
+            own_redis.stop(save=True) if broken == "stopped" else own_redis.freeze()
+            answers = _every_kind_of_route(api, alice.headers)
+            own_redis.start() if broken == "stopped" else own_redis.thaw()
+            for route, answer in answers.items():
+                assert answer.status_code == 503, (broken, route, answer.text)
+                assert answer.headers["retry-after"] == "1", (broken, route)
+                if route == "cognito":
+                    assert answer.json()["__type"] == answer.headers["x-amzn-errortype"] == "ServiceUnavailable"
+                else:
+                    assert answer.json()["code"] == "store_unavailable" and "Redis store" in answer.json()["error"]
+            until_it_answers()
+            assert _every_kind_of_route(api, alice.headers)["api"].status_code == 200  # no restart of the mock
+
+        own_redis.stop(save=False)  # back, but empty
+        own_redis.start()
+        until_it_answers()
+        lost = _every_kind_of_route(api, alice.headers)
+        for route in ("health", "api", "shop", "cognito"):
+            assert lost[route].status_code == 503 and "retry-after" not in lost[route].headers, route
+        assert lost["health"].json()["code"] == "store_lost" and "POST /__admin/reset" in lost["health"].json()["error"]
+        assert lost["admin"].status_code == 200  # the way back stays open
+        assert api.post("/__admin/reset").status_code == 200
+        assert api.get("/api/health").status_code == 200
+        again = login_user(api, 0)
+        assert api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=again.headers).status_code == 200
+        assert api.get("/__admin/journal").json()["mockBugs"] == 0
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("villa_contracts.mock")]
+    # Stopped, frozen; then restarted empty while nothing asked (a reconnection, no outage seen), reset.
+    changes = ["does not answer", "answers again", "does not answer", "answers again", "lost its data", "was reset"]
+    assert [next(c for c in changes if c in line) for line in lines] == changes, lines
+    assert not any(r.exc_info for r in caplog.records)
+
+
+class _FailingStore(MemoryStorage):
+    """A store that starts failing midway through requests (after the guard's look at it)."""
+
+    failing = False
+
+    def next_sequence(self, name: str) -> int:
+        if self.failing:
+            raise StoreUnavailable("the test store does not answer", retry_after=2)
+        return super().next_sequence(name)
+
+    def insert(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        if self.failing:
+            raise StoreBusy("the test store stayed locked", retry_after=3)
+        return super().insert(kind, key, value)
+
+
+def test_a_store_failing_midway_is_a_503_on_api_and_cognito_never_a_mock_bug() -> None:
+    store = _FailingStore()
+    with TestClient(create_app(store=store)) as api:
+        alice = login_user(api, 0)
+        store.failing = True
+        issued = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers)
+        assert issued.status_code == 503 and issued.headers["retry-after"] == "2"
+        assert issued.json() == {"error": "the test store does not answer", "code": "store_unavailable", "details": []}
+        pool = api.get("/__admin/cognito").json()
+        body = {"ClientId": pool["clientId"], "Username": "n@villa.example", "Password": "Passw0rd!x",
+                "SecretHash": secret_hash(pool["clientSecret"], "n@villa.example", pool["clientId"])}  # fmt: skip
+        headers = {**COGNITO_HEADERS, "X-Amz-Target": "AWSCognitoIdentityProviderService.SignUp"}
+        signup = api.post("/", content=json.dumps(body).encode(), headers=headers)
+        assert signup.status_code == 503 and signup.headers["retry-after"] == "3", signup.text
+        assert signup.json()["__type"] == "ServiceUnavailable"
+        store.failing = False
+        journal = api.get("/__admin/journal").json()
+        assert journal["mockBugs"] == 0 and 503 in [e["status"] for e in journal["entries"]]
+
+
+# 14. Slow clients starved everyone: ~1,100 connections trickling a body byte every 2 s made every
+# other client's request a 503 (each byte restarted the read timer; past 1,000 connections uvicorn
+# refused every newcomer). Here, with small limits: slow and idle connections in their dozens, past
+# the connection limit; a normal client is served every time, and every slow connection ends.
+
+
+@pytest.mark.socket
+def test_slow_and_idle_connections_never_keep_a_normal_client_out() -> None:
+    import select
+    import socket
+
+    import httpx
+
+    from mock_server.runner import Limits, serve_in_thread
+
+    def build(url: str) -> Any:
+        app = create_app(base_url=url)  # its own guard, behind one with small deadlines
+        return Guard(app, state=app.state.mock, read_timeout=0.5, body_timeout=1.0)
+
+    with serve_in_thread(build, limits=Limits(head_timeout=1.0, max_connections=16)) as server:
+        head = (
+            b"POST /api/shop/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        slow = [socket.create_connection((server.host, server.port), timeout=60) for _ in range(30)]
+        idle = [socket.create_connection((server.host, server.port), timeout=60) for _ in range(10)]
+        try:
+            for sock in slow:
+                sock.sendall(head)
+            user = load().data("users")[0]
+            with httpx.Client(base_url=server.base_url, timeout=60) as kept:
+                for index in range(10):
+                    for sock in slow:  # a byte each, again and again
+                        try:
+                            sock.sendall(b" ")
+                        except OSError:
+                            pass  # already answered and closed
+                    client = kept if index % 2 else httpx.Client(base_url=server.base_url, timeout=60)
+                    assert client.get("/api/health").status_code == 200
+                    body = {"username": user["username"], "password": user["password"]}
+                    assert client.post("/api/shop/auth/token", json=body).status_code == 200
+                    if client is not kept:
+                        client.close()
+            ended: set[socket.socket] = set()
+            while len(ended) < len(slow) + len(idle):  # every one is answered or closed, in the end
+                ready, _, _ = select.select([s for s in slow + idle if s not in ended], [], [], 60)
+                assert ready, "a slow connection was never ended"
+                for sock in ready:
+                    try:
+                        answer = sock.recv(65536)
+                    except ConnectionResetError:
+                        answer = b""
+                    if answer:
+                        assert answer.startswith((b"HTTP/1.1 408", b"HTTP/1.1 503")), answer[:80]
+                    else:
+                        ended.add(sock)
+        finally:
+            for sock in slow + idle:
+                sock.close()

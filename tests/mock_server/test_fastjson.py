@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mock_server.fastjson import dumps, dumps_record, has_long_digits, loads, loads_record, loads_strict
+from mock_server.fastjson import TooDeep, dumps, dumps_record, has_long_digits, loads, loads_record, loads_strict
 
 # JSON values, with the corners where orjson and the standard library part ways: integers past 64
 # bits, lone surrogates, non-ASCII text, deep-ish nesting.
@@ -141,3 +141,23 @@ def test_a_lone_surrogate_is_refused_saying_where(raw: bytes, where: str) -> Non
         loads_strict(raw)
     assert str(refused.value).startswith(where)
     assert loads_strict(b'"\\ud83d\\ude00"') == "\U0001f600"  # a pair is one character
+
+
+@pytest.mark.parametrize(
+    ("raw", "pointer"),
+    [
+        (b"[" * 65 + b"]" * 65, "/0" * 64),
+        (b'{"a": [1, ' + b"[" * 64 + b"]" * 64 + b"]}", "/a/1" + "/0" * 62),
+        (b"[" * 5000 + b"]" * 5000, "/0" * 64),  # past the parsers' own recursion
+        ('{"ก": '.encode("utf-16") + "[".encode("utf-16-le") * 70, "/ก" + "/0" * 63),
+    ],
+)
+def test_a_body_nested_deeper_than_the_limit_is_refused_saying_where(raw: bytes, pointer: str) -> None:
+    with pytest.raises(TooDeep, match="deeper than 64 levels") as refused:
+        loads_strict(raw)
+    assert refused.value.pointer == pointer
+
+
+def test_a_body_at_the_limit_is_read() -> None:
+    raw = b'{"a": ' + b"[" * 63 + b"]" * 63 + b', "b": "' + b"[" * 100 + b'"}'
+    assert loads_strict(raw) == json.loads(raw)

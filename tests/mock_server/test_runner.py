@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mock_server.runner import serve_in_thread, serve_workers
+from mock_server.supervisor import DeathRate, how_it_died
 
 pytestmark = pytest.mark.socket
 
@@ -101,3 +108,159 @@ def test_workers_that_cannot_start_stop_together_and_say_so() -> None:
     code = serve_workers(build, host="127.0.0.1", port=0, workers=2, log_level="critical", on_listening=heard.append)
     assert code == 1
     assert len(heard) == 1 and heard[0].startswith("http://127.0.0.1:")
+
+
+# A supervised worker that dies is replaced; workers that keep dying stop the service with one line.
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPERVISED = """
+import os, sys, time
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from mock_server.runner import serve_workers
+from mock_server.supervisor import DeathRate
+
+async def pid(request):
+    return JSONResponse({"pid": os.getpid()})
+
+async def crash(request):
+    os._exit(7)
+
+def build(url):
+    while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]):  # held until the test lets it go
+        time.sleep(0.01)
+    return Starlette(routes=[Route("/pid", pid), Route("/crash", crash)])
+
+rate = DeathRate(max_deaths=int(sys.argv[1]), window=3600)
+sys.exit(serve_workers(build, host="127.0.0.1", port=0, workers=2, log_level="warning",
+                       on_listening=lambda url: print(url, flush=True), rate=rate))
+"""
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    """Wait for an event (not a speed: the bound is only there so that a broken run ends)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+@contextmanager
+def supervised(
+    tmp_path: Path, max_deaths: int, *, held: Callable[[subprocess.Popen[str]], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    """Two workers of a tiny app under the supervisor, in a process of their own: (process, base URL, its log).
+
+    With ``held``, the workers wait to build their app until ``held(process)`` has run.
+    """
+    log, gate = tmp_path / "supervisor.log", tmp_path / "go"
+    argv = [sys.executable, "-c", SUPERVISED, str(max_deaths), *([str(gate)] if held else [])]
+    with log.open("w") as err:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:"), log.read_text()
+        if held is not None:
+            held(proc)
+            gate.touch()
+
+        answered: set[int] = set()
+
+        def serving() -> bool:  # both workers have answered (fresh connections land on either)
+            try:
+                answered.add(httpx.get(f"{base}/pid", timeout=5).json()["pid"])
+            except httpx.TransportError:
+                return False
+            return len(answered) == 2 and answered == _children(proc.pid)
+
+        _wait_for("two workers serving", serving)
+        yield proc, base, log
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_a_worker_that_dies_is_replaced_and_the_death_logged_in_one_line(tmp_path: Path) -> None:
+    with supervised(tmp_path, max_deaths=5) as (proc, base, log):
+        victim, survivor = sorted(_children(proc.pid))
+        os.kill(victim, signal.SIGKILL)
+        _wait_for("the death is logged", lambda: f"worker {victim} was killed by SIGKILL" in log.read_text())
+        replacement = _children(proc.pid) - {survivor}
+        assert victim not in replacement and len(replacement) == 1
+        (line,) = [line for line in log.read_text().splitlines() if str(victim) in line]
+        assert line.endswith(f"worker {victim} was killed by SIGKILL; worker {replacement.pop()} started in its place")
+        for _ in range(6):  # fresh connections land on either worker
+            assert httpx.get(f"{base}/pid", timeout=10).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert port_is_free("127.0.0.1", int(base.rsplit(":", 1)[1]))
+
+
+def test_a_worker_killed_while_it_starts_is_replaced_not_taken_for_a_failed_start(tmp_path: Path) -> None:
+    killed: list[int] = []
+
+    def kill_one(proc: subprocess.Popen[str]) -> None:
+        _wait_for("two workers forked", lambda: len(_children(proc.pid)) == 2)
+        killed.append(min(_children(proc.pid)))
+        os.kill(killed[0], signal.SIGKILL)
+        _wait_for("the death is logged", lambda: f"worker {killed[0]} was killed" in log.read_text())
+
+    log = tmp_path / "supervisor.log"
+    with supervised(tmp_path, max_deaths=5, held=kill_one) as (proc, base, _):
+        (line,) = [line for line in log.read_text().splitlines() if "worker" in line]
+        assert f"worker {killed[0]} was killed by SIGKILL before it served; worker " in line
+        assert killed[0] not in _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+def test_workers_that_keep_dying_stop_the_service_with_one_line(tmp_path: Path) -> None:
+    with supervised(tmp_path, max_deaths=1) as (proc, base, log):
+        for _ in range(2):  # the second death is one too many
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"{base}/crash", timeout=30)
+            if proc.poll() is None:
+                _wait_for(
+                    "a worker takes the dead one's place",
+                    lambda: len(_children(proc.pid)) == 2 or proc.poll() is not None,
+                )
+        assert proc.wait(60) == 1
+    lines = [line for line in log.read_text().splitlines() if "worker" in line]
+    assert len(lines) == 2, lines
+    assert "exited with code 7; worker" in lines[0] and "started in its place" in lines[0]
+    assert "workers keep dying (2 in 3600 s, the last: worker" in lines[1] and lines[1].endswith(
+        "exited with code 7); stopping"
+    )
+    assert port_is_free("127.0.0.1", int(base.rsplit(":", 1)[1]))
+
+
+def test_the_death_rate_counts_only_its_window() -> None:
+    now = [0.0]
+    rate = DeathRate(max_deaths=2, window=60, clock=lambda: now[0])
+    assert [rate.add(), rate.add()] == [1, 2] and not rate.too_many()
+    now[0] = 30.0
+    assert rate.add() == 3 and rate.too_many()
+    now[0] = 60.5  # the first two are out of the window
+    assert rate.add() == 2 and not rate.too_many()
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (9, "was killed by SIGKILL"),
+        (11, "was killed by SIGSEGV"),
+        (7 << 8, "exited with code 7"),
+        (0, "exited with code 0"),
+    ],
+)
+def test_how_a_worker_died_is_said_in_words(status: int, said: str) -> None:
+    assert how_it_died(status) == said

@@ -7,9 +7,12 @@ oversell; the clock and a reset act on both.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -193,3 +196,56 @@ def test_workers_over_the_in_memory_store_are_refused() -> None:
     )
     assert done.returncode == 2
     assert "--workers 2 needs a store the processes share" in done.stderr
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_a_worker_killed_under_load_is_replaced_and_the_service_answers(tmp_path: Path, redis_prefix: str) -> None:
+    # kill -9 of one worker stopped the other one too: the mock exited 0, logged nothing, the port went dark.
+    port = _free_port()
+    store = ("--store", REDIS_URL, "--store-prefix", redis_prefix, "--workers", "2")
+    with serving(tmp_path, *store, port=port) as base:
+        (supervisor,) = [int(p) for p in os.listdir("/proc") if p.isdigit() and _serves(int(p), port)]
+        deadline = time.monotonic() + 60  # a bound for a broken run, never a speed
+        while len(_children(supervisor)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        victim = min(_children(supervisor))
+        statuses: list[int | str] = []
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                try:
+                    statuses.append(httpx.get(f"{base}/api/health", timeout=10).status_code)
+                except httpx.TransportError as exc:
+                    statuses.append(type(exc).__name__)
+
+        sender = threading.Thread(target=client, daemon=True)
+        sender.start()
+        os.kill(victim, signal.SIGKILL)
+        log = tmp_path / f"serve-{port}.log"
+        while f"worker {victim} was killed by SIGKILL" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        while len(_children(supervisor)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        stop.set()
+        sender.join(30)
+        assert statuses and statuses[-1] == 200, statuses[-20:]
+        for _ in range(8):  # fresh connections land on either worker, the new one included
+            assert httpx.get(f"{base}/api/health", timeout=10).status_code == 200
+        assert victim not in _children(supervisor)
+
+
+def _serves(pid: int, port: int) -> bool:
+    """Whether process ``pid`` is the ``villa-contracts serve --port <port>`` this test started (not a worker)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return parent == os.getpid() and b"serve" in argv and str(port).encode() in argv

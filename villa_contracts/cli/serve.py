@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from villa_contracts.cli import options
@@ -21,6 +23,8 @@ Point the Villa SDK at it:
 \b
 Exit codes:
   0  stopped (Ctrl-C, SIGTERM)
+  1  --workers: the service could not go on (a worker failed at start, or workers kept dying:
+     more than 5 deaths within 60 s); a worker that dies is otherwise replaced, in one log line
   2  could not start (port in use, unknown host, unusable --db, no Redis at --store,
      --workers over the in-memory store)
 """
@@ -86,8 +90,9 @@ def command(
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
 
-    Stop it with Ctrl-C (or SIGTERM). Exit 0 when stopped, 2 when it cannot start (port in use,
-    unknown host, a --db that cannot be opened, no Redis at --store, --workers over the in-memory store).
+    Stop it with Ctrl-C (or SIGTERM). Exit 0 when stopped, 1 when workers could not go on (they failed at
+    start or kept dying), 2 when it cannot start (port in use, unknown host, a --db that cannot be opened,
+    no Redis at --store, --workers over the in-memory store).
     """
     from mock_server.app import create_app
     from mock_server.runner import serve_forever, serve_workers
@@ -144,5 +149,6 @@ def command(
         access_log=access_log,
         on_listening=banner,
     )
-    if code:
-        raise click.exceptions.Exit(1)
+    # Not click's Exit: run with standalone_mode=False, click hands its code back as a return value,
+    # which the console script dropped (the mock exited 0 when its workers could not go on).
+    sys.exit(code)

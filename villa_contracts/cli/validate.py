@@ -41,9 +41,11 @@ def command(kind: str, files: tuple[str, ...]) -> None:
         try:
             raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
             document = json.loads(raw.decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             unreadable += 1
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, RecursionError):
+                reason = "nested too deeply for the JSON parser (over ~1,000 levels of arrays and objects)"
             click.echo(f"{'stdin' if name == '-' else name}: cannot read JSON: {reason}", err=True)
             continue
         shown = "stdin" if name == "-" else name

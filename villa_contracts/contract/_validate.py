@@ -16,6 +16,7 @@ import jsonschema
 import jsonschema_rs
 
 from villa_contracts.contract._bundle import resolve
+from villa_contracts.contract._depth import MAX_DEPTH, too_deep_in_value
 from villa_contracts.contract._loader import schema_root
 from villa_contracts.errors import ContractError
 from villa_contracts.redact import redact
@@ -74,6 +75,18 @@ class _Compiled(Protocol):
     def violations(self, instance: Any) -> list[Violation]: ...
 
 
+def _too_deep(instance: Any) -> list[Violation]:
+    """The violation of a value nested too deeply for an engine to follow (it recurses once a level).
+
+    jsonschema-rs gives up near 255 levels, the Python engine near a few hundred; the mock refuses
+    a body past ``MAX_DEPTH`` levels before validating it, but a document validated elsewhere
+    (``villa-contracts validate``, the proxy) may be any depth.
+    """
+    where = too_deep_in_value(instance, MAX_DEPTH) or ""
+    message = f"nested deeper than {MAX_DEPTH} levels of arrays and objects: too deep to validate"
+    return [Violation(where[:MESSAGE_LIMIT], message, "maxDepth")]
+
+
 class _RustSchema:
     __slots__ = ("_validator", "_schema", "_python")
 
@@ -91,6 +104,10 @@ class _RustSchema:
             # Text with a lone surrogate ("\ud800" in JSON) has no UTF-8 form to hand to Rust.
             self._python = self._python or _PythonSchema(self._schema)
             return self._python.violations(instance)
+        except ValueError as exc:
+            if "recursion limit" in str(exc).lower():
+                return _too_deep(instance)
+            raise
         found = [
             Violation(
                 _pointer(e.instance_path)[:MESSAGE_LIMIT],
@@ -109,12 +126,17 @@ class _PythonSchema:
         self._validator = jsonschema.Draft202012Validator(schema)
 
     def violations(self, instance: Any) -> list[Violation]:
-        found = [
-            Violation(
-                _pointer(e.absolute_path)[:MESSAGE_LIMIT], _said(e.message, _pointer(e.absolute_path)), str(e.validator)
-            )
-            for e in itertools.islice(self._validator.iter_errors(instance), MAX_VIOLATIONS)
-        ]
+        try:
+            found = [
+                Violation(
+                    _pointer(e.absolute_path)[:MESSAGE_LIMIT],
+                    _said(e.message, _pointer(e.absolute_path)),
+                    str(e.validator),
+                )
+                for e in itertools.islice(self._validator.iter_errors(instance), MAX_VIOLATIONS)
+            ]
+        except RecursionError:
+            return _too_deep(instance)
         return sorted(found, key=lambda v: (v.pointer, v.message))
 
 
