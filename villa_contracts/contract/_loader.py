@@ -224,10 +224,11 @@ class Contracts:
         '/api/order/create'
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra: tuple[Path, ...] = ()) -> None:
         self.root = root
         found: dict[str, Contract] = {}
-        for folder in sorted(p for p in root.iterdir() if (p / "openapi.yaml").is_file()):
+        folders = [p for p in root.iterdir() if (p / "openapi.yaml").is_file()]
+        for folder in sorted(folders + [p for p in extra if p.name not in {f.name for f in folders}]):
             if not _NAME.match(folder.name):
                 raise ContractError(
                     f"contract folder {folder.name!r} is not a short name (lower case letters, digits, '-')"
@@ -253,8 +254,8 @@ class Contracts:
         )
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Contracts:
-        """Load the contracts directory at ``path``.
+    def from_path(cls, path: str | Path, *, extra: tuple[Path, ...] = ()) -> Contracts:
+        """Load the contracts directory at ``path``, and the API folders ``extra`` (each with its ``openapi.yaml``).
 
         Raises:
             ContractError: it is not a contracts directory.
@@ -262,7 +263,7 @@ class Contracts:
         root = Path(path)
         if not root.is_dir():
             raise ContractError(f"{root} is not a contracts directory (no such directory)")
-        return cls(root)
+        return cls(root, extra)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -354,21 +355,28 @@ def schema_root(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, An
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(root: str) -> Contracts:
-    return Contracts.from_path(root)
+def _load_cached(root: str, extra: tuple[str, ...]) -> Contracts:
+    return Contracts.from_path(root, extra=tuple(Path(folder) for folder in extra))
 
 
 def load(path: str | Path | None = None) -> Contracts:
     """Load (once per directory) and return every contract of a contracts directory.
 
+    With no ``path``, the contracts shipped with villa-contracts and those of the API folders found on
+    ``VILLA_API_PATH`` (``villa_contracts.apis``: a folder holding its own ``openapi.yaml``).
+
     Args:
         path: a contracts directory; by default the one shipped with villa-contracts.
 
     Returns:
-        The parsed ``Contracts``; the same object on every call for the same directory.
+        The parsed ``Contracts``; the same object on every call for the same directories.
 
     Raises:
         ContractError: the directory or a file in it cannot be read.
     """
-    root = Path(path) if path is not None else default_contracts_dir()
-    return _load_cached(str(root.resolve()))
+    if path is not None:
+        return _load_cached(str(Path(path).resolve()), ())
+    from villa_contracts.apis import packages
+
+    extra = tuple(str(api.contract_dir) for api in packages() if api.contract_dir is not None)
+    return _load_cached(str(default_contracts_dir().resolve()), extra)
