@@ -124,4 +124,4 @@ def _external_namespace(directories: list[Path]) -> None:
             module.__path__.append(str(directory))
 
 
-__all__ = ["API_PATH_VAR", "ApiPackage", "package", "packages", "parts"]
+__all__ = ["API_PATH_VAR", "EXTERNAL", "ApiPackage", "package", "packages", "parts"]
