@@ -11,7 +11,9 @@ up (stops the others and returns 1, after one line saying why) only when the ser
 - workers keep dying: more than ``max_deaths`` within ``window`` seconds (a replacement that
   cannot start counts too).
 
-SIGTERM or SIGINT to the supervisor stops every worker gracefully (it returns 0). A worker dies
+SIGTERM or SIGINT to the supervisor stops every worker gracefully (it returns 0); a worker still
+running ``GRACE`` seconds later is killed (as gunicorn's ``graceful_timeout``), so a stop always ends.
+Stop signals are blocked across each fork: a new worker never runs the supervisor's handler. A worker dies
 with its supervisor (Linux ``PR_SET_PDEATHSIG``), so a ``kill -9`` of the supervisor does not
 leave workers holding the port.
 """
@@ -24,6 +26,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -35,6 +38,9 @@ log = logging.getLogger("villa_contracts.mock.workers")
 MAX_DEATHS = 5
 """Deaths within ``WINDOW`` seconds past which the supervisor gives up."""
 WINDOW = 60.0
+GRACE = 20.0
+"""Seconds a stopped worker has to finish its requests before it is killed."""
+_STOPS = {signal.SIGTERM, signal.SIGINT}
 
 Work = Callable[[Callable[[], None]], None]
 """A worker's body: serves until stopped; calls its argument once it serves (the readiness signal)."""
@@ -99,6 +105,8 @@ class Supervisor:
         self.ready: set[int] = set()
         self.first: set[int] = set()
         self.stopping = False
+        self.grace = GRACE
+        self._killer: threading.Timer | None = None
         self.failure: str | None = None
         self._ready_r, self._ready_w = os.pipe()
         os.set_blocking(self._ready_r, False)
@@ -107,9 +115,15 @@ class Supervisor:
 
     def _fork(self) -> int:
         parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            self._be_worker(parent)
+        # Blocked across the fork: a stop signal that comes before the worker has its own handlers waits
+        # for them (the worker unblocks it), instead of running the supervisor's handler in the worker.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._be_worker(parent)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
         self.running.add(pid)
         if self.stopping:  # a stop signal came while forking
             self._signal(pid, signal.SIGTERM)
@@ -124,6 +138,7 @@ class Supervisor:
             # captures the signal, shuts down gracefully, then raises it again) leaves with 0.
             signal.signal(signal.SIGTERM, signal.default_int_handler)
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
             _die_with_parent(parent)
             self.work(self._announce)
         except KeyboardInterrupt:
@@ -153,9 +168,18 @@ class Supervisor:
 
     def stop(self, signum: int = signal.SIGTERM, frame: object = None) -> None:
         """Stop every worker (a signal handler: SIGTERM, SIGINT)."""
+        if not self.stopping:  # no worker is forked once stopping: a timer thread is safe here
+            self._killer = threading.Timer(self.grace, self._kill_late)
+            self._killer.daemon = True
+            self._killer.start()
         self.stopping = True
         for pid in list(self.running):
             self._signal(pid, signal.SIGTERM)
+
+    def _kill_late(self) -> None:
+        for pid in list(self.running):
+            log.warning("worker %d did not stop within %g s; killed", pid, self.grace)
+            self._signal(pid, signal.SIGKILL)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -176,6 +200,8 @@ class Supervisor:
                 if pid in self.running:
                     self._on_death(pid, status)
         finally:
+            if self._killer is not None:
+                self._killer.cancel()
             signal.signal(signal.SIGTERM, previous)
             os.close(self._ready_r)
             os.close(self._ready_w)

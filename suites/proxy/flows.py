@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from mitmproxy import http
 
-from suites.proxy.exchange import Exchange, headers_of, parse_body
+from suites.proxy.decoding import bounded
+from suites.proxy.exchange import MAX_PARSED, Exchange, headers_of, parse_body
 from suites.proxy.redaction import (
     escape,
     recorded_value,
@@ -38,12 +39,18 @@ REFUSED_KEY = "villa.refused"
 
 
 def _content(message: http.Message | None) -> bytes:
+    """The body with its content-encoding undone, never more than ``MAX_PARSED + 1`` bytes of it.
+
+    mitmproxy would inflate a body whole (a 400 KB gzip answer to 400 MiB) and keep it cached: the proxy
+    decodes itself, within the bound (``decoding.bounded``); a body streamed past the proxy (over
+    ``stream_large_bodies``) was never held, and is as good as too large.
+    """
     if message is None:
         return b""
-    try:
-        return message.get_content(strict=False) or b""
-    except ValueError:  # an encoding mitmproxy cannot undo: judge what came
-        return message.raw_content or b""
+    raw = message.raw_content
+    if raw is None:  # streamed through, never held
+        return bytes(MAX_PARSED + 1)
+    return bounded(raw, message.headers.get("content-encoding", ""), MAX_PARSED)
 
 
 def _query(request: http.Request) -> tuple[tuple[str, str], ...]:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from suites.property.checks import caller_sub_of_headers
+from suites.property.checks import CARD_DATA_CODE, caller_sub_of_headers
 from suites.proxy.exchange import Body, Exchange, is_json_media, parse_body, path_parameters
 from suites.proxy.findings import UNDOCUMENTED, Finding, Verdict
 from suites.proxy.known import (
@@ -54,7 +54,7 @@ from villa_contracts.contract import ContractValidator, Violation
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from villa_contracts.contract import Contracts, Operation, OperationValidator
+    from villa_contracts.contract import Contract, Contracts, Operation, OperationValidator
 
 SCHEMA_CHECKS = (
     "request_schema_conformance",
@@ -310,8 +310,10 @@ class TrafficJudge:
             del decided["request_schema_conformance"]  # a testing tool sends invalid requests on purpose
         if exchange.succeeded:
             decided["negative_data_rejection"] = []
-        self._judge_request(exchange, operation, validator, decided, deliberate)
+        valid = self._judge_request(exchange, operation, validator, decided, deliberate)
         body = parse_body(exchange.response_body, exchange.response_header("content-type"), form_ok=False)
+        if valid and exchange.status == 400:
+            decided["refused_as_declared"] = _refused_as_declared(self.selected[name], body)
         try:
             violations = response_violations(exchange, validator, body)
         except Exception as exc:
@@ -341,7 +343,8 @@ class TrafficJudge:
     @staticmethod
     def _judge_request(
         exchange: Exchange, operation: Operation, validator: OperationValidator, decided: Decided, deliberate: bool
-    ) -> None:
+    ) -> bool:
+        """Add the request's findings to ``decided``; True when it was validated and the contract accepts it."""
         try:
             violations = request_violations(exchange, operation, validator)
         except Exception as exc:  # too large, or nested deeper than the validator goes
@@ -349,13 +352,32 @@ class TrafficJudge:
                 decided.pop(undecided, None)
             if exchange.succeeded or not deliberate:
                 decided.setdefault(UNJUDGED, []).append(unjudged(f"the request was not validated: {_why(exc)}"))
-            return
+            return False
         for violation in violations:
             finding = _request_finding(exchange, violation, deliberate)
             if finding is None:
                 decided.setdefault("negative_data_rejection", [])  # refused, as the contract wants
             else:
                 decided.setdefault(finding.check, []).append(finding)
+        return not violations
+
+
+def _refused_as_declared(contract: Contract, body: Body) -> list[Finding]:
+    """``refused_as_declared``: a request the contract accepts, answered 400, is refused only for card data.
+
+    The gate's check of the same name (``suites.property.checks``): every contract refuses card data
+    with a 400 of code ``card_data``; where its rules answer no other 400, any other is a wrong refusal.
+    """
+    if 400 in contract.refusal_statuses:
+        return []
+    value = body.value if body.kind == "json" else None
+    if isinstance(value, dict) and value.get("code") == CARD_DATA_CODE:
+        return []
+    message = (
+        f"expected: a request the contract accepts answered 2xx, or refused 400 only for card data (code "
+        f"{CARD_DATA_CODE!r})\ngot: 400 {str(value)[:300] if value is not None else '(not JSON)'}"
+    )
+    return [Finding("refused_as_declared", "response", "", message)]
 
 
 def _request_finding(exchange: Exchange, violation: Violation, deliberate: bool) -> Finding | None:

@@ -195,7 +195,9 @@ def start_proxy(
         try:
             master.addons.add(*_default_addons())
             master.addons.add(ready, addon)
-            master.options.update(**extra, **dict(settings or {}))
+            # Bodies over 4 MiB pass through unheld (the proxy judges them too large: MAX_PARSED is smaller),
+            # and upstreams are asked for uncompressed answers: what is held stays bounded (docs/limits.md).
+            master.options.update(**{"stream_large_bodies": "4m", "anticomp": True, **extra, **dict(settings or {})})
         except BaseException:
             # run() never starts, so its done() would not take mitmproxy's log handler off the root logger.
             await master.done()

@@ -12,7 +12,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests.villa_contracts.test_multi_contract import ECHO
 from villa_contracts.cli import cli
 from villa_contracts.contract import Contracts, load
 from villa_contracts.errors import ContractError
@@ -20,6 +19,30 @@ from villa_contracts.postman import build_collection, draft07, generate, stale
 from villa_contracts.postman._flow import plan, response_example, success
 
 POSTMAN = load().root / "postman"
+
+# A second backend contract with no security scheme: it gets a collection of its own, without login.
+ECHO = """\
+openapi: 3.1.0
+info: {title: Echo, version: 0.0.1}
+x-villa: {role: api}
+security: []
+paths:
+  /api/echo/ping:
+    get:
+      operationId: ping
+      summary: Answer pong.
+      responses:
+        "200":
+          description: Pong.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [pong]
+                additionalProperties: false
+                properties: {pong: {const: true}}
+              example: {pong: true}
+"""
 
 
 def _copy(tmp_path: Path) -> Path:
