@@ -6,9 +6,7 @@
     ├── Forbidden           403  the token is valid but the caller may not do this
     ├── NotFound            404  no such record for this caller (someone else's looks the same)
     ├── Conflict            409  the record's state forbids the change (a paid order)
-    ├── PayloadTooLarge     413  the body is over the size limit
     ├── UnsupportedMedia    415  the body is not JSON
-    ├── Unprocessable       422  well-formed but refused by a business rule (amount mismatch)
     └── GatewayUnavailable  503  the payment gateway is down (a test card says so)
 
 One exception handler renders them as ``{"error": message, "details": [...]}``.
@@ -69,13 +67,6 @@ class NotFound(MockError):
     code = "not_found"
 
 
-class MethodNotAllowed(MockError):
-    """The path exists but not for this method."""
-
-    status_code = 405
-    code = "method_not_allowed"
-
-
 class Conflict(MockError):
     """The record's state forbids the change."""
 
@@ -83,25 +74,11 @@ class Conflict(MockError):
     code = "conflict"
 
 
-class PayloadTooLarge(MockError):
-    """The body is over the size limit."""
-
-    status_code = 413
-    code = "payload_too_large"
-
-
 class UnsupportedMedia(MockError):
     """The body is not JSON."""
 
     status_code = 415
     code = "unsupported_media_type"
-
-
-class Unprocessable(MockError):
-    """Well-formed, but refused by a business rule."""
-
-    status_code = 422
-    code = "business_rule"
 
 
 class GatewayUnavailable(MockError):

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import JSONResponse
-
 from mock_server.expiry import sweep, sweeper
 from villa_contracts.domain import cards
 from villa_contracts.domain import lineitems as rules
@@ -92,7 +90,7 @@ def expire_due(state: MockState) -> float:
             state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 
 
-def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
+def create_order(call: Call) -> tuple[int, Any]:
     """``POST /api/v1/orders.json``: price, reserve the stock, store; short stock answers the seed's body."""
     state, body = call.state, call.body
     data = state.lineitems
@@ -102,7 +100,7 @@ def create_order(call: Call) -> tuple[int, Any] | JSONResponse:
         try:
             units = rules.reserve(data, reserved(state), priced.needs)
         except rules.StockShortage as exc:
-            return JSONResponse(exc.body(), status_code=exc.status)
+            return exc.status, exc.body()  # the seed's body, validated as every answer is
         _store_reserved(state, units)
         order_id = state.store.next_sequence("li_order")
         now = state.clock.now()
