@@ -8,29 +8,58 @@ Example:
 
 from __future__ import annotations
 
-# Client in the Villa SDK's shape
-from villa_contracts.client import (
-    AuthError,
-    Order,
-    OrderBuilder,
-    PrePaymentResult,
-    Settings,
-    Tokens,
-    VillaClient,
-)
+from typing import TYPE_CHECKING, Any
 
-# Contracts
-from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation, Violation, load
+# What each public name is imported from, on first use (PEP 562): ``import villa_contracts`` stays cheap, so
+# every command starts without loading the client, the contracts and their validators it may not need.
+_PUBLIC = {
+    # Client in the Villa SDK's shape
+    "AuthError": "villa_contracts.client",
+    "Order": "villa_contracts.client",
+    "OrderBuilder": "villa_contracts.client",
+    "PrePaymentResult": "villa_contracts.client",
+    "Settings": "villa_contracts.client",
+    "Tokens": "villa_contracts.client",
+    "VillaClient": "villa_contracts.client",
+    # Contracts
+    "Contract": "villa_contracts.contract",
+    "Contracts": "villa_contracts.contract",
+    "ContractValidator": "villa_contracts.contract",
+    "Operation": "villa_contracts.contract",
+    "Violation": "villa_contracts.contract",
+    "load": "villa_contracts.contract",
+    # Errors
+    "ApiError": "villa_contracts.errors",
+    "ClientError": "villa_contracts.errors",
+    "ConfigError": "villa_contracts.errors",
+    "ContractError": "villa_contracts.errors",
+    "UsageError": "villa_contracts.errors",
+    "VillaContractsError": "villa_contracts.errors",
+}
 
-# Errors
-from villa_contracts.errors import (
-    ApiError,
-    ClientError,
-    ConfigError,
-    ContractError,
-    UsageError,
-    VillaContractsError,
-)
+if TYPE_CHECKING:
+    from villa_contracts.client import AuthError, Order, OrderBuilder, PrePaymentResult, Settings, Tokens, VillaClient
+    from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation, Violation, load
+    from villa_contracts.errors import (
+        ApiError,
+        ClientError,
+        ConfigError,
+        ContractError,
+        UsageError,
+        VillaContractsError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'villa_contracts' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 
