@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import HTMLResponse, Response
 
-from mock_server.handlers.orders import ORDERS, own_order
+from mock_server.handlers.orders import ORDERS
 from villa_contracts.domain import cards
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
@@ -40,22 +40,23 @@ def _paid_by(order: dict[str, Any]) -> str | None:
     return str((order.get("payment") or {}).get("gbpReferenceNo")) if order_rules.is_paid(order) else None
 
 
-def _unpaid_order(state: MockState, body: dict[str, Any], sub: str) -> dict[str, Any]:
-    order = own_order(state, body["orderId"], sub)
-    rules.check_payable(
-        body["orderId"],
-        paid=order_rules.is_paid(order),
-        grand_total=order_rules.grand_total(order),
-        sent=body["grandTotal"],
+def _payable(order: dict[str, Any] | None) -> rules.PayableOrder:
+    """The payment rules' view of a stored order (``rules.MISSING`` when there is none)."""
+    if order is None:
+        return rules.MISSING
+    return rules.PayableOrder(
+        str(order.get("ownerId")), order_rules.is_paid(order), _paid_by(order), order_rules.grand_total(order)
     )
-    return order
 
 
 def create_card_token(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/cardtoken``: a one-use token for one order."""
     state, body = call.state, call.body
-    rules.require_payer(body.get("userId"), call.sub)
-    order = _unpaid_order(state, body, call.sub)
+    order = state.store.get(ORDERS, str(body["orderId"]))
+    rules.decide_card_token(
+        body["orderId"], caller=call.sub, payer=body.get("userId"), sent=body["grandTotal"], order=_payable(order)
+    )
+    assert order is not None
     number = (body.get("card") or {}).get("number") or state.data.default_card
     outcome = rules.charge_outcome(state.data, number)
     card = state.data.cards.get(number)
@@ -100,20 +101,27 @@ def _charge_json(charge: dict[str, Any]) -> dict[str, Any]:
 def create_charge(call: Call) -> tuple[int, Any]:
     """``POST /api/payment3(devapi)/charge``: charge the order's grand total with a token."""
     state, body = call.state, call.body
-    rules.require_payer(body.get("userId"), call.sub)
     with state.store.transaction():
-        order = _unpaid_order(state, body, call.sub)
-        total = order_rules.grand_total(order)
-        charges = [_facts(c) for c in _charges_of(state, order["orderId"])]
-        rules.check_no_open_charge(order["orderId"], rules.open_charge(charges, grand_total=total, paid_by=None))
+        order = state.store.get(ORDERS, str(body["orderId"]))
+        charges = [_facts(c) for c in _charges_of(state, str(body["orderId"]))] if order is not None else []
         token = state.store.get(TOKENS, body["token"]) or {}
-        rules.check_token(
+        facts = rules.TokenFacts(
             known=token.get("owner") == call.sub and token.get("orderId") == body["orderId"],
             used=bool(token.get("used")),
             expires_at=float(token.get("expiresAt", 0)),
-            now=state.clock.now(),
             gateway_down=bool(token.get("gatewayDown")),
         )
+        rules.decide_charge(
+            body["orderId"],
+            caller=call.sub,
+            payer=body.get("userId"),
+            sent=body["grandTotal"],
+            order=_payable(order),
+            charges=charges,
+            token=facts,
+            now=state.clock.now(),
+        )
+        assert order is not None
         outcome = token["outcome"]
         charge_id = state.ids.hex_id("chrg_test_", 10)
         redirect = f"{state.base_url.rstrip('/')}/mock/3ds/{charge_id}" if outcome["needs_3ds"] else None
@@ -147,22 +155,25 @@ def verify_payment(call: Call) -> tuple[int, Any]:
     with state.store.transaction():
         charge = state.store.get(CHARGES, body["chargeId"]) or {}
         known = charge.get("owner") == call.sub and charge.get("orderId") == body["orderId"]
-        rules.require_charge(body["chargeId"], body["orderId"], known=known)
-        order = own_order(state, body["orderId"], call.sub)
-        settles = rules.check_capture(
-            _facts(charge), grand_total=order_rules.grand_total(order), paid_by=_paid_by(order)
+        order = state.store.get(ORDERS, str(body["orderId"])) if known else None
+        verified = rules.decide_verify(
+            body["chargeId"],
+            body["orderId"],
+            caller=call.sub,
+            charge=_facts(charge) if known else None,
+            order=_payable(order),
         )
-        if settles:
+        assert order is not None
+        if verified.settles:
             order = order_rules.mark_paid(
                 order, charge_id=charge["chargeId"], masked_card=charge["maskedCardNo"], now=state.clock.now()
             )
             state.store.put(ORDERS, order["orderId"], order)
-        paid = order_rules.is_paid(order) and (order.get("payment") or {}).get("gbpReferenceNo") == charge["chargeId"]
     return 200, {
         "orderId": order["orderId"],
         "chargeId": charge["chargeId"],
         "transaction_state": charge["transaction_state"],
-        "paid": paid,
+        "paid": verified.paid,
         "order": order,
     }
 

@@ -279,27 +279,51 @@ class Model:
             return Expect.of(quote)
         return Expect(200, "expected_status", "a cart of products the branch sells", quote=quote)
 
+    def _payable(self, order_id: str) -> payments.PayableOrder:
+        """The payment rules' view of an order of the run (``payments.MISSING`` when it has none of that id)."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return payments.MISSING
+        return payments.PayableOrder(str(order.owner), order.paid, order.paid_by, order.total)
+
+    def _sent(self, order_id: str, amount: Satang | None) -> str:
+        order = self.orders.get(order_id)
+        return fmt((order.total if order is not None else 0) if amount is None else amount)
+
     def expect_payable(self, user: int, order_id: str, amount: Satang | None) -> Expect:
-        """``cardtoken`` or ``charge`` of ``amount`` (None: the grand total) for ``order_id``."""
-        order = self._owned(user, order_id)
-        if isinstance(order, Expect):
-            return order
-        sent = fmt(order.total if amount is None else amount)
-        refusal = refused(payments.check_payable, order_id, paid=order.paid, grand_total=order.total, sent=sent)
+        """``cardtoken`` of ``amount`` (None: the grand total) for ``order_id``, as the domain decides it."""
+        order = self._payable(order_id)
+        sent = self._sent(order_id, amount)
+        refusal = refused(payments.decide_card_token, order_id, caller=str(user), payer=None, sent=sent, order=order)
         if refusal is not None:
             return Expect.of(refusal)
         return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total")
 
-    def expect_charge(self, user: int, order_id: str, amount: Satang | None) -> Expect:
-        """``charge`` of ``amount`` for ``order_id``: payable, and no other charge of it in progress."""
-        expect = self.expect_payable(user, order_id, amount)
-        if expect.status != 200:
-            return expect
-        order = self.orders[order_id]
+    def expect_charge(self, user: int, order_id: str, amount: Satang | None, *, card: str | None = None) -> Expect:
+        """``charge`` of ``amount`` for ``order_id`` with a fresh token of ``card``, as the domain decides it.
+
+        ``card`` None: the card's gateway is not known (another backend's cards), so neither is its refusal.
+        """
+        order = self._payable(order_id)
+        token = None
+        if card is not None:
+            down = payments.charge_outcome(self.data, card) is None
+            token = payments.TokenFacts(known=True, used=False, expires_at=float("inf"), gateway_down=down)
         charges = [c.facts for c in self.charges.values() if c.order_id == order_id]
-        in_progress = payments.open_charge(charges, grand_total=order.total, paid_by=order.paid_by)
-        refusal = refused(payments.check_no_open_charge, order_id, in_progress)
-        return Expect.of(refusal) if refusal is not None else expect
+        refusal = refused(
+            payments.decide_charge,
+            order_id,
+            caller=str(user),
+            payer=None,
+            sent=self._sent(order_id, amount),
+            order=order,
+            charges=charges,
+            token=token,
+            now=0.0,
+        )
+        if refusal is not None:
+            return Expect.of(refusal)
+        return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total")
 
     def expect_charge_state(self, card: str) -> str | None:
         """The transaction state a charge with ``card`` gets; None when the gateway is down (503)."""
@@ -309,17 +333,18 @@ class Model:
     def expect_verify(self, user: int, charge_id: str) -> tuple[Expect, bool]:
         """``verify`` of a charge by ``user``: the prediction, and whether the answer says ``paid``."""
         charge = self.charges[charge_id]
-        refusal = refused(payments.require_charge, charge_id, charge.order_id, known=charge.owner == user)
-        if refusal is not None:
-            return Expect.of(refusal), False
-        order = self.orders[charge.order_id]
         try:
-            settles = payments.check_capture(charge.facts, grand_total=order.total, paid_by=order.paid_by)
-        except RuleViolation as capture_refused:
-            return Expect.of(capture_refused), False
-        paid = order.paid_by == charge_id or settles
+            verified = payments.decide_verify(
+                charge_id,
+                charge.order_id,
+                caller=str(user),
+                charge=charge.facts if charge.owner == user else None,
+                order=self._payable(charge.order_id),
+            )
+        except RuleViolation as refusal:
+            return Expect.of(refusal), False
         check = "declined_never_paid" if charge.state == payments.DECLINED else "payment_outcome"
-        return Expect(200, check, f"the caller's charge, {charge.state}"), paid
+        return Expect(200, check, f"the caller's charge, {charge.state}"), verified.paid
 
     def expect_three_ds(self, charge_id: str) -> Expect:
         """``threeDSecureSubmit`` for a charge."""

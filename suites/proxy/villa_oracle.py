@@ -37,6 +37,19 @@ MAX_REMEMBERED = 50_000
 """Orders and ids remembered at most (the oldest are forgotten first)."""
 
 
+def _decide_payment(
+    op: str, order_id: object, caller: str, body: dict[str, Any], order: payment_rules.PayableOrder | None
+) -> None:
+    """The domain's decision on a card token or a charge, with what the proxy knows (charges and tokens: nothing)."""
+    payer, sent = body.get("userId"), body.get("grandTotal")
+    if op in ("createCharge", "createChargeDev"):
+        payment_rules.decide_charge(
+            order_id, caller=caller, payer=payer, sent=sent, order=order, charges=None, token=None, now=0.0
+        )
+    else:
+        payment_rules.decide_card_token(order_id, caller=caller, payer=payer, sent=sent, order=order)
+
+
 @dataclass(frozen=True, slots=True)
 class SeenOrder:
     """What the proxy knows of an order from the last answer that carried it."""
@@ -103,8 +116,11 @@ class VillaOracle(TrafficCheck):
         rules: list[Callable[[], object]] = []
         if op in ("createOrder", "updateOrder"):
             rules.append(lambda: order_rules.require_owner(body.get("ownerId"), caller))
-        if op in PAYING_OPS:
-            rules.append(lambda: payment_rules.require_payer(body.get("userId"), caller))
+        if op in PAYING_OPS:  # the payer, then (an order it saw) the order's visibility, state and total
+            payable = None
+            if known is not None and known.grand_total is not None:
+                payable = payment_rules.PayableOrder(known.owner, known.paid, None, known.grand_total)
+            rules.append(lambda: _decide_payment(op, order_id, caller, body, payable))
         if op == "createOrder" and isinstance(order_id, str) and order_id in self.issued:
             issued_to, branch = self.issued[order_id]
             rules.append(
@@ -117,19 +133,12 @@ class VillaOracle(TrafficCheck):
                     branch=body.get("branchId"),
                 )
             )
-        if known is not None and op in LOOKUP_OPS:
+        if known is not None and op in LOOKUP_OPS and not (op in PAYING_OPS and known.grand_total is not None):
             rules.append(lambda: order_rules.require_visible(order_id, known.owner, caller))
             if op == "updateOrder":
                 rules.append(
                     lambda: order_rules.check_update(
                         str(order_id), paid=known.paid, stored_branch=known.branch, branch=body.get("branchId")
-                    )
-                )
-            if op in PAYING_OPS and known.grand_total is not None:
-                total = known.grand_total
-                rules.append(
-                    lambda: payment_rules.check_payable(
-                        order_id, paid=known.paid, grand_total=total, sent=body.get("grandTotal")
                     )
                 )
         return rules

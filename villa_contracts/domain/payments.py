@@ -9,6 +9,7 @@ from villa_contracts.domain.cards import luhn_ok
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
 from villa_contracts.domain.money import Satang, fmt, to_satang
+from villa_contracts.domain.orders import require_visible
 
 AUTHORIZED = "Authorized"
 DECLINED = "Declined"
@@ -215,3 +216,116 @@ def three_ds_result(action: str) -> Outcome:
     if action == "complete":
         return Outcome(AUTHORIZED, "success", False)
     return Outcome(DECLINED, "fail", False, "3ds_refused", "the card holder refused 3-D Secure")
+
+
+# --- each payment operation decided once -------------------------------------------------------------
+#
+# The mock's handlers, the state machine's model and the proxy's oracle ask these, and none orders the
+# rules itself: the precedence of the refusals is written here only. A fact passed as None is one the
+# caller does not know (a watcher that did not see the order or the token): its rule is not decided,
+# and the refusals after it stand as they would if it held.
+
+
+@dataclass(frozen=True, slots=True)
+class PayableOrder:
+    """What the payment rules need to know of an order.
+
+    Attributes:
+        owner: its ``ownerId``; None when there is no such order.
+        paid: whether it is paid.
+        paid_by: the charge that paid it, if one did.
+        grand_total: its grand total.
+    """
+
+    owner: str | None
+    paid: bool
+    paid_by: str | None
+    grand_total: Satang
+
+
+MISSING = PayableOrder(None, False, None, 0)
+"""An order that does not exist (someone else's answers the same)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFacts:
+    """What the payment rules need to know of a card token (see ``check_token``)."""
+
+    known: bool
+    used: bool
+    expires_at: float
+    gateway_down: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What ``verify`` does: whether it settles the order now, and whether the answer says ``paid``."""
+
+    settles: bool
+    paid: bool
+
+
+def decide_card_token(
+    order_id: object, *, caller: str, payer: object, sent: object, order: PayableOrder | None
+) -> None:
+    """Decide ``cardtoken``: nothing when it may go ahead.
+
+    Refused, the first that applies: the request names another payer (403), the order is missing or
+    another's (404), it is paid or ``sent`` is not its grand total (409).
+
+    Raises:
+        RuleViolation: the refusal.
+    """
+    require_payer(payer, caller)
+    if order is not None:
+        require_visible(order_id, order.owner, caller)
+        check_payable(order_id, paid=order.paid, grand_total=order.grand_total, sent=sent)
+
+
+def decide_charge(
+    order_id: object,
+    *,
+    caller: str,
+    payer: object,
+    sent: object,
+    order: PayableOrder | None,
+    charges: Iterable[ChargeFacts] | None,
+    token: TokenFacts | None,
+    now: float,
+) -> None:
+    """Decide ``charge``: nothing when it may go ahead.
+
+    Refused as ``decide_card_token`` refuses, then when another charge of the order is in progress (409),
+    then when the token is unknown (404), used or expired (409), or its card's gateway is down (503).
+
+    Raises:
+        RuleViolation: the refusal.
+    """
+    decide_card_token(order_id, caller=caller, payer=payer, sent=sent, order=order)
+    if order is not None and charges is not None:
+        check_no_open_charge(order_id, open_charge(charges, grand_total=order.grand_total, paid_by=order.paid_by))
+    if token is not None:
+        check_token(
+            known=token.known, used=token.used, expires_at=token.expires_at, now=now, gateway_down=token.gateway_down
+        )
+
+
+def decide_verify(
+    charge_id: object, order_id: object, *, caller: str, charge: ChargeFacts | None, order: PayableOrder
+) -> Verified:
+    """Decide ``verify``: what it does to the order.
+
+    Refused when the charge is not the caller's for this order (404: ``charge`` None), the order is
+    missing or another's (404), or it was captured by another charge or for another total (409).
+
+    Returns:
+        whether it settles the order now, and whether the order is paid by this charge afterwards.
+
+    Raises:
+        RuleViolation: the refusal.
+    """
+    require_charge(charge_id, order_id, known=charge is not None)
+    assert charge is not None
+    require_visible(order_id, order.owner, caller)
+    settles = check_capture(charge, grand_total=order.grand_total, paid_by=order.paid_by)
+    return Verified(settles, settles or order.paid_by == charge.charge_id)
