@@ -203,3 +203,36 @@ def test_settings_come_from_a_dotenv_file(
     assert f"VILLA_BASE_URL               {server.base_url}" in shown.out
     assert f".env file                    {tmp_path / '.env'}" in shown.out
     assert _login(run).code == 0
+
+
+def run_villa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """``villa ARGS`` through its console-script entry point, without a mock."""
+    monkeypatch.setattr(sys, "argv", ["villa", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+        sys.exit(0)
+    captured = capsys.readouterr()
+    return Result(int(exit_.value.code or 0), captured.out, captured.err)
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No VILLA_* variable and no .env: the CLI's defaults."""
+    for name in [n for n in os.environ if n.startswith("VILLA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VILLA_SESSION_FILE", str(tmp_path / "session.json"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_without_configuration_the_backend_is_the_local_mock_not_production(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = run_villa(monkeypatch, capsys, "config", "show")
+    assert shown.code == 0, shown.err
+    assert "VILLA_BASE_URL               http://127.0.0.1:8080\n" in shown.out
+    assert "shop.villamarket.com" not in shown.out
+    helped = run_villa(monkeypatch, capsys, "--help")
+    assert "default: http://127.0.0.1:8080, the local mock" in " ".join(helped.out.split())
+    explicit = run_villa(monkeypatch, capsys, "--base-url", "https://shop.villamarket.com", "config", "show")
+    assert "VILLA_BASE_URL               https://shop.villamarket.com\n" in explicit.out

@@ -19,6 +19,7 @@ import click
 from villa_contracts.cli.villa._commands import COMMANDS
 from villa_contracts.cli.villa._session import Context, load_dotenv
 from villa_contracts.client import AuthError
+from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL
 from villa_contracts.errors import ApiError, VillaContractsError
 
 EPILOG = """\b
@@ -33,9 +34,10 @@ Examples:
       --validate --order-file tests/fixtures/goodSample.json
 
 \b
-Settings: VILLA_BASE_URL, VILLA_ENV, VILLA_COGNITO_CLIENT_ID, VILLA_COGNITO_USER_POOL_ID,
-VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION, VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID,
-VILLA_MID, from the environment or ./.env (VILLA_ENV_FILE names another file).
+Settings: VILLA_BASE_URL (default: the local mock, http://127.0.0.1:8080), VILLA_ENV,
+VILLA_COGNITO_CLIENT_ID, VILLA_COGNITO_USER_POOL_ID, VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION,
+VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID, VILLA_MID, from the environment or ./.env
+(VILLA_ENV_FILE names another file); .env.example lists them all, docs/sdk.md is the manual.
 
 \b
 Exit codes:
@@ -57,7 +59,11 @@ Exit codes:
 )
 @click.option("--customer-id", help="Default customer / owner id sent with payments. [env: VILLA_CUSTOMER_ID]")
 @click.option("--merchant-id", help="KBank merchant id (15 digits). [env: VILLA_MID]")
-@click.option("--base-url", help="The backend. [env: VILLA_BASE_URL; default: https://shop.villamarket.com]")
+@click.option(
+    "--base-url",
+    help=f"The backend: production ({PRODUCTION_BASE_URL}) only when given here or in VILLA_BASE_URL. "
+    f"[env: VILLA_BASE_URL; default: {DEFAULT_BASE_URL}, the local mock `villa-contracts serve` runs]",
+)
 @click.option("--allow-prod-payments", is_flag=True, help="Allow a real card charge on a prod backend.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.pass_context
