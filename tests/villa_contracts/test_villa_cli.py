@@ -139,7 +139,7 @@ def test_every_example_of_section_8(villa: tuple[RunningServer, object], tmp_pat
     verified = run("payment", "verify", "--order-id", order_id, "--charge-id", charge_id.group(1))  # type: ignore[operator]
     assert verified.code == 0 and f"order {order_id}: PAID" in verified.out
 
-    fetched = run("order", "get", order_id)  # type: ignore[operator]
+    fetched = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
     assert fetched.code == 0 and json.loads(fetched.out)["payment"]["isPaid"] is True
     assert run("order", "generate-id", "--branch-id", "1000").out.strip().startswith("1000")  # type: ignore[operator]
     token = run("auth", "verify-token")  # type: ignore[operator]
@@ -180,8 +180,10 @@ def test_refusals_exit_1_and_what_cannot_run_exits_2_in_one_line(
     assert invalid.code == 1 and "INVALID order, 4 violation(s)" in invalid.out
     off = run("validate", "pre-payment", "--file", str(GOOD_SAMPLE), "--expected-grand-total", "499")  # type: ignore[operator]
     assert off.code == 1 and "expected grand total 499.00 THB but the backend calculates 500.00 THB" in off.out
-    missing = run("order", "get", "100026999999")  # type: ignore[operator]
+    missing = run("order", "get", "--order-id", "100026999999")  # type: ignore[operator]
     assert missing.code == 1 and missing.err.startswith("refused: getOrder answered HTTP 404")
+    positional = run("order", "get", "100026999999")  # type: ignore[operator]  # the SDK manual's form
+    assert (positional.code, positional.err) == (missing.code, missing.err)
     no_file = run("validate", "pre-payment", "--file", "nope.json", "--expected-grand-total", "1")  # type: ignore[operator]
     assert no_file.code == 2 and no_file.err.startswith("error: cannot read nope.json")
     monkeypatch.setenv("VILLA_BASE_URL", "http://127.0.0.1:9")
@@ -236,3 +238,22 @@ def test_without_configuration_the_backend_is_the_local_mock_not_production(
     assert "default: http://127.0.0.1:8080, the local mock" in " ".join(helped.out.split())
     explicit = run_villa(monkeypatch, capsys, "--base-url", "https://shop.villamarket.com", "config", "show")
     assert "VILLA_BASE_URL               https://shop.villamarket.com\n" in explicit.out
+
+
+def test_order_get_takes_order_id_or_the_positional_form_but_not_two_ids(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    none = run_villa(monkeypatch, capsys, "order", "get")
+    assert (none.code, none.err) == (2, "error: which order? give --order-id ID (villa order get --order-id ID)\n")
+    two = run_villa(monkeypatch, capsys, "order", "get", "100026000001", "--order-id", "100026000002")
+    assert (two.code, two.err) == (2, "error: two order ids: --order-id 100026000002 and 100026000001; give one\n")
+    same = run_villa(monkeypatch, capsys, "order", "get", "100026000001", "--order-id", "100026000001")
+    assert same.code == 2 and "villa auth login" in same.err  # past the id check: it needs a login
+
+
+def test_order_list_says_the_contract_has_none(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = run_villa(monkeypatch, capsys, "order", "list")
+    assert listed.code == 2 and listed.out == "" and listed.err.count("\n") == 1
+    assert "has no list operation" in listed.err and "villa order get --order-id ID" in listed.err

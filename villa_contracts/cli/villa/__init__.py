@@ -28,6 +28,7 @@ Examples:
   villa config show
   villa auth login --username user@example.com --password 'secret'
   villa order generate-id --branch-id 1000
+  villa order get --order-id ORDER_ID
   villa order validate-schema --file tests/fixtures/goodSample.json
   villa validate pre-payment --file tests/fixtures/goodSample.json --expected-grand-total 500
   villa --env dev payment charge --order-id ORDER_ID --basket-id BASKET_ID --amount 174 \\

@@ -143,13 +143,33 @@ def generate_id(ctx: Context, branch_id: str) -> None:
 
 
 @order.command("get")
-@click.argument("order_id")
+@click.option("--order-id", "order_id", help="The order id (as `villa payment` takes it).")
+@click.argument("positional_id", metavar="[ORDER_ID]", required=False)
 @pass_context
-def get(ctx: Context, order_id: str) -> None:
-    """Fetch one of your orders and print it as JSON."""
+def get(ctx: Context, order_id: str | None, positional_id: str | None) -> None:
+    """Fetch one of your orders and print it as JSON.
+
+    The order is --order-id, as `villa payment` takes it; the SDK manual's positional form,
+    villa order get ORDER_ID, works too.
+    """
+    if order_id and positional_id and order_id != positional_id:
+        raise UsageError(f"two order ids: --order-id {order_id} and {positional_id}; give one")
+    order_id = order_id or positional_id
+    if not order_id:
+        raise UsageError("which order? give --order-id ID (villa order get --order-id ID)")
     with ctx.client() as client:
         fetched = client.orders.get(order_id)
     click.echo(redact(json.dumps(fetched.raw, indent=2, ensure_ascii=False)))
+
+
+@order.command("list")
+@pass_context
+def list_orders(ctx: Context) -> None:
+    """Not available: the contract has no list operation (docs/sdk.md)."""
+    raise UsageError(
+        "villa order list: the Villa backend contract has no list operation; keep the ids `villa order create` "
+        "prints and read each with `villa order get --order-id ID` (see docs/sdk.md)"
+    )
 
 
 @order.command("create")
