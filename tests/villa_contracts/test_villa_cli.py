@@ -257,3 +257,22 @@ def test_order_list_says_the_contract_has_none(
     listed = run_villa(monkeypatch, capsys, "order", "list")
     assert listed.code == 2 and listed.out == "" and listed.err.count("\n") == 1
     assert "has no list operation" in listed.err and "villa order get --order-id ID" in listed.err
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt-s3cr3t", "abc.s3cr3t!.def", "abc.W10.s3cr3t"])
+@pytest.mark.parametrize("command", [["order", "get", "--order-id", "100026000001"], ["config", "show"]])
+def test_a_malformed_villa_id_token_is_a_setting_to_fix_exit_2_in_one_line(
+    unconfigured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("VILLA_ID_TOKEN", token)
+    result = run_villa(monkeypatch, capsys, *command)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert result.err.startswith("error: VILLA_ID_TOKEN is not an ID token (not a JWT")
+    assert "villa auth login --username USER" in result.err and "refused" not in result.err
+    assert "s3cr3t" not in result.out + result.err
+    helped = run_villa(monkeypatch, capsys, "--help")
+    assert "2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT" in helped.out

@@ -44,7 +44,8 @@ VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID, VILLA_MID, from the environm
 Exit codes:
   0  done
   1  the backend said no (login refused, call refused, invalid order, card declined)
-  2  the command could not run (options, settings, files, backend unreachable, not logged in)
+  2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT,
+     files, backend unreachable, not logged in)
   3  interrupted
 """
 
