@@ -6,10 +6,12 @@ The manual's placeholders are filled with the mock's: its public test account fo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +128,17 @@ def test_every_example_of_section_8(villa: tuple[RunningServer, object], tmp_pat
     assert created.code == 0, created.err
     order_id = re.search(r"created order (\d{12}) .* grand total 174\.00 THB, PENDING", created.out).group(1)  # type: ignore[union-attr]
 
+    # --validate checks the file of the order charged: the order as the backend keeps it.
+    stored = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
+    assert stored.code == 0, stored.err
+    order_file = tmp_path / "stored.json"
+    order_file.write_text(stored.out)
     charged = run(  # type: ignore[operator]
         "--env", "dev", "payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", "174",
-        "--validate", "--order-file", "tests/fixtures/goodSample.json",
+        "--validate", "--order-file", str(order_file),
     )  # fmt: skip
     assert charged.code == 0, charged.out + charged.err
-    assert "calculated grand total 500.00 THB" in charged.out
+    assert f"{order_file}: calculated grand total 174.00 THB" in charged.out
     charge_id = re.search(
         r"charge (chrg_test_\w+): Authorized \(success\), 174\.00 THB on VISA 411111xxxxxx1111", charged.out
     )
@@ -276,3 +283,98 @@ def test_a_malformed_villa_id_token_is_a_setting_to_fix_exit_2_in_one_line(
     assert "s3cr3t" not in result.out + result.err
     helped = run_villa(monkeypatch, capsys, "--help")
     assert "2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT" in helped.out
+
+
+def a_jwt(claims: dict[str, object]) -> str:
+    """A well-formed, unsigned JWT (the CLI reads its claims; only a backend verifies it)."""
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
+
+
+@pytest.fixture
+def nowhere(unconfigured: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Logged in (VILLA_ID_TOKEN) to a backend that does not answer: any request sent fails 'cannot reach'."""
+    monkeypatch.setenv("VILLA_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("VILLA_ID_TOKEN", a_jwt({"sub": USER["sub"], "exp": time.time() + 3600}))
+    return unconfigured
+
+
+def charge_with_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: Path, order_id: str, amount: str
+) -> Result:
+    args = ["payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", amount]
+    return run_villa(monkeypatch, capsys, *args, "--validate", "--order-file", str(path))
+
+
+@pytest.mark.parametrize(
+    ("document", "order_id", "amount", "error"),
+    [
+        (
+            {"orderId": "100026000002", "payment": {"grandTotal": 174}},
+            "100026000001",
+            "174",
+            "{path} is order 100026000002 but --order-id is 100026000001: give the order file of the order charged",
+        ),
+        (
+            {"branchId": "1000"},
+            "100026000001",
+            "174",
+            "{path} has no orderId but --order-id is 100026000001: give the order file of the order charged",
+        ),
+        (
+            {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
+            "100026000001",
+            "175",
+            "{path} has grand total 174.00 THB but --amount is 175.00 THB: charge its grand total",
+        ),
+        (
+            {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
+            "100026000001",
+            "lots",
+            "--amount lots is not an amount in THB (e.g. 174 or 174.50)",
+        ),
+    ],
+    ids=["other-order", "no-order-id", "other-amount", "not-an-amount"],
+)
+def test_charge_validate_refuses_an_order_file_that_is_not_what_is_charged_before_any_request(
+    nowhere: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    document: dict[str, object],
+    order_id: str,
+    amount: str,
+    error: str,
+) -> None:
+    path = nowhere / "order.json"
+    path.write_text(json.dumps(document))
+    result = charge_with_file(monkeypatch, capsys, path, order_id, amount)
+    # Exit 2 with both values named, and not "cannot reach": no request was sent.
+    assert (result.code, result.out, result.err) == (2, "", "error: " + error.format(path=path) + "\n")
+
+
+def test_charge_validate_goes_on_when_the_order_file_is_the_order_charged(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = nowhere / "order.json"
+    for total, amount in ((174, "174"), (174.5, "174.50"), (None, "174")):
+        payment = {} if total is None else {"payment": {"grandTotal": total}}
+        ids = {"orderId": "100026000001", "ownerId": USER["sub"], "basketId": USER["sub"], "branchId": "1000"}
+        path.write_text(json.dumps({**ids, "productList": [{"cprcode": 25281, "quantity": 1}], **payment}))
+        result = charge_with_file(monkeypatch, capsys, path, "100026000001", amount)
+        # Past the file check, the pricing APIs are asked next: the backend is not there.
+        assert result.code == 2 and "cannot reach" in result.err and "--order-id" not in result.err, result.err
+
+
+def test_the_manuals_charge_example_with_another_orders_file_exits_2(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The SDK manual charges order-1 with --order-file tests/fixtures/goodSample.json, another order.
+    monkeypatch.chdir(ROOT)
+    result = charge_with_file(monkeypatch, capsys, Path("tests/fixtures/goodSample.json"), "order-1", "174")
+    assert result.code == 2 and result.err == (
+        "error: tests/fixtures/goodSample.json is order w8JmXv7rC3GgHlee but --order-id is order-1: "
+        "give the order file of the order charged\n"
+    )

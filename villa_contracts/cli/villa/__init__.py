@@ -28,11 +28,11 @@ Examples:
   villa config show
   villa auth login --username user@example.com --password 'secret'
   villa order generate-id --branch-id 1000
-  villa order get --order-id ORDER_ID
+  villa order get --order-id ORDER_ID > order.json
   villa order validate-schema --file tests/fixtures/goodSample.json
   villa validate pre-payment --file tests/fixtures/goodSample.json --expected-grand-total 500
   villa --env dev payment charge --order-id ORDER_ID --basket-id BASKET_ID --amount 174 \\
-      --validate --order-file tests/fixtures/goodSample.json
+      --validate --order-file order.json
 
 \b
 Settings: VILLA_BASE_URL (default: the local mock, http://127.0.0.1:8080), VILLA_ENV,
@@ -45,7 +45,8 @@ Exit codes:
   0  done
   1  the backend said no (login refused, call refused, invalid order, card declined)
   2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT,
-     files, backend unreachable, not logged in)
+     files, backend unreachable, not logged in, a --validate order file that is not the order
+     charged: another orderId or grand total than --order-id and --amount)
   3  interrupted
 """
 
