@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from tests.fixtures.faults import serve_broken
 from villa_contracts.cli import cli
+from villa_contracts.cli.villa import villa
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 ENV = {"COLUMNS": "80", "NO_COLOR": "1"}
@@ -63,6 +64,17 @@ def test_help(command: list[str]) -> None:
     assert "\\b" not in result.output  # click's paragraph marker, never printed
     assert "Exit codes:" in result.output or command == ["validate"] or command == []
     assert_snapshot("help-" + ("-".join(command) or "villa-contracts"), result.output)
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["order", "get"], ["payment", "charge"]], ids=lambda c: "-".join(["villa", *c])
+)
+def test_villa_help(command: list[str]) -> None:
+    result = CliRunner().invoke(villa, [*command, "--help"], env=ENV, prog_name="villa")
+    assert result.exit_code == 0
+    assert "\\b" not in result.output
+    assert "Exit codes:" in result.output or command
+    assert_snapshot("help-" + "-".join(["villa", *command]), result.output)
 
 
 @pytest.mark.socket

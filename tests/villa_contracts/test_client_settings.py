@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from villa_contracts.cli import serve
+from villa_contracts.cli.villa._session import parse_dotenv
 from villa_contracts.client import Settings
-from villa_contracts.client._settings import is_loopback_url
+from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL, is_loopback_url
+from villa_contracts.contract import load
 from villa_contracts.errors import ConfigError
 
 FULL = {
@@ -21,9 +27,9 @@ FULL = {
 }
 
 
-def test_defaults_follow_the_sdk_manual() -> None:
+def test_defaults_follow_the_sdk_manual_but_the_backend_is_the_local_mock() -> None:
     settings = Settings.from_env({})
-    assert settings.base_url == "https://shop.villamarket.com"
+    assert settings.base_url == "http://127.0.0.1:8080" and settings.is_local
     assert settings.env == "dev"
     assert settings.cognito_region == "ap-southeast-1"
     assert settings.cognito_endpoint is None
@@ -48,7 +54,26 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_empty_variables_count_as_unset() -> None:
-    assert Settings.from_env({"VILLA_ENV": "", "VILLA_BASE_URL": "  "}).base_url == "https://shop.villamarket.com"
+    assert Settings.from_env({"VILLA_ENV": "", "VILLA_BASE_URL": "  "}).base_url == DEFAULT_BASE_URL
+
+
+def test_the_default_backend_is_where_serve_listens_by_default() -> None:
+    defaults = {param.name: param.default for param in serve.command.params}
+    assert DEFAULT_BASE_URL == f"http://{defaults['host']}:{defaults['port']}"
+
+
+def test_production_only_when_named() -> None:
+    assert is_loopback_url(DEFAULT_BASE_URL) and not is_loopback_url(PRODUCTION_BASE_URL)
+    settings = Settings.from_env({"VILLA_BASE_URL": PRODUCTION_BASE_URL})
+    assert settings.base_url == "https://shop.villamarket.com" and not settings.is_local
+
+
+def test_an_invalid_base_url_names_the_variable_and_a_sensible_example() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"VILLA_BASE_URL": "shop.villamarket.com"})
+    assert str(caught.value) == (
+        "VILLA_BASE_URL='shop.villamarket.com' is not an http(s) URL (e.g. http://127.0.0.1:8080)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,3 +135,38 @@ def test_settings_are_frozen() -> None:
 )
 def test_loopback_detection(url: str, local: bool) -> None:
     assert is_loopback_url(url) is local
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_EXAMPLE = ROOT / ".env.example"
+# What the settings and the `villa` CLI read: every VILLA_* name their source mentions.
+READERS = [
+    ROOT / "villa_contracts" / "client" / "_settings.py",
+    *sorted((ROOT / "villa_contracts/cli/villa").glob("*.py")),
+]
+
+
+def test_env_example_names_every_variable_the_settings_and_the_cli_read() -> None:
+    read = {name for path in READERS for name in re.findall(r"\bVILLA_[A-Z_]*[A-Z]\b", path.read_text())}
+    assert {"VILLA_BASE_URL", "VILLA_COGNITO_CLIENT_SECRET", "VILLA_MID", "VILLA_ID_TOKEN"} <= read
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    listed = set(re.findall(r"^(?:# )?(VILLA_[A-Z_]+)=", text, re.M))
+    assert read - listed == set(), "add these to .env.example"
+    # Each is explained: every paragraph that sets variables has a comment line that is not one.
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.strip().splitlines()
+        if any(re.match(r"(?:# )?VILLA_", line) for line in lines):
+            notes = [line for line in lines if line.startswith("#") and not re.match(r"# VILLA_\w+=", line)]
+            assert notes, f"no comment explains: {paragraph!r}"
+
+
+def test_env_example_points_at_the_local_mock_and_holds_no_login_secret() -> None:
+    values = parse_dotenv(ENV_EXAMPLE.read_text(encoding="utf-8"))
+    settings = Settings.from_env(values)
+    assert settings.base_url == DEFAULT_BASE_URL and settings.cognito_url == DEFAULT_BASE_URL
+    assert settings.env == "dev"
+    pool = load().data("cognito")
+    client = pool["appClients"][0]
+    assert (settings.cognito_user_pool_id, settings.cognito_region) == (pool["userPoolId"], pool["region"])
+    assert (settings.cognito_client_id, settings.cognito_client_secret) == (client["clientId"], client["clientSecret"])
+    assert not {"VILLA_PASSWORD", "VILLA_ID_TOKEN", "VILLA_USERNAME"} & set(values)

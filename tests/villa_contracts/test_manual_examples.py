@@ -1,11 +1,11 @@
 """The SDK manual's Python examples (sections 4 to 7), as written, against a running mock.
 
-Only the import line is adapted: the SDK's ``villa_backend_sdk`` is ``villa_contracts`` here. The
-snippets run in order in one namespace, as in one session; ``client`` (which section 3 logs in) is
-a fixture. The manual's placeholders are made real on the mock by the fixtures: the account
-``user@example.com`` / ``your-password`` whose ``sub`` is ``owner-1``, and the order id ``order-1``
-issued to it on branch 1000 (a backend issues ids itself; the manual names one). The admin API
-refuses that password (the pool's policy), so the fixture writes the mock's state directly.
+Import lines included: ``villa_backend_sdk`` re-exports the reference client. The snippets run in
+order in one namespace, as in one session; ``client`` (which section 3 logs in) is a fixture. The
+manual's placeholders are made real on the mock by the fixtures: the account ``user@example.com``
+/ ``your-password`` whose ``sub`` is ``owner-1``, and the order id ``order-1`` issued to it on
+branch 1000 (a backend issues ids itself; the manual names one). The admin API refuses that
+password (the pool's policy), so the fixture writes the mock's state directly.
 """
 
 from __future__ import annotations
@@ -108,11 +108,6 @@ if check.valid:
 """
 
 
-def as_written(snippet: str) -> str:
-    """The snippet with only its import line adapted to this package."""
-    return snippet.replace("from villa_backend_sdk import", "from villa_contracts import")
-
-
 @pytest.fixture
 def manual_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
     apps: list[Any] = []
@@ -139,7 +134,7 @@ def test_sections_4_to_7_run_as_written(manual_mock: RunningServer, capsys: pyte
     client.login("user@example.com", "your-password")  # section 3
     namespace: dict[str, Any] = {"client": client}
     for snippet in (SECTION_4_BUILD, SECTION_4_API, SECTION_5, SECTION_6, SECTION_7):
-        exec(compile(as_written(textwrap.dedent(snippet)), "<manual>", "exec"), namespace)  # noqa: S102
+        exec(compile(textwrap.dedent(snippet), "<manual>", "exec"), namespace)  # noqa: S102
     # Section 4: the order was created, priced by the backend, and read back.
     assert namespace["generated"].order_id.startswith("1000")
     assert namespace["created"].order_id == "order-1" and namespace["created"].owner_id == "owner-1"

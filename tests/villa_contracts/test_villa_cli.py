@@ -6,10 +6,12 @@ The manual's placeholders are filled with the mock's: its public test account fo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +128,17 @@ def test_every_example_of_section_8(villa: tuple[RunningServer, object], tmp_pat
     assert created.code == 0, created.err
     order_id = re.search(r"created order (\d{12}) .* grand total 174\.00 THB, PENDING", created.out).group(1)  # type: ignore[union-attr]
 
+    # --validate checks the file of the order charged: the order as the backend keeps it.
+    stored = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
+    assert stored.code == 0, stored.err
+    order_file = tmp_path / "stored.json"
+    order_file.write_text(stored.out)
     charged = run(  # type: ignore[operator]
         "--env", "dev", "payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", "174",
-        "--validate", "--order-file", "tests/fixtures/goodSample.json",
+        "--validate", "--order-file", str(order_file),
     )  # fmt: skip
     assert charged.code == 0, charged.out + charged.err
-    assert "calculated grand total 500.00 THB" in charged.out
+    assert f"{order_file}: calculated grand total 174.00 THB" in charged.out
     charge_id = re.search(
         r"charge (chrg_test_\w+): Authorized \(success\), 174\.00 THB on VISA 411111xxxxxx1111", charged.out
     )
@@ -139,7 +146,7 @@ def test_every_example_of_section_8(villa: tuple[RunningServer, object], tmp_pat
     verified = run("payment", "verify", "--order-id", order_id, "--charge-id", charge_id.group(1))  # type: ignore[operator]
     assert verified.code == 0 and f"order {order_id}: PAID" in verified.out
 
-    fetched = run("order", "get", order_id)  # type: ignore[operator]
+    fetched = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
     assert fetched.code == 0 and json.loads(fetched.out)["payment"]["isPaid"] is True
     assert run("order", "generate-id", "--branch-id", "1000").out.strip().startswith("1000")  # type: ignore[operator]
     token = run("auth", "verify-token")  # type: ignore[operator]
@@ -180,8 +187,10 @@ def test_refusals_exit_1_and_what_cannot_run_exits_2_in_one_line(
     assert invalid.code == 1 and "INVALID order, 4 violation(s)" in invalid.out
     off = run("validate", "pre-payment", "--file", str(GOOD_SAMPLE), "--expected-grand-total", "499")  # type: ignore[operator]
     assert off.code == 1 and "expected grand total 499.00 THB but the backend calculates 500.00 THB" in off.out
-    missing = run("order", "get", "100026999999")  # type: ignore[operator]
+    missing = run("order", "get", "--order-id", "100026999999")  # type: ignore[operator]
     assert missing.code == 1 and missing.err.startswith("refused: getOrder answered HTTP 404")
+    positional = run("order", "get", "100026999999")  # type: ignore[operator]  # the SDK manual's form
+    assert (positional.code, positional.err) == (missing.code, missing.err)
     no_file = run("validate", "pre-payment", "--file", "nope.json", "--expected-grand-total", "1")  # type: ignore[operator]
     assert no_file.code == 2 and no_file.err.startswith("error: cannot read nope.json")
     monkeypatch.setenv("VILLA_BASE_URL", "http://127.0.0.1:9")
@@ -203,3 +212,169 @@ def test_settings_come_from_a_dotenv_file(
     assert f"VILLA_BASE_URL               {server.base_url}" in shown.out
     assert f".env file                    {tmp_path / '.env'}" in shown.out
     assert _login(run).code == 0
+
+
+def run_villa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """``villa ARGS`` through its console-script entry point, without a mock."""
+    monkeypatch.setattr(sys, "argv", ["villa", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+        sys.exit(0)
+    captured = capsys.readouterr()
+    return Result(int(exit_.value.code or 0), captured.out, captured.err)
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No VILLA_* variable and no .env: the CLI's defaults."""
+    for name in [n for n in os.environ if n.startswith("VILLA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VILLA_SESSION_FILE", str(tmp_path / "session.json"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_without_configuration_the_backend_is_the_local_mock_not_production(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = run_villa(monkeypatch, capsys, "config", "show")
+    assert shown.code == 0, shown.err
+    assert "VILLA_BASE_URL               http://127.0.0.1:8080\n" in shown.out
+    assert "shop.villamarket.com" not in shown.out
+    helped = run_villa(monkeypatch, capsys, "--help")
+    assert "default: http://127.0.0.1:8080, the local mock" in " ".join(helped.out.split())
+    explicit = run_villa(monkeypatch, capsys, "--base-url", "https://shop.villamarket.com", "config", "show")
+    assert "VILLA_BASE_URL               https://shop.villamarket.com\n" in explicit.out
+
+
+def test_order_get_takes_order_id_or_the_positional_form_but_not_two_ids(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    none = run_villa(monkeypatch, capsys, "order", "get")
+    assert (none.code, none.err) == (2, "error: which order? give --order-id ID (villa order get --order-id ID)\n")
+    two = run_villa(monkeypatch, capsys, "order", "get", "100026000001", "--order-id", "100026000002")
+    assert (two.code, two.err) == (2, "error: two order ids: --order-id 100026000002 and 100026000001; give one\n")
+    same = run_villa(monkeypatch, capsys, "order", "get", "100026000001", "--order-id", "100026000001")
+    assert same.code == 2 and "villa auth login" in same.err  # past the id check: it needs a login
+
+
+def test_order_list_says_the_contract_has_none(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = run_villa(monkeypatch, capsys, "order", "list")
+    assert listed.code == 2 and listed.out == "" and listed.err.count("\n") == 1
+    assert "has no list operation" in listed.err and "villa order get --order-id ID" in listed.err
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt-s3cr3t", "abc.s3cr3t!.def", "abc.W10.s3cr3t"])
+@pytest.mark.parametrize("command", [["order", "get", "--order-id", "100026000001"], ["config", "show"]])
+def test_a_malformed_villa_id_token_is_a_setting_to_fix_exit_2_in_one_line(
+    unconfigured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("VILLA_ID_TOKEN", token)
+    result = run_villa(monkeypatch, capsys, *command)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert result.err.startswith("error: VILLA_ID_TOKEN is not an ID token (not a JWT")
+    assert "villa auth login --username USER" in result.err and "refused" not in result.err
+    assert "s3cr3t" not in result.out + result.err
+    helped = run_villa(monkeypatch, capsys, "--help")
+    assert "2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT" in helped.out
+
+
+def a_jwt(claims: dict[str, object]) -> str:
+    """A well-formed, unsigned JWT (the CLI reads its claims; only a backend verifies it)."""
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
+
+
+@pytest.fixture
+def nowhere(unconfigured: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Logged in (VILLA_ID_TOKEN) to a backend that does not answer: any request sent fails 'cannot reach'."""
+    monkeypatch.setenv("VILLA_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("VILLA_ID_TOKEN", a_jwt({"sub": USER["sub"], "exp": time.time() + 3600}))
+    return unconfigured
+
+
+def charge_with_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: Path, order_id: str, amount: str
+) -> Result:
+    args = ["payment", "charge", "--order-id", order_id, "--basket-id", USER["sub"], "--amount", amount]
+    return run_villa(monkeypatch, capsys, *args, "--validate", "--order-file", str(path))
+
+
+@pytest.mark.parametrize(
+    ("document", "order_id", "amount", "error"),
+    [
+        (
+            {"orderId": "100026000002", "payment": {"grandTotal": 174}},
+            "100026000001",
+            "174",
+            "{path} is order 100026000002 but --order-id is 100026000001: give the order file of the order charged",
+        ),
+        (
+            {"branchId": "1000"},
+            "100026000001",
+            "174",
+            "{path} has no orderId but --order-id is 100026000001: give the order file of the order charged",
+        ),
+        (
+            {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
+            "100026000001",
+            "175",
+            "{path} has grand total 174.00 THB but --amount is 175.00 THB: charge its grand total",
+        ),
+        (
+            {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
+            "100026000001",
+            "lots",
+            "--amount lots is not an amount in THB (e.g. 174 or 174.50)",
+        ),
+    ],
+    ids=["other-order", "no-order-id", "other-amount", "not-an-amount"],
+)
+def test_charge_validate_refuses_an_order_file_that_is_not_what_is_charged_before_any_request(
+    nowhere: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    document: dict[str, object],
+    order_id: str,
+    amount: str,
+    error: str,
+) -> None:
+    path = nowhere / "order.json"
+    path.write_text(json.dumps(document))
+    result = charge_with_file(monkeypatch, capsys, path, order_id, amount)
+    # Exit 2 with both values named, and not "cannot reach": no request was sent.
+    assert (result.code, result.out, result.err) == (2, "", "error: " + error.format(path=path) + "\n")
+
+
+def test_charge_validate_goes_on_when_the_order_file_is_the_order_charged(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = nowhere / "order.json"
+    for total, amount in ((174, "174"), (174.5, "174.50"), (None, "174")):
+        payment = {} if total is None else {"payment": {"grandTotal": total}}
+        ids = {"orderId": "100026000001", "ownerId": USER["sub"], "basketId": USER["sub"], "branchId": "1000"}
+        path.write_text(json.dumps({**ids, "productList": [{"cprcode": 25281, "quantity": 1}], **payment}))
+        result = charge_with_file(monkeypatch, capsys, path, "100026000001", amount)
+        # Past the file check, the pricing APIs are asked next: the backend is not there.
+        assert result.code == 2 and "cannot reach" in result.err and "--order-id" not in result.err, result.err
+
+
+def test_the_manuals_charge_example_with_another_orders_file_exits_2(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The SDK manual charges order-1 with --order-file tests/fixtures/goodSample.json, another order.
+    monkeypatch.chdir(ROOT)
+    result = charge_with_file(monkeypatch, capsys, Path("tests/fixtures/goodSample.json"), "order-1", "174")
+    assert result.code == 2 and result.err == (
+        "error: tests/fixtures/goodSample.json is order w8JmXv7rC3GgHlee but --order-id is order-1: "
+        "give the order file of the order charged\n"
+    )

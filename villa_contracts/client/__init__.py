@@ -13,9 +13,10 @@ from villa_contracts.client._auth import AuthError, CognitoAuth, SignUpResult, T
 from villa_contracts.client._builder import OrderBuilder
 from villa_contracts.client._client import VillaClient
 from villa_contracts.client._jwt import VerifiedIdToken
-from villa_contracts.client._orders import GeneratedOrderId, Order
+from villa_contracts.client._orders import GeneratedOrderId, Order, OrdersApi
 from villa_contracts.client._payment_types import CardToken, ChargeResult, VerifyResult, mask_card
-from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult
+from villa_contracts.client._payments import PaymentsApi
+from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult, PrePaymentValidator
 from villa_contracts.client._settings import Settings
 from villa_contracts.client._shop import CheckoutResult, ShopClient
 
@@ -29,7 +30,10 @@ __all__ = [
     "Order",
     "OrderBuilder",
     "OrderSchemaValidator",
+    "OrdersApi",
+    "PaymentsApi",
     "PrePaymentResult",
+    "PrePaymentValidator",
     "Settings",
     "ShopClient",
     "SignUpResult",

@@ -1,5 +1,8 @@
 """Orders: the ``Order`` document wrapper and the order endpoints (generate id, create, get, update).
 
+The Villa SDK's notes list create/get/list; the backend contract has no list operation, so
+``OrdersApi.list()`` only says so (``NO_LIST``) rather than call an endpoint no contract promises.
+
 ``Order`` is a thin, read-only view of the contract's order document (``contracts/villa/schemas/order.yaml``);
 the document itself is the dict, sent and received as is.
 """
@@ -10,11 +13,16 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from villa_contracts.client._transport import Transport
 from villa_contracts.domain.money import to_decimal, to_satang
 from villa_contracts.errors import ClientError, UsageError
+
+NO_LIST = (
+    "the Villa backend contract (contracts/villa/openapi.yaml) has no list operation: keep the ids "
+    "generate_order_id()/create() return and read each order with get(order_id) (see docs/sdk.md)"
+)
 
 
 def _money(value: Any) -> Decimal | None:
@@ -212,3 +220,12 @@ class OrdersApi:
 
         """
         return Order(_object("updateOrder", self._transport.call("updateOrder", as_payload(order))))
+
+    def list(self) -> NoReturn:
+        """There is no such call: the contract has no list operation (the SDK's notes list one).
+
+        Raises:
+            UsageError: always, saying what to do instead (``NO_LIST``).
+
+        """
+        raise UsageError(NO_LIST)

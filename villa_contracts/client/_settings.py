@@ -3,6 +3,10 @@
 The variables are the SDK manual's (``VILLA_BASE_URL``, ``VILLA_ENV``, ``VILLA_COGNITO_*``,
 ``VILLA_CUSTOMER_ID``, ``VILLA_MID``) plus ``VILLA_COGNITO_ENDPOINT``, which points the Cognito
 calls somewhere else than AWS (the mock serves Cognito on its own origin).
+
+Unlike the SDK manual (whose default is production), the default backend is the local mock
+(``DEFAULT_BASE_URL``, where ``villa-contracts serve`` listens by default): production
+(``PRODUCTION_BASE_URL``) is used only when ``VILLA_BASE_URL`` names it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from villa_contracts.errors import ConfigError
 
 Environment = Literal["dev", "prod"]
 
-DEFAULT_BASE_URL = "https://shop.villamarket.com"
+# `villa-contracts serve`'s default --host and --port (tests/villa_contracts/test_client_settings.py checks they agree).
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+PRODUCTION_BASE_URL = "https://shop.villamarket.com"
 DEFAULT_REGION = "ap-southeast-1"
 _ENVIRONMENTS = ("dev", "prod")
 _MID = re.compile(r"[0-9]{15}")
@@ -28,7 +34,7 @@ _MID = re.compile(r"[0-9]{15}")
 def _check_url(value: str, variable: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{variable}={value!r} is not an http(s) URL (e.g. https://shop.villamarket.com)")
+        raise ConfigError(f"{variable}={value!r} is not an http(s) URL (e.g. {DEFAULT_BASE_URL})")
 
 
 def is_loopback_url(url: str) -> bool:
@@ -55,7 +61,7 @@ class Settings:
     """Where the backend and Cognito are, and who the client is.
 
     Attributes:
-        base_url: the Villa backend (``VILLA_BASE_URL``).
+        base_url: the Villa backend (``VILLA_BASE_URL``); the local mock unless set.
         env: ``dev`` or ``prod`` (``VILLA_ENV``); picks the payment paths.
         cognito_client_id: the Cognito app client id (``VILLA_COGNITO_CLIENT_ID``).
         cognito_user_pool_id: the user pool id (``VILLA_COGNITO_USER_POOL_ID``).
@@ -100,7 +106,7 @@ class Settings:
             environ: the variables to read; ``os.environ`` by default.
 
         Returns:
-            The settings, with the SDK's defaults for what is not set.
+            The settings, with the defaults for what is not set (the backend: the local mock).
 
         Raises:
             ConfigError: a variable has an invalid value; the message names it.

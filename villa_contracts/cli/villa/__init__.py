@@ -19,6 +19,7 @@ import click
 from villa_contracts.cli.villa._commands import COMMANDS
 from villa_contracts.cli.villa._session import Context, load_dotenv
 from villa_contracts.client import AuthError
+from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL
 from villa_contracts.errors import ApiError, VillaContractsError
 
 EPILOG = """\b
@@ -27,21 +28,25 @@ Examples:
   villa config show
   villa auth login --username user@example.com --password 'secret'
   villa order generate-id --branch-id 1000
+  villa order get --order-id ORDER_ID > order.json
   villa order validate-schema --file tests/fixtures/goodSample.json
   villa validate pre-payment --file tests/fixtures/goodSample.json --expected-grand-total 500
   villa --env dev payment charge --order-id ORDER_ID --basket-id BASKET_ID --amount 174 \\
-      --validate --order-file tests/fixtures/goodSample.json
+      --validate --order-file order.json
 
 \b
-Settings: VILLA_BASE_URL, VILLA_ENV, VILLA_COGNITO_CLIENT_ID, VILLA_COGNITO_USER_POOL_ID,
-VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION, VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID,
-VILLA_MID, from the environment or ./.env (VILLA_ENV_FILE names another file).
+Settings: VILLA_BASE_URL (default: the local mock, http://127.0.0.1:8080), VILLA_ENV,
+VILLA_COGNITO_CLIENT_ID, VILLA_COGNITO_USER_POOL_ID, VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION,
+VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID, VILLA_MID, from the environment or ./.env
+(VILLA_ENV_FILE names another file); .env.example lists them all, docs/sdk.md is the manual.
 
 \b
 Exit codes:
   0  done
   1  the backend said no (login refused, call refused, invalid order, card declined)
-  2  the command could not run (options, settings, files, backend unreachable, not logged in)
+  2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT,
+     files, backend unreachable, not logged in, a --validate order file that is not the order
+     charged: another orderId or grand total than --order-id and --amount)
   3  interrupted
 """
 
@@ -57,7 +62,11 @@ Exit codes:
 )
 @click.option("--customer-id", help="Default customer / owner id sent with payments. [env: VILLA_CUSTOMER_ID]")
 @click.option("--merchant-id", help="KBank merchant id (15 digits). [env: VILLA_MID]")
-@click.option("--base-url", help="The backend. [env: VILLA_BASE_URL; default: https://shop.villamarket.com]")
+@click.option(
+    "--base-url",
+    help=f"The backend: production ({PRODUCTION_BASE_URL}) only when given here or in VILLA_BASE_URL. "
+    f"[env: VILLA_BASE_URL; default: {DEFAULT_BASE_URL}, the local mock `villa-contracts serve` runs]",
+)
 @click.option("--allow-prod-payments", is_flag=True, help="Allow a real card charge on a prod backend.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 @click.pass_context

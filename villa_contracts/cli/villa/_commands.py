@@ -16,6 +16,7 @@ import click
 
 from villa_contracts.cli.villa._session import Context, Session
 from villa_contracts.client import mask_card
+from villa_contracts.domain.money import fmt, to_satang
 from villa_contracts.errors import UsageError
 from villa_contracts.redact import redact
 
@@ -143,13 +144,33 @@ def generate_id(ctx: Context, branch_id: str) -> None:
 
 
 @order.command("get")
-@click.argument("order_id")
+@click.option("--order-id", "order_id", help="The order id (as `villa payment` takes it).")
+@click.argument("positional_id", metavar="[ORDER_ID]", required=False)
 @pass_context
-def get(ctx: Context, order_id: str) -> None:
-    """Fetch one of your orders and print it as JSON."""
+def get(ctx: Context, order_id: str | None, positional_id: str | None) -> None:
+    """Fetch one of your orders and print it as JSON.
+
+    The order is --order-id, as `villa payment` takes it; the SDK manual's positional form,
+    villa order get ORDER_ID, works too.
+    """
+    if order_id and positional_id and order_id != positional_id:
+        raise UsageError(f"two order ids: --order-id {order_id} and {positional_id}; give one")
+    order_id = order_id or positional_id
+    if not order_id:
+        raise UsageError("which order? give --order-id ID (villa order get --order-id ID)")
     with ctx.client() as client:
         fetched = client.orders.get(order_id)
     click.echo(redact(json.dumps(fetched.raw, indent=2, ensure_ascii=False)))
+
+
+@order.command("list")
+@pass_context
+def list_orders(ctx: Context) -> None:
+    """Not available: the contract has no list operation (docs/sdk.md)."""
+    raise UsageError(
+        "villa order list: the Villa backend contract has no list operation; keep the ids `villa order create` "
+        "prints and read each with `villa order get --order-id ID` (see docs/sdk.md)"
+    )
 
 
 @order.command("create")
@@ -220,13 +241,49 @@ def payment() -> None:
     """Card payments."""
 
 
+def check_order_file(document: dict[str, Any], path: Path, order_id: str, amount: str) -> None:
+    """Make sure the order file ``--validate`` checks is the order being charged (no request sent).
+
+    Its ``orderId`` must be ``--order-id``, and its ``payment.grandTotal``, when it has one, must be
+    ``--amount`` (without one, the pricing APIs' grand total is compared with ``--amount`` next).
+
+    Raises:
+        UsageError: naming both values of the first that differ.
+    """
+    file_id = document.get("orderId")
+    if str(file_id) != order_id:
+        shown = "has no orderId" if file_id is None else f"is order {file_id}"
+        raise UsageError(f"{path} {shown} but --order-id is {order_id}: give the order file of the order charged")
+    grand_total = (document.get("payment") or {}).get("grandTotal")
+    try:
+        charged = to_satang(amount)
+    except UsageError:
+        raise UsageError(f"--amount {amount} is not an amount in THB (e.g. 174 or 174.50)") from None
+    if grand_total is None:
+        return
+    try:
+        total = to_satang(grand_total)
+    except UsageError:
+        raise UsageError(f"{path}: payment.grandTotal {grand_total!r} is not an amount in THB") from None
+    if total != charged:
+        raise UsageError(
+            f"{path} has grand total {fmt(total)} THB but --amount is {fmt(charged)} THB: charge its grand total"
+        )
+
+
 @payment.command("charge")
 @click.option("--order-id", required=True, help="The order to pay (yours, unpaid).")
 @click.option("--basket-id", required=True, help="The order's basket.")
 @click.option("--amount", required=True, help="The amount, THB: the order's grand total.")
 @click.option("--card", envvar="VILLA_TEST_CARD", help="A test card number. Default: the gateway's default card.")
-@click.option("--validate", "check", is_flag=True, help="First check --order-file (schema and pricing APIs).")
-@click.option("--order-file", type=ORDER_FILE, help="The order document --validate checks.")
+@click.option(
+    "--validate",
+    "check",
+    is_flag=True,
+    help="First check --order-file: it must be this order (its orderId is --order-id, its grand total --amount: "
+    "else exit 2, nothing sent), then its schema and the pricing APIs.",
+)
+@click.option("--order-file", type=ORDER_FILE, help="The order document --validate checks (JSON; - for stdin).")
 @pass_context
 def charge(
     ctx: Context, order_id: str, basket_id: str, amount: str, card: str | None, check: bool, order_file: Path | None
@@ -234,16 +291,12 @@ def charge(
     """Card payment flow: a card token for the order, then the charge (prints the 3-D Secure page when needed)."""
     if check and order_file is None:
         raise UsageError("--validate checks an order document: give it with --order-file")
+    document = read_order(order_file) if check and order_file is not None else None
+    if document is not None and order_file is not None:
+        check_order_file(document, order_file, order_id, amount)
     with ctx.client() as client:
-        if check and order_file is not None:
-            document = read_order(order_file)
-            # The amount is checked against the document only when it is this order; for another
-            # document the backend still refuses an amount that is not the order's grand total (409).
-            same = str(document.get("orderId")) == order_id
-            expected = amount if same else (document.get("payment") or {}).get("grandTotal")
-            if expected is None:
-                expected = client.pre_payment.validate(document, expected_grand_total=0).calculated_grand_total or 0
-            if not _pre_payment(ctx, client, document, expected, str(order_file)):
+        if document is not None and order_file is not None:
+            if not _pre_payment(ctx, client, document, amount, str(order_file)):
                 click.echo("not charged: the order file is not valid for payment", err=True)
                 sys.exit(1)
         token = client.payments.create_card_token(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from villa_contracts.client import Settings, Tokens, VillaClient
-from villa_contracts.client._auth import unverified_claims
+from villa_contracts.client._auth import AuthError, unverified_claims
 from villa_contracts.errors import ConfigError
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -152,10 +152,21 @@ class Context:
         return session_file(self.settings, self.environ)
 
     def session(self) -> Session | None:
-        """The session to use: ``VILLA_ID_TOKEN``, else the one ``villa auth login`` kept, else None."""
+        """The session to use: ``VILLA_ID_TOKEN``, else the one ``villa auth login`` kept, else None.
+
+        Raises:
+            ConfigError: ``VILLA_ID_TOKEN`` is not a JWT (the message says what to do, not the token).
+        """
         token = self.environ.get("VILLA_ID_TOKEN")
         if token:
-            return Session.of("(VILLA_ID_TOKEN)", Tokens(token, "", None, 3600))
+            try:
+                return Session.of("(VILLA_ID_TOKEN)", Tokens(token, "", None, 3600))
+            except AuthError as exc:
+                # A setting, not the backend's answer: exit 2. The message never shows the token.
+                raise ConfigError(
+                    f"VILLA_ID_TOKEN is not an ID token ({exc.message}): set it to a Cognito ID token, "
+                    "or unset it and log in with `villa auth login --username USER`"
+                ) from None
         return Session.load(self.session_path)
 
     def client(self, *, login: bool = True) -> VillaClient:
