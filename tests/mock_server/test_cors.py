@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.cors import Cors, Origins, parse_origin
+from villa_contracts.cli import cli
 
 PAGE = "http://localhost:3000"
 
@@ -236,3 +238,53 @@ def test_an_origin_is_read_in_lower_case_without_its_slash(text: str, origin: st
 def test_what_is_not_an_origin_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not an origin"):
         parse_origin(text)
+
+
+# The CLI: `serve --cors-origin`, up to the app it builds (the server is not started).
+
+
+def serve_app(monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None) -> Any:
+    built: list[Any] = []
+
+    def serve_forever(build: Any, **_: Any) -> None:
+        built.append(build("http://127.0.0.1:8080"))
+
+    monkeypatch.setattr("mock_server.runner.serve_forever", serve_forever)
+    result = CliRunner().invoke(cli, ["serve", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return built[0]
+
+
+def preflight_origin(app: Any, origin: str) -> str | None:
+    with TestClient(app) as web:
+        return web.options("/api/health", headers=CHROMIUM_PREFLIGHT | {"Origin": origin}).headers.get(ALLOW + "origin")
+
+
+def test_serve_allows_local_pages_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = serve_app(monkeypatch)
+    assert preflight_origin(app, PAGE) == PAGE
+    assert preflight_origin(app, "https://app.example.test") is None
+
+
+def test_serve_cors_origin_is_repeatable_and_replaces_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = serve_app(monkeypatch, "--cors-origin", "https://app.example.test/", "--cors-origin", "http://qa.local:*")
+    assert preflight_origin(app, "https://app.example.test") == "https://app.example.test"
+    assert preflight_origin(app, "http://qa.local:8000") == "http://qa.local:8000"
+    assert preflight_origin(app, PAGE) is None
+
+
+def test_serve_reads_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = serve_app(monkeypatch, env={"VILLA_MOCK_CORS_ORIGINS": "*"})
+    assert preflight_origin(app, "https://anything.example") == "https://anything.example"
+
+
+def test_serve_refuses_what_is_not_an_origin() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--cors-origin", "localhost:3000"])
+    assert result.exit_code == 2
+    assert "--cors-origin" in result.output and "not an origin" in result.output
+
+
+def test_serve_help_documents_cors_origin() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    assert "--cors-origin ORIGIN Let browser pages of ORIGIN call the API (never /__admin)" in text
