@@ -174,21 +174,18 @@ def create_app(
         return exc.response()
 
     router = ExactPathRouter(routes)
-    guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router)
-    middleware = [guard]
     origins = DEFAULT_ORIGINS if cors_origins is None else cors_origins
-    if origins:  # in front of the guard: its refusals carry the CORS headers too, preflights never reach it
+    cors = None
+    if origins:
         api = [contract for contract in served if contract.role == "api"]
-        cors = Middleware(
-            Cors,
-            origins=origins,
-            routes=routes,
-            allow_headers=allowed_headers(api),
-            expose_headers=exposed_headers(api),
+        cors = Cors(
+            origins=origins, routes=routes, allow_headers=allowed_headers(api), expose_headers=exposed_headers(api)
         )
-        middleware.insert(0, cors)
+    guard = Middleware(
+        Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router, cors=cors
+    )
     answers = {HTTPException: http_error, StoreUnavailable: store_unavailable}
-    app = Starlette(routes=routes, exception_handlers=answers, middleware=middleware)
+    app = Starlette(routes=routes, exception_handlers=answers, middleware=[guard])
     app.router = router
     app.state.mock = state
     return app

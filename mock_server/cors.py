@@ -1,19 +1,20 @@
 """CORS: a browser app on another origin (``http://localhost:3000``) may call the mock's API, never its admin API.
 
-``Cors`` is pure ASGI middleware in front of the guard (``mock_server.guard``):
+The guard (``mock_server.guard``) hands ``Cors.admit`` every request with an ``Origin`` header,
+before anything else it does:
 
-- A request **without** ``Origin`` (every SDK, test and benchmark call) costs one look through its
-  headers and nothing else.
+- A request **without** ``Origin`` (every SDK, test and benchmark call) costs one lookup in the
+  headers the guard reads anyway, and nothing else.
 - A request under ``/__admin`` is passed on untouched, whatever its origin: the admin API gets no
   ``Access-Control-*`` header ever, and keeps the guard's DNS-rebinding and CSRF fences (a browser
   preflight to it is the guard's 403).
 - A **preflight** (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) is answered
-  here, before the guard, validation and handlers: ``204`` with the origin echoed (``Vary: Origin``),
-  the methods the contracts use on that path (all of them on a path no contract has), the request
-  headers the contracts and the AWS SDK send, and ``Access-Control-Max-Age``. Preflights are not
-  journaled (the journal is of the backend's traffic). A preflight from an origin that is not
-  allowed is a ``403`` JSON error naming ``--cors-origin`` (shown in the browser's network panel)
-  with no CORS header, so the browser refuses the call.
+  here, before the guard's store check, validation and handlers: ``204`` with the origin echoed
+  (``Vary: Origin``), the methods the contracts use on that path (all of them on a path no contract
+  has), the request headers the contracts and the AWS SDK send, and ``Access-Control-Max-Age``.
+  Preflights are not journaled (the journal is of the backend's traffic). A preflight from an
+  origin that is not allowed is a ``403`` JSON error naming ``--cors-origin`` (shown in the
+  browser's network panel) with no CORS header, so the browser refuses the call.
 - An **actual request** from an allowed origin is served as usual, and its answer (the guard's
   refusals and 503s too) carries ``Access-Control-Allow-Origin``, ``Vary: Origin``,
   ``Access-Control-Allow-Credentials`` and ``Access-Control-Expose-Headers`` (``Retry-After``,
@@ -30,11 +31,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from villa_contracts.contract import Contract
 
@@ -150,11 +151,10 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
 
 
 class Cors:
-    """Pure ASGI middleware answering preflights and marking answers to allowed origins (see the module)."""
+    """The mock's CORS answers (see the module); the guard hands it every request with an ``Origin``."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         origins: Iterable[str] = DEFAULT_ORIGINS,
         routes: Sequence[BaseRoute] = (),
@@ -162,8 +162,7 @@ class Cors:
         expose_headers: Iterable[str] = EXPOSE_HEADERS,
         max_age: int = MAX_AGE,
     ) -> None:
-        """Serve ``app`` to pages of ``origins``; ``routes`` tell each path's methods (admin ones are left out)."""
-        self.app = app
+        """Answer pages of ``origins``; ``routes`` tell each path's methods (admin ones are left out)."""
         self.origins = Origins(origins)
         self.paths: list[tuple[re.Pattern[str], frozenset[str]]] = [
             (route.path_regex, frozenset(route.methods or ()) - {"HEAD"})
@@ -182,52 +181,46 @@ class Cors:
             (b"access-control-expose-headers", ", ".join(_unique(expose_headers)).encode()),
         ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one ASGI connection."""
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"origin":
-                    if not scope["path"].startswith(ADMIN_PREFIX):
-                        await self._cross_origin(scope, receive, send, value)
-                        return
-                    break
-        await self.app(scope, receive, send)
+    async def admit(self, scope: Scope, headers: Mapping[str, str], send: Send) -> Send | None:
+        """The ``send`` to answer a request with an ``Origin`` with; None when it was a preflight, answered here.
 
-    async def _cross_origin(self, scope: Scope, receive: Receive, send: Send, raw_origin: bytes) -> None:
-        origin = raw_origin.decode("latin-1")
+        The ``send`` marks the answer when the origin is allowed; it is ``send`` itself when the origin
+        is not, or the path is the admin API's. ``headers`` are the request's by lower-case name (the
+        guard's ``header_map``).
+        """
+        if scope["path"].startswith(ADMIN_PREFIX):
+            return send
+        origin = headers["origin"]
         allowed = self.origins.allow(origin)
-        if scope["method"] == "OPTIONS":
-            headers = dict(scope["headers"])
-            if b"access-control-request-method" in headers:
-                await self._preflight(scope, send, raw_origin, headers, allowed=allowed)
-                return
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(scope, send, origin, headers, allowed=allowed)
+            return None
         if not allowed:
-            await self.app(scope, receive, send)
-            return
-        marks = [(b"access-control-allow-origin", raw_origin), *self.answer_headers]
+            return send
+        marks = [(b"access-control-allow-origin", origin.encode("latin-1")), *self.answer_headers]
 
         async def marked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                vary = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
+                sent = list(message.get("headers", ()))
+                vary = [i for i, (name, _) in enumerate(sent) if name.lower() == b"vary"]
                 if vary:
-                    name, value = headers[vary[0]]
-                    headers[vary[0]] = (name, value + b", Origin")
+                    name, value = sent[vary[0]]
+                    sent[vary[0]] = (name, value + b", Origin")
                 else:
-                    headers.append((b"vary", b"Origin"))
-                message = {**message, "headers": headers + marks}
+                    sent.append((b"vary", b"Origin"))
+                message = {**message, "headers": sent + marks}
             await send(message)
 
-        await self.app(scope, receive, marked)
+        return marked
 
     async def _preflight(
-        self, scope: Scope, send: Send, origin: bytes, headers: dict[bytes, bytes], *, allowed: bool
+        self, scope: Scope, send: Send, origin: str, headers: Mapping[str, str], *, allowed: bool
     ) -> None:
         # The preflight's body (it should have none) is not read: the connection is not reused then.
-        unread = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        unread = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
         close = [(b"connection", b"close")] if unread else []
         if not allowed:
-            shown = origin.decode("latin-1")[:100]
+            shown = origin[:100]
             message = (
                 f"CORS: origin {shown!r} may not call this mock; start it with --cors-origin {shown} "
                 "(or --cors-origin '*')"
@@ -238,13 +231,13 @@ class Cors:
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         answer = [
-            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"vary", b"Origin"),
             (b"access-control-allow-methods", self._methods(scope["path"])),
             *self.preflight_headers,
             *close,
         ]
-        if headers.get(b"access-control-request-private-network", b"").lower() == b"true":
+        if headers.get("access-control-request-private-network", "").lower() == "true":
             answer.append((b"access-control-allow-private-network", b"true"))  # a public page calling this machine
         await send({"type": "http.response.start", "status": 204, "headers": answer})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
+from mock_server.app import build_state, create_app
 from mock_server.cors import Cors, Origins, parse_origin
+from mock_server.guard import Guard
 from villa_contracts.cli import cli
 
 PAGE = "http://localhost:3000"
@@ -146,18 +147,22 @@ def test_a_request_without_origin_gets_no_cors_headers(web: TestClient) -> None:
     assert web.options("/api/health", headers={"Access-Control-Request-Method": "GET"}).status_code == 405
 
 
-def test_the_middleware_hands_on_a_request_without_origin_as_it_is() -> None:
+def test_the_guard_hands_on_a_request_without_origin_as_it_is() -> None:
     seen: list[Any] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         seen.append(send)
 
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
     async def send(message: Any) -> None:
         pass
 
-    scope = {"type": "http", "method": "GET", "path": "/api/health", "headers": [(b"host", b"x")]}
-    asyncio.run(Cors(inner)(scope, send, send))
-    assert seen == [send]
+    guard = Guard(inner, state=build_state(), cors=Cors())
+    scope = {"type": "http", "method": "GET", "path": "/api/health", "headers": [(b"host", b"localhost")]}
+    asyncio.run(guard(scope, receive, send))
+    assert seen == [send]  # not wrapped
 
 
 @pytest.mark.parametrize(
