@@ -1,4 +1,4 @@
-"""Assemble the mock: every contract's routes, Cognito emulation, the admin API, error handling.
+"""Assemble the mock: every contract's routes, Cognito emulation, the admin API, error handling, CORS.
 
 All APIs share one user directory, one clock and one store. Each contract's document is served at
 ``/openapi/<name>.json`` (and the Villa SDK API's also at ``/openapi.json``).
@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server.auth import AuthService
+from mock_server.cors import DEFAULT_ORIGINS, Cors, allowed_headers, exposed_headers
 from mock_server.dispatch import Handler, build_routes, check_handlers
 from mock_server.guard import Guard
 from mock_server.handlers import handlers_of
@@ -111,6 +112,7 @@ def create_app(
     admin_token: str | None = None,
     allowed_hosts: tuple[str, ...] = (),
     allowed_origins: tuple[str, ...] = (),
+    cors_origins: tuple[str, ...] | None = None,
     store: Storage | None = None,
     seed: int | None = None,
 ) -> Starlette:
@@ -126,6 +128,9 @@ def create_app(
         admin_token: when set, the admin API requires ``X-Villa-Admin-Token: <token>``.
         allowed_hosts: besides loopback names, the ``Host`` names a token-less admin API answers.
         allowed_origins: browser origins a token-less admin API answers (none by default).
+        cors_origins: browser origins that may call the API cross-origin (``mock_server.cors``; never the
+            admin API): ``scheme://host[:port]``, ``scheme://host:*`` or ``*``; when None, the local
+            development origins (``DEFAULT_ORIGINS``); when empty, none (no CORS at all).
         store: an opened store (``mock_server.storage.open_storage``, e.g. Redis); overrides ``db_path``.
         seed: draw the ids the mock makes up from this seed (same seed, same ids); random when None.
 
@@ -169,7 +174,16 @@ def create_app(
         return exc.response()
 
     router = ExactPathRouter(routes)
-    guard = Middleware(Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router)
+    origins = DEFAULT_ORIGINS if cors_origins is None else cors_origins
+    cors = None
+    if origins:
+        api = [contract for contract in served if contract.role == "api"]
+        cors = Cors(
+            origins=origins, routes=routes, allow_headers=allowed_headers(api), expose_headers=exposed_headers(api)
+        )
+    guard = Middleware(
+        Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router, cors=cors
+    )
     answers = {HTTPException: http_error, StoreUnavailable: store_unavailable}
     app = Starlette(routes=routes, exception_handlers=answers, middleware=[guard])
     app.router = router

@@ -13,6 +13,8 @@
   loopback name or address, is refused (403) unless that origin or host is allowed. A web page the
   developer visits cannot reset the mock, move its clock or mint tokens, and a DNS-rebinding host
   name is not served. With an admin token (``serve --admin-token``) the token decides.
+- **CORS**: a request with an ``Origin`` is first handed to ``mock_server.cors`` (a preflight is
+  answered there; an answer to an allowed origin is marked); never one to the admin API.
 
 The guard hands the route a replay of the body it read; routes read it as usual. The headers (as a
 dict, names in lower case) and the body are also left in the scope under ``REQUEST_PARTS`` for the
@@ -34,6 +36,7 @@ from mock_server.journal import Entry
 from mock_server.storage import StoreUnavailable
 
 if TYPE_CHECKING:
+    from mock_server.cors import Cors
     from mock_server.routing import ExactPathRouter
     from mock_server.state import MockState
 
@@ -145,8 +148,10 @@ class Guard:
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
         router: ExactPathRouter | None = None,
+        cors: Cors | None = None,
     ) -> None:
         self.app = app
+        self.cors = cors
         self.router = router
         self.state = state
         self.max_body = max_body
@@ -161,6 +166,11 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = header_map(scope)
+        if self.cors is not None and "origin" in headers:  # a browser's: the only cost for other requests
+            marked = await self.cors.admit(scope, headers, send)
+            if marked is None:
+                return  # a preflight, answered
+            send = marked
         try:
             self.state.begin_request()
         except StoreUnavailable as exc:

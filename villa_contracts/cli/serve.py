@@ -13,6 +13,7 @@ Examples:
   villa-contracts serve --port 8080
   villa-contracts serve --port 8080 --db /tmp/villa.db       # state survives restarts
   villa-contracts serve --admin-token "$(openssl rand -hex 16)"
+  villa-contracts serve --cors-origin https://app.example.test   # a browser app there may call it
   villa-contracts serve --store redis://127.0.0.1:6379/0 --workers 2   # shared state, 2 processes
 
 \b
@@ -28,6 +29,15 @@ Exit codes:
   2  could not start (port in use, unknown host, unusable --db, no Redis at --store,
      --workers over the in-memory store)
 """
+
+
+def _cors_origins(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from mock_server.cors import parse_origin
+
+    try:
+        return tuple(parse_origin(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 @click.command("serve", epilog=SERVE_EPILOG)
@@ -62,6 +72,12 @@ Exit codes:
     help="Without an admin token, /__admin refuses browser pages: allow this Origin (repeatable).",
 )  # fmt: skip
 @click.option(
+    "--cors-origin", "cors_origins", multiple=True, envvar="VILLA_MOCK_CORS_ORIGINS", metavar="ORIGIN",
+    callback=_cors_origins,
+    help="Let browser pages of ORIGIN call the API (never /__admin): scheme://host[:port], scheme://host:* "
+    "for any port, or * for any (repeatable). Default: http://localhost:* and http://127.0.0.1:*.",
+)  # fmt: skip
+@click.option(
     "--seed",
     "id_seed",
     type=int,
@@ -85,6 +101,7 @@ def command(
     admin_token: str | None,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
+    cors_origins: tuple[str, ...],
     id_seed: int | None,
     access_log: bool,
 ) -> None:
@@ -120,6 +137,7 @@ def command(
             admin_token=admin_token,
             allowed_hosts=allowed_hosts,
             allowed_origins=allowed_origins,
+            cors_origins=cors_origins or None,
             seed=id_seed,
         )
         if workers == 1:
