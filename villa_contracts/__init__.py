@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 # What each public name is imported from, on first use (PEP 562): ``import villa_contracts`` stays cheap, so
 # every command starts without loading the client, the contracts and their validators it may not need.
@@ -37,7 +37,7 @@ _PUBLIC = {
     "VillaContractsError": "villa_contracts.errors",
 }
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from villa_contracts.client import AuthError, Order, OrderBuilder, PrePaymentResult, Settings, Tokens, VillaClient
     from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation, Violation, load
     from villa_contracts.errors import (
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'villa_contracts' has no attribute {name!r}")
