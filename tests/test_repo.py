@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import villa_contracts
@@ -37,3 +38,27 @@ def test_domain_imports_no_io() -> None:
 def test_mock_server_does_not_import_suites() -> None:
     for path in (ROOT / "mock_server").rglob("*.py"):
         assert "suites" not in path.read_text().replace("test suites", ""), path
+
+
+def _relative_links(path: Path) -> list[str]:
+    """The relative link targets of a Markdown file (outside fenced code), without their anchors."""
+    text = re.sub(r"^(```|~~~).*?^\1", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    targets = re.findall(r"\]\(<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\)", text)
+    return [t.split("#", 1)[0] for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:|#", t)]
+
+
+def test_the_readme_reads_in_five_minutes() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines: move the depth to docs/"
+
+
+def test_every_relative_link_of_the_readme_and_docs_points_at_a_file() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in pages
+        for target in _relative_links(page)
+        if not (page.parent / target).exists()
+    ]
+    assert len(pages) > 1
+    assert not broken, broken

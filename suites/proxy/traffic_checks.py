@@ -13,9 +13,10 @@ run. ``judge`` returns each check name it decided with its findings (an empty li
   (``x-villa.errorSchemas``, default ``[Error]``), documented status or not.
 - ``card_masked``: no answer carries a card number or a CVV, in any field or header.
 
-Contract-specific checks live in their own module, listed in ``TRAFFIC_CHECK_MODULES``
-(``suites.proxy.villa_oracle``, ``suites.proxy.shop_oracle`` and ``suites.proxy.lineitems_oracle``: each
-API's rules, predicted with the domain).
+Contract-specific checks live in their own module, which the API's folder names in its ``oracle.py``
+(``villa_contracts/apis/<name>/oracle.py``, loaded by ``suites.apis.load_oracles``): for the shipped APIs
+``suites.proxy.villa_oracle``, ``suites.proxy.shop_oracle`` and ``suites.proxy.lineitems_oracle``, each
+API's rules predicted with the domain.
 """
 
 from __future__ import annotations
