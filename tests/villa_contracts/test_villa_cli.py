@@ -325,10 +325,10 @@ def charge_with_file(
             "{path} has no orderId but --order-id is 100026000001: give the order file of the order charged",
         ),
         (
-            {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
+            {"orderId": "100026000001", "payment": {"grandTotal": "lots"}},
             "100026000001",
-            "175",
-            "{path} has grand total 174.00 THB but --amount is 175.00 THB: charge its grand total",
+            "174",
+            "{path}: payment.grandTotal 'lots' is not an amount in THB",
         ),
         (
             {"orderId": "100026000001", "payment": {"grandTotal": 174.0}},
@@ -337,7 +337,7 @@ def charge_with_file(
             "--amount lots is not an amount in THB (e.g. 174 or 174.50)",
         ),
     ],
-    ids=["other-order", "no-order-id", "other-amount", "not-an-amount"],
+    ids=["other-order", "no-order-id", "file-total-not-an-amount", "not-an-amount"],
 )
 def test_charge_validate_refuses_an_order_file_that_is_not_what_is_charged_before_any_request(
     nowhere: Path,
@@ -378,3 +378,37 @@ def test_the_manuals_charge_example_with_another_orders_file_exits_2(
         "error: tests/fixtures/goodSample.json is order w8JmXv7rC3GgHlee but --order-id is order-1: "
         "give the order file of the order charged\n"
     )
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize(
+    ("file_total", "amount", "differ"),
+    [
+        (174, "175", "{path} has 174.00 THB, --amount is 175.00 THB, the backend's order {id} has 174.00 THB"),
+        (175, "174", "{path} has 175.00 THB, --amount is 174.00 THB, the backend's order {id} has 174.00 THB"),
+        (175, "175", "{path} has 175.00 THB, --amount is 175.00 THB, the backend's order {id} has 174.00 THB"),
+        (None, "175", "--amount is 175.00 THB, the backend's order {id} has 174.00 THB"),
+    ],
+    ids=["amount-differs", "file-differs", "backend-differs", "no-file-total"],
+)
+def test_charge_validate_compares_the_files_total_the_amount_and_the_backends_and_refuses_a_mismatch_exit_1(
+    villa: tuple[RunningServer, object], tmp_path: Path, file_total: int | None, amount: str, differ: str
+) -> None:
+    _, run = villa
+    assert _login(run).code == 0
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps({"branchId": "1000", "productList": [{"cprcode": 25281, "quantity": 1}]}))
+    order_id = run("order", "create", "--file", str(new)).out.split()[2]  # type: ignore[operator]
+    document = json.loads(run("order", "get", "--order-id", order_id).out)  # type: ignore[operator]
+    assert document["payment"]["grandTotal"] == 174  # the backend's total
+    del document["payment"]["grandTotal"]
+    if file_total is not None:
+        document["payment"]["grandTotal"] = file_total
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(document))
+    args = ["payment", "charge", "--order-id", order_id, "--basket-id", document["basketId"], "--amount", amount]
+    result = run(*args, "--validate", "--order-file", str(path))  # type: ignore[operator]
+    expected = "not charged: the grand totals differ: " + differ.format(path=path, id=order_id) + "\n"
+    assert (result.code, result.out, result.err) == (1, "", expected)
+    again = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
+    assert json.loads(again.out)["payment"]["status"] == "PENDING"  # nothing charged

@@ -43,10 +43,11 @@ VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID, VILLA_MID, from the environm
 \b
 Exit codes:
   0  done
-  1  the backend said no (login refused, call refused, invalid order, card declined)
+  1  the backend said no (login refused, call refused, invalid order, card declined, a
+     --validate order whose file's grand total, --amount and the backend's total differ)
   2  the command could not run (options, settings such as a VILLA_ID_TOKEN that is not a JWT,
-     files, backend unreachable, not logged in, a --validate order file that is not the order
-     charged: another orderId or grand total than --order-id and --amount)
+     files, backend unreachable, not logged in, a --validate order file of another order
+     than --order-id)
   3  interrupted
 """
 

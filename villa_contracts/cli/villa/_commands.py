@@ -241,34 +241,48 @@ def payment() -> None:
     """Card payments."""
 
 
-def check_order_file(document: dict[str, Any], path: Path, order_id: str, amount: str) -> None:
+def check_order_file(document: dict[str, Any], path: Path, order_id: str, amount: str) -> int | None:
     """Make sure the order file ``--validate`` checks is the order being charged (no request sent).
 
-    Its ``orderId`` must be ``--order-id``, and its ``payment.grandTotal``, when it has one, must be
-    ``--amount`` (without one, the pricing APIs' grand total is compared with ``--amount`` next).
+    Its ``orderId`` must be ``--order-id``; ``--amount`` and its ``payment.grandTotal`` (when it has
+    one) must be amounts in THB. Their totals are compared, with the backend's, by ``compare_totals``.
+
+    Returns:
+        The file's grand total in satang, or None when it has none.
 
     Raises:
-        UsageError: naming both values of the first that differ.
+        UsageError: another order's file (naming both ids), or an amount that is not one.
     """
     file_id = document.get("orderId")
     if str(file_id) != order_id:
         shown = "has no orderId" if file_id is None else f"is order {file_id}"
         raise UsageError(f"{path} {shown} but --order-id is {order_id}: give the order file of the order charged")
-    grand_total = (document.get("payment") or {}).get("grandTotal")
     try:
-        charged = to_satang(amount)
+        to_satang(amount)
     except UsageError:
         raise UsageError(f"--amount {amount} is not an amount in THB (e.g. 174 or 174.50)") from None
+    grand_total = (document.get("payment") or {}).get("grandTotal")
     if grand_total is None:
-        return
+        return None
     try:
-        total = to_satang(grand_total)
+        return to_satang(grand_total)
     except UsageError:
         raise UsageError(f"{path}: payment.grandTotal {grand_total!r} is not an amount in THB") from None
-    if total != charged:
-        raise UsageError(
-            f"{path} has grand total {fmt(total)} THB but --amount is {fmt(charged)} THB: charge its grand total"
-        )
+
+
+def compare_totals(totals: list[tuple[str, int | None]]) -> str | None:
+    """What differs among the grand totals named (None: they agree); a total that is None is not compared.
+
+    Args:
+        totals: (where it comes from, satang) pairs, e.g. the order file's, ``--amount`` and the backend's.
+
+    Returns:
+        One line naming every total when any two differ, else None.
+    """
+    known = [(name, satang) for name, satang in totals if satang is not None]
+    if len({satang for _, satang in known}) <= 1:
+        return None
+    return "the grand totals differ: " + ", ".join(f"{name} {fmt(satang)} THB" for name, satang in known)
 
 
 @payment.command("charge")
@@ -280,8 +294,9 @@ def check_order_file(document: dict[str, Any], path: Path, order_id: str, amount
     "--validate",
     "check",
     is_flag=True,
-    help="First check --order-file: it must be this order (its orderId is --order-id, its grand total --amount: "
-    "else exit 2, nothing sent), then its schema and the pricing APIs.",
+    help="First check --order-file: it must be this order (its orderId is --order-id, else exit 2, nothing sent); "
+    "its grand total, --amount and the order's total at the backend must agree (else exit 1, the totals shown, "
+    "nothing charged); then its schema and the pricing APIs.",
 )
 @click.option("--order-file", type=ORDER_FILE, help="The order document --validate checks (JSON; - for stdin).")
 @pass_context
@@ -292,10 +307,20 @@ def charge(
     if check and order_file is None:
         raise UsageError("--validate checks an order document: give it with --order-file")
     document = read_order(order_file) if check and order_file is not None else None
+    file_total = None
     if document is not None and order_file is not None:
-        check_order_file(document, order_file, order_id, amount)
+        file_total = check_order_file(document, order_file, order_id, amount)
     with ctx.client() as client:
         if document is not None and order_file is not None:
+            backend_total = client.orders.get(order_id).grand_total
+            differ = compare_totals([
+                (f"{order_file} has", file_total),
+                ("--amount is", to_satang(amount)),
+                (f"the backend's order {order_id} has", None if backend_total is None else to_satang(backend_total)),
+            ])  # fmt: skip
+            if differ:
+                click.echo(f"not charged: {differ}", err=True)
+                sys.exit(1)
             if not _pre_payment(ctx, client, document, amount, str(order_file)):
                 click.echo("not charged: the order file is not valid for payment", err=True)
                 sys.exit(1)
