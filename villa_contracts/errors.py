@@ -8,6 +8,7 @@ target backend broke a contract (see ``villa_contracts.failures``).
     ├── ConfigError (ValueError)        settings or environment variables are wrong or missing
     ├── UsageError (ValueError)         a call was made with arguments that cannot work
     └── ClientError                     the reference client got an answer it cannot use
+        ├── NotAnswering                nothing answers at the address (connection refused)
         └── ApiError                    the backend answered with an error status
 """
 
@@ -34,6 +35,10 @@ class UsageError(VillaContractsError, ValueError):
 
 class ClientError(VillaContractsError):
     """The reference client could not complete a call."""
+
+
+class NotAnswering(ClientError):
+    """Nothing answers at the backend's address: the connection was refused (or the host is unknown)."""
 
 
 class ApiError(ClientError):

@@ -11,7 +11,6 @@ from villa_contracts.cli import serve
 from villa_contracts.cli.villa._session import parse_dotenv
 from villa_contracts.client import Settings
 from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL, is_loopback_url
-from villa_contracts.contract import load
 from villa_contracts.errors import ConfigError
 
 FULL = {
@@ -142,6 +141,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 # What the settings and the `villa` CLI read: every VILLA_* name their source mentions.
 READERS = [
     ROOT / "villa_contracts" / "client" / "_settings.py",
+    ROOT / "villa_contracts" / "client" / "_discover.py",
     *sorted((ROOT / "villa_contracts/cli/villa").glob("*.py")),
 ]
 
@@ -163,10 +163,9 @@ def test_env_example_names_every_variable_the_settings_and_the_cli_read() -> Non
 def test_env_example_points_at_the_local_mock_and_holds_no_login_secret() -> None:
     values = parse_dotenv(ENV_EXAMPLE.read_text(encoding="utf-8"))
     settings = Settings.from_env(values)
-    assert settings.base_url == DEFAULT_BASE_URL and settings.cognito_url == DEFAULT_BASE_URL
-    assert settings.env == "dev"
-    pool = load().data("cognito")
-    client = pool["appClients"][0]
-    assert (settings.cognito_user_pool_id, settings.cognito_region) == (pool["userPoolId"], pool["region"])
-    assert (settings.cognito_client_id, settings.cognito_client_secret) == (client["clientId"], client["clientSecret"])
+    assert settings.base_url == DEFAULT_BASE_URL and settings.env == "dev"
+    # Against a mock, villa asks the mock for its pool: the file carries no Cognito value, no client secret.
+    assert not [name for name in values if name.startswith("VILLA_COGNITO_")]
+    assert (settings.cognito_client_id, settings.cognito_user_pool_id, settings.cognito_client_secret) == (None,) * 3
     assert not {"VILLA_PASSWORD", "VILLA_ID_TOKEN", "VILLA_USERNAME"} & set(values)
+    assert "villa asks the mock" in ENV_EXAMPLE.read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ import pytest
 from mock_server.app import create_app
 from mock_server.runner import RunningServer, serve_in_thread
 from villa_contracts.contract import load
-from villa_contracts.target import mock_environ, probe
+from villa_contracts.target import probe
 
 pytestmark = pytest.mark.socket
 
@@ -42,12 +42,13 @@ def mock_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
 
 
 def environment(server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    cognito = probe(server.base_url)
-    assert cognito is not None
+    assert probe(server.base_url) is not None  # a mock: its /__admin/cognito answers
     for name in [n for n in os.environ if n.startswith("VILLA_")]:
         monkeypatch.delenv(name)
+    # What .env (from .env.example) sets, on the mock's port: no Cognito value, villa asks the mock.
     values = {
-        **mock_environ(server.base_url, cognito),
+        "VILLA_BASE_URL": server.base_url,
+        "VILLA_ENV": "dev",
         "VILLA_SESSION_FILE": str(tmp_path / "session.json"),
         "VILLA_PASSWORD": load().data("users")[0]["password"],
     }

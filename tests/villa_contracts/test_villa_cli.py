@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from mock_server.runner import RunningServer, serve_in_thread
 from tests.fixtures.reference import GOOD_SAMPLE, ORDER_FIXTURES
 from villa_contracts.cli.villa import main
 from villa_contracts.cli.villa._session import parse_dotenv
+from villa_contracts.client import _settings as client_settings
 from villa_contracts.contract import load
 from villa_contracts.target import mock_environ, probe
 
@@ -412,3 +414,78 @@ def test_charge_validate_compares_the_files_total_the_amount_and_the_backends_an
     assert (result.code, result.out, result.err) == (1, "", expected)
     again = run("order", "get", "--order-id", order_id)  # type: ignore[operator]
     assert json.loads(again.out)["payment"]["status"] == "PENDING"  # nothing charged
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_with_nothing_configured_and_nothing_at_the_default_address_one_line_says_how_to_point_at_a_mock_or_backend(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Stands for http://127.0.0.1:8080 with no mock running there (a free port: connection refused).
+    default = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(client_settings, "DEFAULT_BASE_URL", default)
+    login = ["auth", "login", "--username", USER["username"], "--password", USER["password"]]
+    for command in (["health"], login, ["order", "generate-id"]):
+        if command[0] == "order":
+            monkeypatch.setenv("VILLA_ID_TOKEN", a_jwt({"sub": USER["sub"], "exp": time.time() + 3600}))
+        result = run_villa(monkeypatch, capsys, *command)
+        assert (result.code, result.out, result.err) == (
+            2,
+            "",
+            f"error: no backend configured, and nothing answers at {default} (the local mock's address): for a "
+            f"mock, run `villa-contracts serve` (then VILLA_BASE_URL={default}, or put it in .env); for a backend, "
+            "set VILLA_BASE_URL=URL (or --base-url URL)\n",
+        ), command
+    # Configured, the same refusal is the plain one-line error: the address was chosen.
+    monkeypatch.setenv("VILLA_BASE_URL", default)
+    named = run_villa(monkeypatch, capsys, "health")
+    assert named.code == 2 and named.err.count("\n") == 1 and "cannot reach" in named.err
+    assert "villa-contracts serve" not in named.err
+
+
+@pytest.fixture
+def bare_mock(monkeypatch: pytest.MonkeyPatch, unconfigured: Path) -> Iterator[RunningServer]:
+    """A running mock and only VILLA_BASE_URL set: no Cognito variable."""
+    with serve_in_thread(lambda url: create_app(base_url=url)) as server:
+        monkeypatch.setenv("VILLA_BASE_URL", server.base_url)
+        yield server
+
+
+@pytest.mark.socket
+def test_against_a_mock_villa_learns_the_pools_client_id_and_secret_from_the_mock(
+    bare_mock: RunningServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = str(probe(bare_mock.base_url)["clientSecret"])  # type: ignore[index]
+    assert secret
+    logged = run_villa(
+        monkeypatch, capsys, "auth", "login", "--username", USER["username"], "--password", USER["password"]
+    )
+    assert logged.code == 0 and f"logged in as {USER['username']}" in logged.out, logged.err
+    verified = run_villa(monkeypatch, capsys, "auth", "verify-token")
+    assert verified.code == 0 and verified.out.startswith(f"valid ID token: sub {USER['sub']}"), verified.err
+    generated = run_villa(monkeypatch, capsys, "order", "generate-id")  # the session kept is found again
+    assert generated.code == 0 and re.fullmatch(r"\d{12}\n", generated.out), generated.err
+    shown = run_villa(monkeypatch, capsys, "config", "show")
+    for result in (logged, verified, generated, shown):
+        assert secret not in result.out + result.err and USER["password"] not in result.out + result.err
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("admin", ["off", "protected"])
+def test_when_the_mocks_admin_api_is_off_or_protected_login_says_which_variables_to_set(
+    admin: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], unconfigured: Path
+) -> None:
+    options = {"enable_admin": False} if admin == "off" else {"admin_token": "t0ken-kept"}
+    with serve_in_thread(lambda url: create_app(base_url=url, **options)) as server:  # type: ignore[arg-type]
+        monkeypatch.setenv("VILLA_BASE_URL", server.base_url)
+        result = run_villa(monkeypatch, capsys, "auth", "login", "--username", USER["username"], "--password", "x")
+    answered = "404" if admin == "off" else "401"
+    assert result.code == 2 and result.out == "" and result.err.count("\n") == 1, result.err
+    assert result.err.startswith(f"error: Cognito is not configured and the backend at {server.base_url} does not")
+    assert f"answered {answered})" in result.err
+    for variable in ("VILLA_COGNITO_USER_POOL_ID", "VILLA_COGNITO_CLIENT_ID", "VILLA_COGNITO_CLIENT_SECRET"):
+        assert variable in result.err

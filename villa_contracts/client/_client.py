@@ -15,6 +15,7 @@ import httpx
 
 from villa_contracts.client._auth import AuthError, CognitoAuth, SignUpResult, Tokens
 from villa_contracts.client._builder import OrderBuilder
+from villa_contracts.client._discover import ask_mock
 from villa_contracts.client._jwt import IdTokenVerifier, VerifiedIdToken
 from villa_contracts.client._orders import Order, OrdersApi
 from villa_contracts.client._payments import PaymentsApi
@@ -22,7 +23,7 @@ from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentVali
 from villa_contracts.client._settings import Settings
 from villa_contracts.client._transport import Transport
 from villa_contracts.contract import Contract, ContractValidator, load
-from villa_contracts.errors import UsageError
+from villa_contracts.errors import NotAnswering, UsageError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -91,15 +92,19 @@ class VillaClient:
             allow_prod_payments: allow card charges on a prod backend that is not local.
 
         Returns:
-            The client.
+            The client. When the variables name no Cognito pool and no app client and the backend is a
+            villa-contracts mock, the pool's settings are the mock's (``GET /__admin/cognito``).
 
         Raises:
             ConfigError: a variable has an invalid value.
 
         """
-        return cls(
-            Settings.from_env(environ), http=http, cognito_http=cognito_http, allow_prod_payments=allow_prod_payments
-        )
+        settings = Settings.from_env(environ)
+        try:
+            settings, _ = ask_mock(settings, cognito_http or http)
+        except NotAnswering:
+            pass  # the first call says so
+        return cls(settings, http=http, cognito_http=cognito_http, allow_prod_payments=allow_prod_payments)
 
     def __repr__(self) -> str:
         """Show the client's target and user, never its tokens."""

@@ -15,7 +15,7 @@ import httpx
 
 from villa_contracts.client._settings import Settings
 from villa_contracts.contract import Contract
-from villa_contracts.errors import ApiError, ClientError, ContractError
+from villa_contracts.errors import ApiError, ClientError, ContractError, NotAnswering
 
 log = logging.getLogger("villa_contracts.client")
 
@@ -126,7 +126,8 @@ class Transport:
             else:
                 response = self._http.request(method, url, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ClientError(f"{operation_id}: cannot reach {url}: {type(exc).__name__}: {exc}") from None
+            kind = NotAnswering if isinstance(exc, httpx.ConnectError) else ClientError
+            raise kind(f"{operation_id}: cannot reach {url}: {type(exc).__name__}: {exc}") from None
         log.debug("%s %s %s -> HTTP %d", operation_id, method, httpx.URL(url).path, response.status_code)
         decoded = decode_body(response)
         if not response.is_success:

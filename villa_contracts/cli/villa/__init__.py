@@ -18,9 +18,9 @@ import click
 
 from villa_contracts.cli.villa._commands import COMMANDS
 from villa_contracts.cli.villa._session import Context, load_dotenv
-from villa_contracts.client import AuthError
+from villa_contracts.client import AuthError, _settings
 from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL
-from villa_contracts.errors import ApiError, VillaContractsError
+from villa_contracts.errors import ApiError, NotAnswering, VillaContractsError
 
 EPILOG = """\b
 Examples:
@@ -107,11 +107,23 @@ def context(environ: dict[str, str] | None = None) -> Context:
     return Context(environ, path.resolve() if read else None)
 
 
+def nothing_configured() -> str:
+    """The one line shown when no backend is configured and the default address does not answer."""
+    default = _settings.DEFAULT_BASE_URL
+    return (
+        f"error: no backend configured, and nothing answers at {default} (the local mock's address): "
+        f"for a mock, run `villa-contracts serve` (then VILLA_BASE_URL={default}, or put it in .env); "
+        "for a backend, set VILLA_BASE_URL=URL (or --base-url URL)"
+    )
+
+
 def main() -> None:
     """Console-script entry point (``villa``): run the CLI, turn every error into its exit code."""
     debug = "--debug" in sys.argv[1:]
+    ctx: Context | None = None
     try:
-        villa(standalone_mode=False, obj=context())
+        ctx = context()
+        villa(standalone_mode=False, obj=ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -119,6 +131,14 @@ def main() -> None:
         sys.exit(3)
     except click.ClickException as exc:
         exc.show()
+        sys.exit(2)
+    except NotAnswering as exc:
+        if debug:
+            traceback.print_exc()
+        if ctx is not None and not ctx.environ.get("VILLA_BASE_URL", "").strip():
+            click.echo(nothing_configured(), err=True)
+        else:
+            click.echo(f"error: {' '.join(str(exc).split())[:400]}", err=True)
         sys.exit(2)
     except (VillaContractsError, OSError) as exc:
         if debug:

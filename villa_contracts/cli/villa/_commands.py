@@ -101,8 +101,11 @@ def auth() -> None:
               help="The password (prompted for when not given).")  # fmt: skip
 @pass_context
 def login(ctx: Context, username: str, password: str) -> None:
-    """Log in with Cognito (USER_PASSWORD_AUTH); the next commands use the session."""
-    with ctx.client(login=False) as client:
+    """Log in with Cognito (USER_PASSWORD_AUTH); the next commands use the session.
+
+    Against a villa-contracts mock, the pool and app client need no variable: they are asked from the mock.
+    """
+    with ctx.client(login=False, cognito=True) as client:
         session = Session.of(username, client.login(username, password))
     path = ctx.session_path
     session.save(path)
@@ -120,7 +123,7 @@ def verify_token(ctx: Context, token: str | None) -> None:
     session = None if token else ctx.session()
     if token is None and session is None:
         raise UsageError("no token to verify: give --token, or log in first with `villa auth login`")
-    with ctx.client(login=False) as client:
+    with ctx.client(login=False, cognito=True) as client:
         try:
             verified = client.verify_id_token(token or session.tokens.id_token)  # type: ignore[union-attr]
         except AuthError as exc:

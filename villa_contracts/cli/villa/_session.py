@@ -20,6 +20,7 @@ from typing import Any
 
 from villa_contracts.client import Settings, Tokens, VillaClient
 from villa_contracts.client._auth import AuthError, unverified_claims
+from villa_contracts.client._discover import COGNITO_VARIABLES, ask_mock
 from villa_contracts.errors import ConfigError
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -169,13 +170,33 @@ class Context:
                 ) from None
         return Session.load(self.session_path)
 
-    def client(self, *, login: bool = True) -> VillaClient:
+    def cognito_settings(self) -> Settings:
+        """The settings with a Cognito pool: the variables', else (against a mock) the mock's own.
+
+        Raises:
+            ConfigError: none configured and the backend does not give its pool (the message names the variables).
+            NotAnswering: none configured and nothing answers at the base URL.
+        """
+        settings, why_not = ask_mock(self.settings)
+        if not (settings.cognito_client_id and settings.cognito_user_pool_id):
+            raise ConfigError(
+                f"Cognito is not configured and the backend at {settings.base_url} does not give its pool: {why_not}; "
+                f"set {COGNITO_VARIABLES} (.env.example lists them)"
+            )
+        return settings
+
+    def client(self, *, login: bool = True, cognito: bool = False) -> VillaClient:
         """A reference client on these settings, carrying the session's ID token when ``login``.
+
+        Args:
+            login: carry the session's ID token (the command needs a login).
+            cognito: the command calls Cognito: a mock's pool is asked for when none is configured.
 
         Raises:
             NotLoggedIn: ``login`` and no session.
         """
-        client = VillaClient(self.settings, allow_prod_payments=self.environ.get("VILLA_ALLOW_PROD_PAYMENTS") == "1")
+        settings = self.cognito_settings() if cognito else self.settings
+        client = VillaClient(settings, allow_prod_payments=self.environ.get("VILLA_ALLOW_PROD_PAYMENTS") == "1")
         if login:
             session = self.session()
             if session is None:
