@@ -27,12 +27,13 @@ pytestmark = pytest.mark.socket
 
 ROOT = Path(__file__).resolve().parents[2]
 MANUAL = ROOT / "docs" / "sdk.md"
+HAND_TOOLS = ROOT / "docs" / "hand-tools.md"
 STANDS_FOR = ("bash .ci/setup", ". .venv/bin/activate", "villa-contracts serve &", "set -a && source .env")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.M | re.S)
 
 
-def blocks(language: str) -> list[str]:
-    return [code for lang, code in BLOCK.findall(MANUAL.read_text(encoding="utf-8")) if lang == language]
+def blocks(language: str, page: Path = MANUAL) -> list[str]:
+    return [code for lang, code in BLOCK.findall(page.read_text(encoding="utf-8")) if lang == language]
 
 
 @pytest.fixture
@@ -91,3 +92,28 @@ def test_the_python_block_runs_as_written_and_prints_what_its_comments_say(
     printed = capsys.readouterr().out.splitlines()
     promised = re.findall(r"^print\(.*\)  # (.+)$", code, re.M)
     assert printed == promised and promised
+
+
+def test_the_hand_tools_villa_block_runs_as_written(mock_env: dict[str, str], tmp_path: Path) -> None:
+    # docs/hand-tools.md's `villa` section: its one bash block that runs villa, in a copy of the repository's
+    # layout (.venv and tests/ linked); the mock stands for its `villa-contracts serve --port 8080 &`.
+    (code,) = [code for code in blocks("bash", HAND_TOOLS) if "villa auth login" in code]
+    lines = [line for line in code.splitlines() if "villa-contracts serve" not in line]
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in (".venv", "tests"):
+        (work / name).symlink_to(ROOT / name)
+    script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=work, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"ok: {mock_env['VILLA_BASE_URL']} answers (villa-mock" in out
+    assert "VILLA_COGNITO_CLIENT_SECRET  (not set: a mock's, at login)" in out
+    assert "logged in as test.user@villa.example" in out
+    assert "tests/fixtures/goodSample.json: valid order" in out
+    assert "tests/fixtures/goodSample.json: valid: ready for payment" in out
+    assert re.search(r"charge chrg_test_\w+: Authorized \(success\), 174\.00 THB", out)
+    assert re.search(r"order \d{12}: PAID", out)
+    assert mock_env["VILLA_PASSWORD"] not in done.stderr and "eyJ" not in out + done.stderr

@@ -470,6 +470,8 @@ def test_against_a_mock_villa_learns_the_pools_client_id_and_secret_from_the_moc
     generated = run_villa(monkeypatch, capsys, "order", "generate-id")  # the session kept is found again
     assert generated.code == 0 and re.fullmatch(r"\d{12}\n", generated.out), generated.err
     shown = run_villa(monkeypatch, capsys, "config", "show")
+    assert "VILLA_COGNITO_CLIENT_SECRET  (not set: a mock's, at login)\n" in shown.out
+    assert f"(a mock's: {bare_mock.base_url}, at login)" in shown.out
     for result in (logged, verified, generated, shown):
         assert secret not in result.out + result.err and USER["password"] not in result.out + result.err
 

@@ -71,14 +71,19 @@ def config_show(ctx: Context) -> None:
     settings = ctx.settings
     session = ctx.session()
     prefix = "/api/payment3" if settings.env == "prod" else "/api/payment3devapi"
+    # No pool configured: `villa auth login` asks a mock for its own (nothing is asked here).
+    unset = (
+        "(not set)" if settings.cognito_client_id or settings.cognito_user_pool_id else "(not set: a mock's, at login)"
+    )
     rows = [
         ("VILLA_BASE_URL", settings.base_url),
         ("VILLA_ENV", f"{settings.env} (payments under {prefix})"),
         ("VILLA_COGNITO_REGION", settings.cognito_region),
-        ("VILLA_COGNITO_USER_POOL_ID", settings.cognito_user_pool_id or "(not set)"),
-        ("VILLA_COGNITO_CLIENT_ID", settings.cognito_client_id or "(not set)"),
-        ("VILLA_COGNITO_CLIENT_SECRET", "(set)" if settings.cognito_client_secret else "(not set)"),
-        ("Cognito endpoint", settings.cognito_url),
+        ("VILLA_COGNITO_USER_POOL_ID", settings.cognito_user_pool_id or unset),
+        ("VILLA_COGNITO_CLIENT_ID", settings.cognito_client_id or unset),
+        ("VILLA_COGNITO_CLIENT_SECRET", "(set)" if settings.cognito_client_secret else unset),
+        ("Cognito endpoint", settings.cognito_url if settings.cognito_client_id or settings.cognito_user_pool_id
+         or settings.cognito_endpoint else f"{settings.cognito_url} (a mock's: {settings.base_url}, at login)"),
         ("VILLA_CUSTOMER_ID", settings.customer_id or "(not set)"),
         ("VILLA_MID", settings.mid or "(not set)"),
         (".env file", str(ctx.env_file) if ctx.env_file else "(none read)"),
