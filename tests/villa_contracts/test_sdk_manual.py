@@ -81,6 +81,10 @@ def test_the_shell_blocks_run_as_written(mock_env: dict[str, str], tmp_path: Pat
     assert re.search(r"charge chrg_test_\w+: Authorized \(success\), 174\.00 THB", out)
     assert re.search(r"order \d{12}: PAID", out)
     assert mock_env["VILLA_PASSWORD"] not in out + done.stderr and "eyJ" not in out + done.stderr
+    # `villa config show  # secrets shown as (set), never their value`: the pool is the mock's, asked at login.
+    assert "VILLA_COGNITO_CLIENT_SECRET  (not set: a mock's, at login)" in out
+    secret = str(probe(mock_env["VILLA_BASE_URL"])["clientSecret"])  # type: ignore[index]
+    assert secret not in out + done.stderr
     assert (work / ".env").read_text() == (ROOT / ".env.example").read_text()
 
 
