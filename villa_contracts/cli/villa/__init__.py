@@ -37,8 +37,9 @@ Examples:
 \b
 Settings: VILLA_BASE_URL (default: the local mock, http://127.0.0.1:8080), VILLA_ENV,
 VILLA_COGNITO_CLIENT_ID, VILLA_COGNITO_USER_POOL_ID, VILLA_COGNITO_CLIENT_SECRET, VILLA_COGNITO_REGION,
-VILLA_COGNITO_ENDPOINT (a mock), VILLA_CUSTOMER_ID, VILLA_MID, from the environment or ./.env
-(VILLA_ENV_FILE names another file); .env.example lists them all, docs/sdk.md is the manual.
+VILLA_COGNITO_ENDPOINT (against a mock, all unset: villa asks the mock), VILLA_CUSTOMER_ID, VILLA_MID,
+from the environment or ./.env (VILLA_ENV_FILE names another file); .env.example lists them all,
+docs/sdk.md is the manual.
 
 \b
 Exit codes:
