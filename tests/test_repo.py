@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import villa_contracts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +64,16 @@ def test_every_relative_link_of_the_readme_and_docs_points_at_a_file() -> None:
     ]
     assert len(pages) > 1
     assert not broken, broken
+
+
+def test_no_tool_cache_is_tracked() -> None:
+    # Running schemathesis, pytest or mypy in the repo must leave the tree clean: their caches stay out of git.
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run([git, "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    caches = (".schemathesis/", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/", ".hypothesis/", "__pycache__/")
+    assert not [path for path in tracked.splitlines() if any(cache in path for cache in caches)]
