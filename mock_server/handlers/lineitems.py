@@ -130,7 +130,7 @@ def pay_order(call: Call) -> tuple[int, Any]:
         before = _own_order(state, int(call.params["id"]), call.sub)
         paid = rules.paypal_amount(data, reference_id)
         used = state.store.get(USED, reference_id)
-        order = rules.pay(
+        order = rules.decide_pay(
             before, reference_id, paid, used_by=int(used["order"]) if used else None, touched=_touch(state)
         )
         state.store.put(USED, reference_id, {"order": order["id"]})

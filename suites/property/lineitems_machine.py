@@ -315,7 +315,7 @@ class LineItemsMachine(RuleBasedStateMachine):
             rules.require_visible(order_id, str(order["owner"]) if order else None, str(user))
             assert order is not None
             paid = rules.paypal_amount(li, reference)
-            new = rules.pay(order, reference, paid, used_by=self.used.get(reference), touched=0)
+            new = rules.decide_pay(order, reference, paid, used_by=self.used.get(reference), touched=0)
         except RuleViolation as refusal:
             self._expect(op, answer, refusal.status, f"rule {refusal.rule}: {refusal.message}")
             return

@@ -73,9 +73,11 @@ class LineItemsOracle(TrafficCheck):
             if used_by is None:
                 checks.append(("reference_once", lambda: None))  # not seen paying: any answer may be right
             else:
-                # ``pay`` refuses a used reference id before it reads the order: the id is all it needs.
+                # ``decide_pay`` refuses a used reference id before it reads the order: the id is all it needs.
                 order = {"id": order_id, "state": rules.PAYMENT}
-                checks.append(("reference_once", lambda: rules.pay(order, reference, 0, used_by=used_by, touched=0)))
+                checks.append(
+                    ("reference_once", lambda: rules.decide_pay(order, reference, 0, used_by=used_by, touched=0))
+                )
         decided: Decided = {}
         for name, rule in checks:
             try:

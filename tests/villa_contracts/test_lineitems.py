@@ -78,16 +78,16 @@ def test_short_stock_names_each_short_variant_and_reserves_nothing() -> None:
 
 def test_payments_complete_an_order_once_they_cover_its_total() -> None:
     unpaid = order((33, 1))
-    partly = rules.pay(unpaid, "r1", 1000, used_by=None, touched=2)
+    partly = rules.decide_pay(unpaid, "r1", 1000, used_by=None, touched=2)
     assert (partly["state"], rules.order_json(DATA, partly, {})["all_paid"]) == ("payment", False)
-    paid = rules.pay(partly, "r2", 4000, used_by=None, touched=3)
+    paid = rules.decide_pay(partly, "r2", 4000, used_by=None, touched=3)
     assert (paid["state"], rules.order_json(DATA, paid, {})["all_paid"]) == ("completed", True)
     with pytest.raises(RuleViolation, match="paid in full"):
-        rules.pay(paid, "r3", 1, used_by=None, touched=4)
+        rules.decide_pay(paid, "r3", 1, used_by=None, touched=4)
     with pytest.raises(RuleViolation, match="has paid already"):
-        rules.pay(unpaid, "r1", 1000, used_by=7, touched=5)
+        rules.decide_pay(unpaid, "r1", 1000, used_by=7, touched=5)
     with pytest.raises(RuleViolation, match="nothing to pay"):
-        rules.pay(order(), "r4", 1, used_by=None, touched=6)
+        rules.decide_pay(order(), "r4", 1, used_by=None, touched=6)
 
 
 def test_the_paypal_sandbox_knows_its_reference_ids_and_the_pattern() -> None:

@@ -377,7 +377,7 @@ def paypal_amount(data: LineItemsData, reference_id: str) -> Cents:
     return int(match.group("cents"))
 
 
-def pay(
+def decide_pay(
     order: Mapping[str, Any], reference_id: str, paid: Cents, *, used_by: int | None, touched: int
 ) -> dict[str, Any]:
     """The order after PayPal reports ``paid`` cents for ``reference_id``.
