@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 HEADER = "X-Villa-Injected-Fault"
 """The header that marks an answer whose fault was injected: ``<rule index>:<effect>``."""
 
+INJECTED = "injected by the mock"
+"""How the gate and the proxy name a problem that only an injected fault caused (a warning, never a failure)."""
+
 EFFECTS = ("latencyMs", "status", "drop", "truncate", "slowBodyMs")
 
 _NUMBER = {"type": "number", "minimum": 0, "maximum": 600000}
@@ -136,6 +139,8 @@ def injected_label(headers: Any) -> str | None:
     if getter is None:
         return None
     value = getter(HEADER) or getter(HEADER.lower())
+    if isinstance(value, list | tuple):  # schemathesis keeps every value of a header
+        value = value[0] if value else None
     return str(value) if value else None
 
 

@@ -1,0 +1,37 @@
+"""The gate never blames a backend for a fault the mock injected (docs/faults.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mock_server.app import create_app
+from mock_server.runner import serve_in_thread
+from villa_contracts.cli import cli
+
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
+
+FAULTS = {
+    "rules": [
+        {"operation": "villa.getOrder", "probability": 0.5, "seed": 3, "effect": {"status": 500, "undeclared": True}}
+    ]
+}
+
+
+def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_path: Path) -> None:
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=FAULTS)) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
+             "--phases", "schemathesis", "--max-examples", "5", "--seed", "5",
+             "--report-dir", str(tmp_path), "--run-id", "faults"],
+            env={"COLUMNS": "80", "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "faults" / "summary.json").read_text())
+    assert data["exitCode"] == 0 and data["failures"] == []
+    assert "injected by the mock" in result.output
+    assert "X-Villa-Injected-Fault: 0:status=500" in result.output
