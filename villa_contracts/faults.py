@@ -115,6 +115,7 @@ class Injected:
     effect: str
     value: Any
     operation_id: str | None = None
+    contract: str | None = None
 
     @property
     def label(self) -> str:
@@ -152,6 +153,7 @@ class Rule:
     method: str
     pattern: re.Pattern[str]
     operation_id: str | None
+    contract: str | None
     probability: float
     seed: int
     effect: str
@@ -173,7 +175,7 @@ class Rule:
             value = low + (high - low) * (u / self.probability)
         elif self.effect in ("latencyMs", "slowBodyMs"):
             value = float(value)
-        return Injected(self.index, self.effect, value, self.operation_id)
+        return Injected(self.index, self.effect, value, self.operation_id, self.contract)
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -270,6 +272,7 @@ class Faults:
                     method=method,
                     pattern=_template(path),
                     operation_id=operation.operation_id if operation is not None else None,
+                    contract=operation.contract if operation is not None else None,
                     probability=float(raw.get("probability", 1.0)),
                     seed=int(raw.get("seed", 0)),
                     effect=effect,
@@ -298,6 +301,17 @@ class Faults:
                     if chosen is None:
                         chosen = drawn
         return chosen
+
+
+def refuse_effects(faults: Faults, unsupported: tuple[str, ...], where: str) -> None:
+    """Refuse rules whose effect ``where`` (e.g. the proxy) cannot apply.
+
+    Raises:
+        FaultsError: the first such rule, with its pointer.
+    """
+    for rule in faults.rules:
+        if rule.effect in unsupported:
+            raise FaultsError(f"{where} cannot apply {rule.effect} (only the mock does)", f"/rules/{rule.index}/effect")
 
 
 def read_file(path: str, contracts: Contracts) -> Faults:

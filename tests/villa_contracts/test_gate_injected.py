@@ -35,3 +35,18 @@ def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_pa
     assert data["exitCode"] == 0 and data["failures"] == []
     assert "injected by the mock" in result.output
     assert "X-Villa-Injected-Fault: 0:status=500" in result.output
+
+
+def test_the_state_machine_reports_injected_faults_as_warnings(tmp_path: Path) -> None:
+    faults = {"rules": [{"operation": "villa.createOrder", "probability": 0.3, "seed": 1,
+                         "effect": {"status": 503, "undeclared": True}}]}  # fmt: skip
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
+             "--phases", "state-machine", "--max-examples", "10", "--seed", "5",
+             "--report-dir", str(tmp_path), "--run-id", "machine"],
+            env={"COLUMNS": "80", "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "injected by the mock (X-Villa-Injected-Fault: 0:status=503)" in result.output
