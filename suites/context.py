@@ -17,7 +17,7 @@ import httpx
 
 from villa_contracts.contract import Contracts, load
 from villa_contracts.domain.catalog import BusinessData
-from villa_contracts.faults import HEADER
+from villa_contracts.faults import injected_label
 
 if TYPE_CHECKING:
     from villa_contracts.contract import Operation
@@ -56,7 +56,7 @@ class PacedClient:
         """Send one request when the rate limit allows it."""
         self.pace()
         response = self.client.request(method, url, **kwargs)
-        label = response.headers.get(HEADER)
+        label = injected_label(response.headers)
         if label:  # a fault the mock injected (docs/faults.md): whoever judges this answer asks
             self.injected_seen().append(label)
         return response

@@ -132,8 +132,15 @@ class Injected:
         }
 
 
+ALTERING = ("status", "drop", "truncate")
+"""Effects that change what the client gets (a latency or a slow body leave the answer as it was)."""
+
+
 def injected_label(headers: Any) -> str | None:
-    """The ``X-Villa-Injected-Fault`` value of an answer's headers (any mapping, any case), or None."""
+    """The ``X-Villa-Injected-Fault`` of an answer's headers (any mapping), when its fault changed the answer.
+
+    Only ``ALTERING`` effects: an answer merely delayed is still the backend's to answer for. None otherwise.
+    """
     if headers is None:
         return None
     getter = getattr(headers, "get", None)
@@ -142,7 +149,10 @@ def injected_label(headers: Any) -> str | None:
     value = getter(HEADER) or getter(HEADER.lower())
     if isinstance(value, list | tuple):  # schemathesis keeps every value of a header
         value = value[0] if value else None
-    return str(value) if value else None
+    if not value:
+        return None
+    effect = str(value).partition(":")[2].partition("=")[0]
+    return str(value) if effect in ALTERING else None
 
 
 @dataclass(slots=True)

@@ -50,3 +50,13 @@ def test_the_state_machine_reports_injected_faults_as_warnings(tmp_path: Path) -
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "injected by the mock (X-Villa-Injected-Fault: 0:status=503)" in result.output
+
+
+def test_only_a_fault_that_changed_the_answer_excuses_it() -> None:
+    from villa_contracts.faults import HEADER, injected_label
+
+    assert injected_label({HEADER: "0:status=503"}) == "0:status=503"
+    assert injected_label({HEADER.lower(): ["1:truncate"]}) == "1:truncate"  # schemathesis' headers
+    assert injected_label({HEADER: "2:latencyMs=200"}) is None  # only delayed: still the backend's answer
+    assert injected_label({HEADER: "3:slowBodyMs=50"}) is None
+    assert injected_label({}) is None
