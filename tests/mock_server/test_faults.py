@@ -156,3 +156,15 @@ def test_serve_refuses_a_bad_faults_file_before_serving(tmp_path: Any) -> None:
     result = CliRunner().invoke(cli, ["serve", "--faults", str(bad), "--port", "0"])
     assert result.exit_code == 2
     assert "/rules/0/effect/status" in result.output
+
+
+def test_the_cognito_protocol_only_when_a_rule_names_it_by_method_and_path() -> None:
+    target = {"x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth"}
+    named = {"rules": [{"method": "POST", "path": "/", "effect": {"status": 500, "undeclared": True}}]}
+    answer = TestClient(create_app(faults=named)).post("/", content=b"{}", headers=target)
+    assert answer.status_code == 500 and answer.headers[HEADER] == "0:status=500"
+    every_api = {
+        "rules": [{"operation": op, "effect": {"drop": True}} for op in ("villa.createOrder", "shop.getOrder")]
+    }
+    answer = TestClient(create_app(faults=every_api)).post("/", content=b"{}", headers=target)
+    assert HEADER not in answer.headers
