@@ -115,6 +115,7 @@ def create_app(
     cors_origins: tuple[str, ...] | None = None,
     store: Storage | None = None,
     seed: int | None = None,
+    faults: Any = None,
 ) -> Starlette:
     """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
@@ -133,12 +134,14 @@ def create_app(
             development origins (``DEFAULT_ORIGINS``); when empty, none (no CORS at all).
         store: an opened store (``mock_server.storage.open_storage``, e.g. Redis); overrides ``db_path``.
         seed: draw the ids the mock makes up from this seed (same seed, same ids); random when None.
+        faults: a fault rules document (``villa_contracts.faults``, docs/faults.md) in force from the start.
 
     Returns:
         A Starlette app; ``app.state.mock`` is its ``MockState``.
 
     Raises:
         ContractError: a contract operation has no handler, or a handler no operation.
+        FaultsError: ``faults`` cannot be used (the message has its JSON pointer).
     """
     handlers = handlers_of() if handlers is None else handlers
     state = build_state(
@@ -150,6 +153,10 @@ def create_app(
         store=store,
         seed=seed,
     )
+    if faults is not None:
+        from villa_contracts.faults import Faults
+
+        state.faults = Faults.load(faults, state.contracts)
     served = [c for c in state.contracts if c.role == "api" or enable_admin]
     routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
     for contract in served:

@@ -24,6 +24,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+TRANSPORT = "villa.transport"
+"""Scope key of the connection's transport (what an injected ``drop`` or ``truncate`` closes)."""
 HEAD_TIMEOUT = 10.0
 """Seconds a request's head may take to arrive (from the connection, or from the previous answer)."""
 MAX_CONNECTIONS = 4096
@@ -82,6 +84,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """The head arrived; if a body follows, it is waited for from now (its deadlines are the guard's)."""
         self._waiting_since = self.loop.time()
+        self.scope[TRANSPORT] = self.transport  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:

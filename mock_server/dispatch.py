@@ -37,7 +37,7 @@ from mock_server.errors import (
 )
 from mock_server.expiry import sweep
 from mock_server.fastjson import TooDeep, dumps, loads_strict
-from mock_server.guard import REQUEST_PARTS
+from mock_server.guard import FAULT, REQUEST_PARTS
 from mock_server.journal import Entry
 from mock_server.storage import StoreUnavailable
 from villa_contracts.domain.cards import NO_CARD_DATA
@@ -245,6 +245,9 @@ class OperationEndpoint:
         op_id = operation.operation_id
         started = time.perf_counter()
         entry = Entry(0, state.clock.now(), scope["method"], scope["path"], op_id, 0, 0.0, contract=operation.contract)
+        fault = scope.pop(FAULT, None)  # latency, truncate, slow body: injected around this answer
+        if fault is not None:
+            entry.fault, entry.note = fault.label, f"injected fault {fault.label}"
         try:
             refuse_repeated_credentials(scope, self.credentials)
             principal = _authenticate(state, headers, self.authenticators)

@@ -13,6 +13,11 @@
   loopback name or address, is refused (403) unless that origin or host is allowed. A web page the
   developer visits cannot reset the mock, move its clock or mint tokens, and a DNS-rebinding host
   name is not served. With an admin token (``serve --admin-token``) the token decides.
+- **Faults on demand** (``villa_contracts.faults``, ``serve --faults``, ``/__admin/faults``): on an
+  API route (never ``/__admin``), after the body was read and before any handler: a ``status`` or a
+  ``drop`` is answered here (the handler never runs), a latency waited here; a ``truncate`` or a
+  ``slowBodyMs`` mangles the handler's answer on its way out. Each is journaled and its answer
+  carries ``X-Villa-Injected-Fault: <rule index>:<effect>``.
 - **CORS**: a request with an ``Origin`` is first handed to ``mock_server.cors`` (a preflight is
   answered there; an answer to an allowed origin is marked); never one to the admin API.
 
@@ -32,8 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.connections import TRANSPORT
 from mock_server.journal import Entry
 from mock_server.storage import StoreUnavailable
+from villa_contracts.faults import HEADER, Injected
 
 if TYPE_CHECKING:
     from mock_server.cors import Cors
@@ -46,6 +53,10 @@ BODY_TIMEOUT = 30.0
 REQUEST_PARTS = "villa.request"
 """Scope key of ``(headers, body)``: the request's headers by lower-case name (the first of repeated
 ones, as Starlette's ``Headers.get``) and its body, as the guard read them."""
+FAULT = "villa.fault"
+"""Scope key of the fault injected into this request (``villa_contracts.faults.Injected``), for its journal entry."""
+SLOW_PARTS = 10
+"""Parts a ``slowBodyMs`` body is sent in."""
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
 """Host names an admin call without a token may carry (``testserver``: Starlette's test client)."""
 
@@ -208,8 +219,73 @@ class Guard:
             return await receive()  # after the body: wait for the client to go away
 
         scope[REQUEST_PARTS] = (headers, body)
+        faults = self.state.faults
+        if faults and not scope["path"].startswith("/__admin"):
+            fault = faults.draw(scope["method"], scope["path"])
+            if fault is not None:
+                injected = await self._inject(scope, send, fault)
+                if injected is None:
+                    return
+                send = injected
         direct = self.router.direct(scope) if self.router is not None else None
         await (direct or self.app)(scope, replay, send)
+        fault = scope.pop(FAULT, None)
+        if fault is not None:  # a route that journals nothing itself (Cognito's): the fault is journaled here
+            self._journal(scope, 0, f"injected fault {fault.label}", fault=fault)
+
+    async def _inject(self, scope: Scope, send: Send, fault: Injected) -> Send | None:
+        """Apply ``fault``: None when answered here (status, drop), else the ``send`` the route answers through."""
+        mark = (HEADER.lower().encode(), fault.label.encode())
+        if fault.effect == "status":
+            self._journal(scope, int(fault.value), f"injected fault {fault.label}", fault=fault)
+            body = json.dumps(fault.error_body()).encode()
+            await self._send(send, int(fault.value), body, [(b"content-type", b"application/json"), mark], close=False)
+            return None
+        if fault.effect == "drop":
+            self._journal(scope, 0, f"injected fault {fault.label}: connection closed unanswered", fault=fault)
+            await self._close(scope)
+            return None
+        scope[FAULT] = fault
+        if fault.effect == "latencyMs":
+            await asyncio.sleep(float(fault.value) / 1000)
+        pending: list[Message] = []
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), mark]}
+                if fault.effect == "latencyMs":
+                    await send(message)
+                else:
+                    pending.append(message)  # sent with the body
+                return
+            if message["type"] != "http.response.body" or fault.effect == "latencyMs":
+                await send(message)
+                return
+            data = message.get("body", b"")
+            if pending:
+                await send(pending.pop())
+            if fault.effect == "truncate":
+                keep = len(data) // 2 if fault.value is True else min(int(fault.value), max(len(data) - 1, 0))
+                await send({"type": "http.response.body", "body": data[:keep], "more_body": True})
+                await self._close(scope)
+                return
+            # slowBodyMs: the body in parts, spread over the time asked
+            step = max(1, -(-len(data) // SLOW_PARTS))
+            parts = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+            for part in parts:
+                await asyncio.sleep(float(fault.value) / 1000 / len(parts))
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)})
+
+        return marked
+
+    @staticmethod
+    async def _close(scope: Scope) -> None:
+        """Close the connection (under uvicorn; a test client's request just ends unanswered)."""
+        transport = scope.get(TRANSPORT)
+        if transport is not None:
+            transport.close()
+            await asyncio.sleep(0)  # the server sees the connection lost before the app returns
 
     async def _read_body(self, receive: Receive) -> bytes | tuple[int, str, str]:
         """The body, or why it was not read: ``(status, code, message)``."""
@@ -284,9 +360,12 @@ class Guard:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    def _journal(self, scope: Scope, status: int, note: str) -> None:
+    def _journal(self, scope: Scope, status: int, note: str, *, fault: Injected | None = None) -> None:
         path = str(scope.get("path", ""))
         if path.startswith("/__admin"):
             return  # the journal is of the backend's traffic
         method = str(scope.get("method", ""))
-        self.state.journal.add(Entry(0, self.state.clock.now(), method, path, None, status, 0.0, note=note))
+        operation = fault.operation_id if fault is not None else None
+        label = fault.label if fault is not None else None
+        entry = Entry(0, self.state.clock.now(), method, path, operation, status, 0.0, note=note, fault=label)
+        self.state.journal.add(entry)

@@ -34,6 +34,8 @@ class Entry:
     response_violations: list[dict[str, str]] = field(default_factory=list)
     mock_bug: bool = False
     note: str | None = None
+    fault: str | None = None
+    """The fault injected into this request (``villa_contracts.faults``): ``<rule index>:<effect>``."""
 
     def as_json(self) -> dict[str, Any]:
         """The admin API's form of the entry (rendered by orjson with the rest of the answer)."""
@@ -51,6 +53,7 @@ class Entry:
             "responseViolations": [dict(v) for v in self.response_violations],
             "mockBug": self.mock_bug,
             "note": self.note,
+            "injectedFault": self.fault,
         }
 
 

@@ -9,6 +9,7 @@ from mock_server.ids import RANDOM, IdSource
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.shop import ShopData
+from villa_contracts.faults import Faults
 
 if TYPE_CHECKING:
     from mock_server.auth import AuthService
@@ -33,6 +34,7 @@ class MockState:
         base_url: where the mock is reached.
         admin_token: the token the admin API requires (None: not checked).
         ids: where the ids it makes up come from.
+        faults: the faults injected on demand (``villa_contracts.faults``; none by default).
     """
 
     contracts: Contracts
@@ -46,6 +48,8 @@ class MockState:
     admin_token: str | None = None
     ids: IdSource = RANDOM
     """Where the ids it makes up come from (a seed's, or random)."""
+    faults: Faults = field(default_factory=Faults.empty)
+    """The faults injected on demand (``serve --faults``, ``/__admin/faults``); each process its own."""
     _shop: ShopData | None = None
     _lineitems: LineItemsData | None = None
     sweep_memo: dict[object, float] = field(default_factory=dict)

@@ -17,6 +17,7 @@ import httpx
 
 from villa_contracts.contract import Contracts, load
 from villa_contracts.domain.catalog import BusinessData
+from villa_contracts.faults import injected_label
 
 if TYPE_CHECKING:
     from villa_contracts.contract import Operation
@@ -38,6 +39,7 @@ class PacedClient:
         self.interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        self._injected = threading.local()
 
     def pace(self) -> None:
         """Wait until the next request may go."""
@@ -53,7 +55,18 @@ class PacedClient:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request when the rate limit allows it."""
         self.pace()
-        return self.client.request(method, url, **kwargs)
+        response = self.client.request(method, url, **kwargs)
+        label = injected_label(response.headers)
+        if label:  # a fault the mock injected (docs/faults.md): whoever judges this answer asks
+            self.injected_seen().append(label)
+        return response
+
+    def injected_seen(self) -> list[str]:
+        """This thread's answers marked ``X-Villa-Injected-Fault`` since it last cleared the list."""
+        seen = getattr(self._injected, "labels", None)
+        if seen is None:
+            seen = self._injected.labels = []
+        return seen
 
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         """``POST`` (paced)."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from suites.gate import callable_operations, machine_for, moves_clock, phase, selected, skipped, stdout_silenced
 from villa_contracts.events import CheckFinished, Event, Progress
 from villa_contracts.failures import Failure
+from villa_contracts.faults import INJECTED
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -83,9 +84,12 @@ def _state_machine(context: RunContext, plan: GatePlan) -> Iterator[Event]:
                 )
         for (operation, check), failures in sorted(by_check.items()):
             codes = tuple(sorted(result.statuses.get(operation, ())))
+            # Only faults the mock injected (docs/faults.md): a warning, never the backend's failure.
+            injected = all(failure.title.startswith(INJECTED) for failure in failures)
             yield CheckFinished(
-                "state-machine", operation, check, False, tuple(failures), statuses=codes, contract=name
-            )
+                "state-machine", operation, check, False, tuple(failures), statuses=codes, contract=name,
+                warning=injected,
+            )  # fmt: skip
 
 
 def _in_worker(contract: str, total: int, work: Callable[..., MachineResult]) -> Generator[Event, None, MachineResult]:

@@ -83,6 +83,31 @@ def clear_journal(call: Call) -> tuple[int, Any]:
     return 200, {"cleared": True}
 
 
+def get_faults(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/faults``: the rules in force."""
+    return 200, call.state.faults.document
+
+
+def set_faults(call: Call) -> tuple[int, Any]:
+    """``PUT /__admin/faults``: replace the rules (400 with the JSON pointer of what is wrong)."""
+    from mock_server.errors import BadRequest
+    from villa_contracts.faults import Faults, FaultsError
+
+    try:
+        call.state.faults = Faults.load(call.body, call.state.contracts)
+    except FaultsError as exc:
+        return 400, BadRequest(f"fault rules: {exc}", [{"pointer": exc.pointer, "message": exc.message}]).body()
+    return 200, call.state.faults.document
+
+
+def clear_faults(call: Call) -> tuple[int, Any]:
+    """``DELETE /__admin/faults``: no faults any more."""
+    from villa_contracts.faults import Faults
+
+    call.state.faults = Faults.empty()
+    return 200, {"cleared": True}
+
+
 def get_cognito(call: Call) -> tuple[int, Any]:
     """``GET /__admin/cognito``."""
     return 200, call.state.auth.cognito_info()
@@ -153,6 +178,9 @@ HANDLERS = {
     "advanceClock": advance_clock,
     "getJournal": get_journal,
     "clearJournal": clear_journal,
+    "getFaults": get_faults,
+    "setFaults": set_faults,
+    "clearFaults": clear_faults,
     "getCognito": get_cognito,
     "setUpProviderState": set_up_provider_state,
     "getPaymentService": get_payment_service,

@@ -35,6 +35,7 @@ from suites.property.invariants import (
     cost_problems,
     pricing_problems,
 )
+from villa_contracts.faults import HEADER, INJECTED, injected_label
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -126,7 +127,16 @@ class BusinessCheck:
         if self.contract in self.CONTRACTS and op in self.OPERATIONS and 200 <= response.status_code < 300:
             if self.context is not None:
                 self.context.judged.add((type(self).__name__, case.id))
-            self.judge(op, _json(response), response)
+            seen = self.context.http.injected_seen() if self.context is not None else []
+            seen.clear()
+            try:
+                self.judge(op, _json(response), response)
+            except AssertionError as exc:
+                label = injected_label(response.headers) or (seen[0] if seen else None)
+                if label is None:
+                    raise
+                # A read-back the mock answered with an injected fault: never the backend's failure.
+                raise AssertionError(f"{INJECTED} ({HEADER}: {label}): {exc}") from None
         return None
 
     def judge(self, op: str, body: Any, response: Response) -> None:

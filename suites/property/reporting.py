@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from suites.property.session import token_variable
 from villa_contracts.failures import Failure, Severity
+from villa_contracts.faults import HEADER, INJECTED
 
 if TYPE_CHECKING:
     from suites.property.session import Mismatch
@@ -57,10 +58,13 @@ def to_failure(error: Mismatch, *, seed: int, note: str | None, target: Target) 
         message = message.replace(account.id_token, token_variable(index))
         reproduction = reproduction.replace(account.id_token, token_variable(index))
     severity: Severity = "critical" if error.check in _CRITICAL else "medium" if error.check in _MEDIUM else "high"
+    title = error.title
+    if error.injected is not None:  # a fault the mock injected (docs/faults.md): reported as a warning
+        title, severity = f"{INJECTED} ({HEADER}: {error.injected}): {title}", "low"
     return Failure(
         operation=error.operation,
         check=f"state_machine:{error.check}",
-        title=error.title,
+        title=title,
         message=message,
         severity=severity,
         reproduction=reproduction,

@@ -4,6 +4,9 @@ Every phase of the engine runs (examples, coverage, fuzzing with positive and ne
 stateful through the contract's links), with all built-in checks plus the business checks of
 ``suites.property.checks`` (each given the run's context). Results are folded into one
 ``CheckFinished`` per operation and check.
+
+An answer marked ``X-Villa-Injected-Fault`` (a fault the mock injected on demand, docs/faults.md) is
+never the backend's failure: a check it broke is reported as a warning "injected by the mock".
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from suites.property import checks as business
 from suites.property.livedata import live_examples, with_examples
 from villa_contracts.events import CheckFinished, Event, Progress, Skipped
 from villa_contracts.failures import Failure, Severity
+from villa_contracts.faults import HEADER, INJECTED, injected_label
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -40,6 +44,15 @@ class _Tally:
     failed: bool = False
     failures: dict[str, Failure] = field(default_factory=dict)
     seconds: float = 0.0
+    injected: dict[str, Failure] = field(default_factory=dict)
+    """What broke only on answers whose fault the mock injected (warnings, never failures)."""
+
+
+def injected_fault(interaction: Any) -> str | None:
+    """The ``X-Villa-Injected-Fault`` of a recorded interaction's answer (a fault the mock injected), or None."""
+    response = getattr(interaction, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return injected_label({str(name).lower(): value for name, value in headers.items()})
 
 
 def engine_config(
@@ -156,6 +169,20 @@ def run_schemathesis(
     if fatal is not None and not interrupted:
         raise RuntimeError(f"schemathesis could not run on contract {contract.name!r}: {fatal}")
     for (operation, check), tally in sorted(tallies.items()):
+        if not tally.failed and tally.injected:  # only faults the mock injected: warnings
+            yield CheckFinished(
+                phase=PHASE,
+                operation=operation,
+                check=check,
+                passed=False,
+                failures=tuple(tally.injected.values()),
+                calls=tally.calls,
+                statuses=tuple(sorted(statuses.get(operation, ()))),
+                seconds=tally.seconds,
+                contract=contract.name,
+                warning=True,
+            )
+            continue
         yield CheckFinished(
             phase=PHASE,
             operation=operation,
@@ -283,9 +310,26 @@ def _fold(
             tally.seconds += share
             if check.status != Status.FAILURE or check.failure_info is None:
                 continue
-            tally.failed = True
             failure = check.failure_info.failure
             answered = recorder.interactions.get(case_id)
+            label = injected_fault(answered)
+            if label is None and INJECTED in str(failure.message or ""):
+                label = "a read-back"  # a business check's own call got the injected fault
+            if label is not None:  # the mock injected this answer's fault: never the backend's failure
+                key = f"{label}|{failure.title}"
+                if key not in tally.injected:
+                    title, message = _described(failure, answered)
+                    shown = f" ({HEADER}: {label})" if label != "a read-back" else ""
+                    tally.injected[key] = Failure(
+                        operation=operation,
+                        check=check.name,
+                        title=f"{INJECTED}{shown}: {title}",
+                        message=message,
+                        severity="low",
+                        seed=seed,
+                    )
+                continue
+            tally.failed = True
             exchange = _exchange(answered)
             key = f"{failure.title}|{exchange[0] if exchange else ''}|{failure.message[:200]}"
             if key not in tally.failures:

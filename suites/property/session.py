@@ -101,6 +101,8 @@ class Mismatch(AssertionError):
         super().__init__(f"{operation}: {check}: {title}\nexpected: {expected}\ngot: {got}")
         self.operation, self.check, self.title = operation, check, title
         self.expected, self.got, self.calls = expected, got, tuple(calls)
+        self.injected: str | None = None
+        """The ``X-Villa-Injected-Fault`` of an answer of its example: the mock's doing, not the backend's."""
 
 
 _MISMATCH_TYPES: dict[tuple[str, str], type[Mismatch]] = {}
@@ -168,11 +170,19 @@ class RunSession:
         if self.first_failure is None:
             self.first_failure = time.monotonic()
         error = mismatch_type(where, check)(operation, check, title, expected, got, calls)
+        seen = self._injected_seen()
+        if seen:  # the mock injected a fault in this example: the model cannot tell what the backend did
+            error.injected = seen[0]
         self.mismatches.setdefault((operation, check), error)
         return error
 
+    def _injected_seen(self) -> list[str]:
+        seen = getattr(self.http, "injected_seen", None)
+        return seen() if seen is not None else []
+
     def example_started(self) -> None:
         """Count an example (shrinking replays included) and tell the run's progress callback."""
+        self._injected_seen().clear()
         self.examples += 1
         if self.progress is not None:
             self.progress(self.examples)

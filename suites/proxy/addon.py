@@ -4,6 +4,10 @@ Every exchange with the upstream is judged against the contracts (``suites.proxy
 into reports that are kept up to date as the traffic goes (``suites.proxy.session``), and, with
 ``villa_record``, written redacted to a recording (``suites.proxy.recording``). On prod, payment
 operations are answered by the proxy and never forwarded; ``villa_rate_limit`` spaces what is.
+With ``villa_faults`` (a rules file, docs/faults.md, the mock's ``villa_contracts.faults``), faults
+are injected into the traffic it forwards: a status is answered by the proxy itself, a drop kills
+the exchange, a latency waits before forwarding; each is reported as injected, never judged as the
+backend's answer, and its answer carries ``X-Villa-Injected-Fault``.
 
 It also runs in mitmproxy's own tools (reports and recording as with the CLI; findings in the log)::
 
@@ -33,6 +37,7 @@ from suites.proxy.ledger import Ledger
 from suites.proxy.recording import Recorder, meta_for
 from suites.proxy.session import TrafficSession
 from villa_contracts.errors import VillaContractsError
+from villa_contracts.faults import HEADER, INJECTED, Faults, Injected, read_file, refuse_effects
 
 if TYPE_CHECKING:
     from mitmproxy.addonmanager import Loader
@@ -44,6 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("villa_contracts.proxy")
 Listener = Callable[[Verdict, list[Finding]], None]
 FENCED = "refused by the prod payments fence: never forwarded (--allow-prod-payments forwards them)"
+INJECTED_BY_PROXY = INJECTED.replace("the mock", "the proxy")
+INJECTED_KEY = "villa.injected"
+"""Flow metadata: the fault the proxy injected into the exchange (``villa_contracts.faults.Injected``)."""
 
 
 def parse_upstream(url: str) -> tuple[str, str, int, str]:
@@ -83,6 +91,7 @@ class ContractProxy:
         self.pacer = Pacer(None)
         self.upstream: tuple[str, str, int, str] | None = None
         self.result: tuple[RunRecord, dict[str, Path]] | None = None
+        self.faults = Faults.empty()
         self._ticker: asyncio.Task[None] | None = None
 
     def load(self, loader: Loader) -> None:
@@ -124,6 +133,10 @@ class ContractProxy:
             "Record every exchange, redacted, into this new directory (flows.mitm, traffic.har).",
         )
         loader.add_option("villa_run_id", str, "", "The run's id in its reports (default: the time).")
+        loader.add_option(
+            "villa_faults", str, "",
+            "Inject faults into the forwarded traffic from this YAML or JSON rules file (docs/faults.md).",
+        )  # fmt: skip
 
     def configure(self, updated: set[str]) -> None:
         """Check the options and set up the run; a bad option raises ``OptionsError``."""
@@ -163,6 +176,11 @@ class ContractProxy:
         self.session = TrafficSession(judge, ledger, report_dir=report_dir, listener=self.listener)
         self.fence = PaymentFence(contracts, env=options.villa_env, allowed=options.villa_allow_prod_payments)
         self.pacer = Pacer(options.villa_rate_limit or None)
+        self.faults = Faults.empty()
+        if options.villa_faults:
+            faults = read_file(options.villa_faults, contracts)
+            refuse_effects(faults, ("truncate", "slowBodyMs"), "the proxy")
+            self.faults = faults
 
     def running(self) -> None:
         """Keep the reports and the HAR file fresh while the traffic is quiet."""
@@ -204,20 +222,47 @@ class ContractProxy:
                 refused.contract, refused.operation_id, flow.request.method, path,
             )  # fmt: skip
             return
+        fault = self.faults.draw(flow.request.method, path[len(base) :] if base and path.startswith(base) else path)
+        if fault is not None and await self._inject(flow, fault):
+            return
         wait = self.pacer.delay()
         if wait > 0:
             await asyncio.sleep(wait)
+
+    async def _inject(self, flow: http.HTTPFlow, fault: Injected) -> bool:
+        """Apply an injected fault; True when the exchange is over (answered by the proxy, or killed)."""
+        assert self.session is not None
+        flow.metadata[INJECTED_KEY] = fault
+        log.info("injected fault %s into %s %s", fault.label, flow.request.method, flow.request.path)
+        if fault.effect == "latencyMs":
+            await asyncio.sleep(float(fault.value) / 1000)
+            return False
+        contract = fault.contract or "-"
+        operation = fault.operation_id or f"{flow.request.method} {flow.request.path.split('?', 1)[0]}"
+        if fault.effect == "drop":
+            self.session.refuse(contract, operation, f"{INJECTED_BY_PROXY} ({HEADER}: {fault.label}): killed")
+            flow.kill()  # type: ignore[no-untyped-call]
+            return True
+        headers = {"content-type": "application/json", HEADER: fault.label}
+        flow.response = http.Response.make(int(fault.value), json.dumps(fault.error_body()).encode(), headers)
+        return True
 
     def response(self, flow: http.HTTPFlow) -> None:
         """Record, judge and report one answered exchange."""
         if not self._ours(flow):
             return
+        fault = flow.metadata.get(INJECTED_KEY)
+        if isinstance(fault, Injected) and flow.response is not None:
+            flow.response.headers[HEADER] = fault.label
         self._handle(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """An exchange the upstream never answered."""
         if flow.response is not None or not self._ours(flow):
             return
+        fault = flow.metadata.get(INJECTED_KEY)
+        if isinstance(fault, Injected) and fault.effect == "drop":
+            return  # reported when it was killed
         self._handle(flow)
 
     def _handle(self, flow: http.HTTPFlow) -> None:
@@ -234,10 +279,15 @@ class ContractProxy:
             except Exception:  # the recording misses it (said in the log); the verdict must not
                 log.exception("villa-contracts proxy: could not record %s", what)
         refused = flow.metadata.get(REFUSED_KEY)
+        fault = flow.metadata.get(INJECTED_KEY)
         try:
             if refused:
                 contract, _, operation = str(refused).partition(".")
                 self.session.refuse(contract, operation, FENCED)
+            elif isinstance(fault, Injected) and fault.effect == "status":  # the proxy's answer: never judged
+                operation = fault.operation_id or what
+                reason = f"{INJECTED_BY_PROXY} ({HEADER}: {fault.label}): answered by the proxy, never forwarded"
+                self.session.refuse(fault.contract or "-", operation, reason)
             else:
                 self.session.handle(exchange, outside=outside)
         except Exception as exc:  # one odd exchange must not stop the proxy, nor go unreported

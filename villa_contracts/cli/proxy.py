@@ -137,6 +137,11 @@ def _finish(record: RunRecord, paths: dict[str, Path]) -> None:
     "--catalog", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
     help="Judge prices against the contract's catalog (auto: when the upstream is a villa-contracts mock).",
 )  # fmt: skip
+@click.option(
+    "--faults", "faults_file", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+    help="Inject faults into the forwarded traffic from this YAML or JSON rules file (docs/faults.md): "
+    "status, drop, latencyMs; reported as injected, never as the backend's.",
+)  # fmt: skip
 @options.admin_token
 @click.pass_context
 def command(
@@ -155,6 +160,7 @@ def command(
     run_id: str | None,
     confdir: Path,
     catalog: str,
+    faults_file: str | None,
     admin_token: str | None,
 ) -> None:
     """Put a validating, recording proxy in front of a backend (a dev environment, a mock).
@@ -203,6 +209,7 @@ def command(
         "villa_report_dir": str(directory),
         "villa_record": str(record_dir or ""),
         "villa_run_id": run_id,
+        "villa_faults": str(faults_file or ""),
     }
     addon = ContractProxy(Printer(color=_color()))
     with _stop_on_signals():

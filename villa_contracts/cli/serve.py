@@ -86,6 +86,10 @@ def _cors_origins(ctx: click.Context, param: click.Parameter, values: tuple[str,
     "a gate run with the same --seed against a fresh mock then sends the same requests. One process only.",
 )
 @click.option(
+    "--faults", "faults_file", type=click.Path(dir_okay=False), envvar="VILLA_MOCK_FAULTS", metavar="FILE",
+    help="Inject faults on demand from this YAML or JSON rules file (docs/faults.md; /__admin/faults changes them).",
+)  # fmt: skip
+@click.option(
     "--access-log", is_flag=True, envvar="VILLA_MOCK_ACCESS_LOG",
     help="Log one line per request (off by default: the journal, /__admin/journal, records every call).",
 )  # fmt: skip
@@ -103,6 +107,7 @@ def command(
     allowed_origins: tuple[str, ...],
     cors_origins: tuple[str, ...],
     id_seed: int | None,
+    faults_file: str | None,
     access_log: bool,
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
@@ -125,6 +130,15 @@ def command(
         )
     if workers > 1 and id_seed is not None:
         raise click.UsageError(f"--seed with --workers {workers}: every worker would draw the same ids; use one worker")
+    faults = None
+    if faults_file is not None:
+        from villa_contracts.contract import load
+        from villa_contracts.faults import FaultsError, read_file
+
+        try:
+            faults = read_file(faults_file, load()).document
+        except FaultsError as exc:
+            raise click.BadParameter(str(exc), param_hint="--faults") from None
     if workers > 1:  # a bad --db or --store is reported once, before any worker starts
         open_storage(db_path, url=store_url, prefix=store_prefix).close()
 
@@ -139,6 +153,7 @@ def command(
             allowed_origins=allowed_origins,
             cors_origins=cors_origins or None,
             seed=id_seed,
+            faults=faults,
         )
         if workers == 1:
             banner(url)
@@ -155,6 +170,8 @@ def command(
             click.echo(f"state kept in Redis {shown_url(store_url)} under {store_prefix!r}", err=True)
         if workers > 1:
             click.echo(f"{workers} worker processes", err=True)
+        if faults is not None:
+            click.echo(f"faults injected: {len(faults['rules'])} rule(s) from {faults_file}", err=True)
 
     if workers == 1:
         serve_forever(build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]

@@ -1,0 +1,62 @@
+"""The gate never blames a backend for a fault the mock injected (docs/faults.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mock_server.app import create_app
+from mock_server.runner import serve_in_thread
+from villa_contracts.cli import cli
+
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
+
+FAULTS = {
+    "rules": [
+        {"operation": "villa.getOrder", "probability": 0.5, "seed": 3, "effect": {"status": 500, "undeclared": True}}
+    ]
+}
+
+
+def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_path: Path) -> None:
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=FAULTS)) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
+             "--phases", "schemathesis", "--max-examples", "5", "--seed", "5",
+             "--report-dir", str(tmp_path), "--run-id", "faults"],
+            env={"COLUMNS": "80", "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "faults" / "summary.json").read_text())
+    assert data["exitCode"] == 0 and data["failures"] == []
+    assert "injected by the mock" in result.output
+    assert "X-Villa-Injected-Fault: 0:status=500" in result.output
+
+
+def test_the_state_machine_reports_injected_faults_as_warnings(tmp_path: Path) -> None:
+    faults = {"rules": [{"operation": "villa.createOrder", "probability": 0.3, "seed": 1,
+                         "effect": {"status": 503, "undeclared": True}}]}  # fmt: skip
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
+             "--phases", "state-machine", "--max-examples", "10", "--seed", "5",
+             "--report-dir", str(tmp_path), "--run-id", "machine"],
+            env={"COLUMNS": "80", "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "injected by the mock (X-Villa-Injected-Fault: 0:status=503)" in result.output
+
+
+def test_only_a_fault_that_changed_the_answer_excuses_it() -> None:
+    from villa_contracts.faults import HEADER, injected_label
+
+    assert injected_label({HEADER: "0:status=503"}) == "0:status=503"
+    assert injected_label({HEADER.lower(): ["1:truncate"]}) == "1:truncate"  # schemathesis' headers
+    assert injected_label({HEADER: "2:latencyMs=200"}) is None  # only delayed: still the backend's answer
+    assert injected_label({HEADER: "3:slowBodyMs=50"}) is None
+    assert injected_label({}) is None
