@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import villa_contracts
 
@@ -77,3 +80,38 @@ def test_no_tool_cache_is_tracked() -> None:
     tracked = subprocess.run([git, "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     caches = (".schemathesis/", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/", ".hypothesis/", "__pycache__/")
     assert not [path for path in tracked.splitlines() if any(cache in path for cache in caches)]
+
+
+def test_the_version_shown_is_the_packages() -> None:
+    # `--version` shows villa_contracts.__version__ (no importlib.metadata at start-up): it must be pyproject's.
+    import tomllib
+
+    from villa_contracts.cli import cli, villa
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert villa_contracts.__version__ == declared
+    for group, name in ((cli, "villa-contracts"), (villa.villa, "villa")):
+        result = CliRunner().invoke(group, ["--version"])
+        assert result.exit_code == 0 and result.output == f"{name}, version {declared}\n"
+
+
+def test_the_commands_start_without_the_heavy_libraries() -> None:
+    # What `villa --help` and `villa-contracts --version`/`gate --help` import: none of the client's or the engines'
+    # libraries (they cost most of a start-up). Run in a fresh interpreter, as the console scripts are.
+    heavy = ("httpx", "jose", "jsonschema", "schemathesis", "hypothesis", "mitmproxy", "starlette", "pact")
+    for module, args in (
+        ("villa_contracts.cli.villa", ["--help"]),
+        ("villa_contracts.cli", ["--version"]),
+        ("villa_contracts.cli", ["gate", "--help"]),
+        ("villa_contracts.cli", ["serve", "--help"]),
+        ("villa_contracts.cli", ["proxy", "--help"]),
+    ):
+        code = (
+            f"import sys; sys.argv = ['x', *{args!r}]\n"
+            f"from {module} import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})\n"
+            "print('LOADED', loaded, file=sys.stderr)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+        assert "LOADED []" in done.stderr, (module, args, done.stderr[-2000:])

@@ -9,16 +9,58 @@ Example:
 
 from __future__ import annotations
 
-from villa_contracts.client._auth import AuthError, CognitoAuth, SignUpResult, Tokens, secret_hash
-from villa_contracts.client._builder import OrderBuilder
-from villa_contracts.client._client import VillaClient
-from villa_contracts.client._jwt import VerifiedIdToken
-from villa_contracts.client._orders import GeneratedOrderId, Order, OrdersApi
-from villa_contracts.client._payment_types import CardToken, ChargeResult, VerifyResult, mask_card
-from villa_contracts.client._payments import PaymentsApi
-from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult, PrePaymentValidator
-from villa_contracts.client._settings import Settings
-from villa_contracts.client._shop import CheckoutResult, ShopClient
+import typing as _typing
+
+# What each public name is imported from, on first use (PEP 562): importing one module of the client (its
+# settings, for `villa --help`) does not load httpx and python-jose with every other.
+_PUBLIC = {
+    "AuthError": "villa_contracts.client._auth",
+    "CognitoAuth": "villa_contracts.client._auth",
+    "SignUpResult": "villa_contracts.client._auth",
+    "Tokens": "villa_contracts.client._auth",
+    "secret_hash": "villa_contracts.client._auth",
+    "OrderBuilder": "villa_contracts.client._builder",
+    "VillaClient": "villa_contracts.client._client",
+    "VerifiedIdToken": "villa_contracts.client._jwt",
+    "GeneratedOrderId": "villa_contracts.client._orders",
+    "Order": "villa_contracts.client._orders",
+    "OrdersApi": "villa_contracts.client._orders",
+    "CardToken": "villa_contracts.client._payment_types",
+    "ChargeResult": "villa_contracts.client._payment_types",
+    "VerifyResult": "villa_contracts.client._payment_types",
+    "mask_card": "villa_contracts.client._payment_types",
+    "PaymentsApi": "villa_contracts.client._payments",
+    "OrderSchemaValidator": "villa_contracts.client._pricing",
+    "PrePaymentResult": "villa_contracts.client._pricing",
+    "PrePaymentValidator": "villa_contracts.client._pricing",
+    "Settings": "villa_contracts.client._settings",
+    "CheckoutResult": "villa_contracts.client._shop",
+    "ShopClient": "villa_contracts.client._shop",
+}
+
+if _typing.TYPE_CHECKING:
+    from villa_contracts.client._auth import AuthError, CognitoAuth, SignUpResult, Tokens, secret_hash
+    from villa_contracts.client._builder import OrderBuilder
+    from villa_contracts.client._client import VillaClient
+    from villa_contracts.client._jwt import VerifiedIdToken
+    from villa_contracts.client._orders import GeneratedOrderId, Order, OrdersApi
+    from villa_contracts.client._payment_types import CardToken, ChargeResult, VerifyResult, mask_card
+    from villa_contracts.client._payments import PaymentsApi
+    from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult, PrePaymentValidator
+    from villa_contracts.client._settings import Settings
+    from villa_contracts.client._shop import CheckoutResult, ShopClient
+
+
+def __getattr__(name: str) -> object:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'villa_contracts.client' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AuthError",

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import click
 
+from villa_contracts import __version__
 from villa_contracts.cli.villa._commands import COMMANDS
 from villa_contracts.cli.villa._session import Context, load_dotenv
-from villa_contracts.client import AuthError, _settings
+from villa_contracts.client import _settings
 from villa_contracts.client._settings import DEFAULT_BASE_URL, PRODUCTION_BASE_URL
 from villa_contracts.errors import ApiError, NotAnswering, VillaContractsError
 
@@ -54,7 +55,7 @@ Exit codes:
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="villa-contracts", prog_name="villa")
+@click.version_option(__version__, prog_name="villa")  # the package's, without importlib.metadata
 # No click envvar= here: the variables are read from the environment and .env together (Context.environ).
 @click.option(
     "--env",
@@ -144,6 +145,8 @@ def main() -> None:
     except (VillaContractsError, OSError) as exc:
         if debug:
             traceback.print_exc()
+        from villa_contracts.client._auth import AuthError  # imported here: `villa --help` starts without httpx
+
         refused = isinstance(exc, ApiError | AuthError)
         text = " ".join(str(exc).split()) or type(exc).__name__
         click.echo(f"{'refused' if refused else 'error'}: {text[:400]}", err=True)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from villa_contracts.cli.villa._session import Context, Session
-from villa_contracts.client import mask_card
+from villa_contracts.domain.cards import mask as mask_card
 from villa_contracts.domain.money import fmt, to_satang
 from villa_contracts.errors import UsageError
 from villa_contracts.redact import redact

@@ -16,12 +16,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from villa_contracts.client import Settings, Tokens, VillaClient
-from villa_contracts.client._auth import AuthError, unverified_claims
-from villa_contracts.client._discover import COGNITO_VARIABLES, ask_mock
+from villa_contracts.client._settings import Settings
 from villa_contracts.errors import ConfigError
+
+if TYPE_CHECKING:
+    from villa_contracts.client import Tokens, VillaClient
+
+# The client's modules (httpx, python-jose) are imported where a command uses them: `villa --help` and the
+# local commands start without them.
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -95,6 +99,8 @@ class Session:
     @classmethod
     def of(cls, username: str, tokens: Tokens) -> Session:
         """The session of a login's tokens (their claims read, not verified: the backend verifies)."""
+        from villa_contracts.client._auth import unverified_claims
+
         claims = unverified_claims(tokens.id_token)
         expires = float(claims.get("exp") or time.time() + tokens.expires_in)
         return cls(username, str(claims.get("sub") or ""), expires, tokens)
@@ -117,6 +123,8 @@ class Session:
     @classmethod
     def load(cls, path: Path) -> Session | None:
         """The session kept at ``path``, or None (none, unreadable or expired)."""
+        from villa_contracts.client._auth import Tokens
+
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             tokens = Tokens(str(data["idToken"]), str(data["accessToken"]), None, int(data["expiresIn"]))
@@ -160,6 +168,8 @@ class Context:
         """
         token = self.environ.get("VILLA_ID_TOKEN")
         if token:
+            from villa_contracts.client._auth import AuthError, Tokens
+
             try:
                 return Session.of("(VILLA_ID_TOKEN)", Tokens(token, "", None, 3600))
             except AuthError as exc:
@@ -177,6 +187,8 @@ class Context:
             ConfigError: none configured and the backend does not give its pool (the message names the variables).
             NotAnswering: none configured and nothing answers at the base URL.
         """
+        from villa_contracts.client._discover import COGNITO_VARIABLES, ask_mock
+
         settings, why_not = ask_mock(self.settings)
         if not (settings.cognito_client_id and settings.cognito_user_pool_id):
             raise ConfigError(
@@ -195,6 +207,8 @@ class Context:
         Raises:
             NotLoggedIn: ``login`` and no session.
         """
+        from villa_contracts.client import VillaClient
+
         settings = self.cognito_settings() if cognito else self.settings
         client = VillaClient(settings, allow_prod_payments=self.environ.get("VILLA_ALLOW_PROD_PAYMENTS") == "1")
         if login:
