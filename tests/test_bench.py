@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +76,10 @@ def test_list_scale_options_parse(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as refused:
         bench.parse_args(["--stores", "mongo"])
     assert refused.value.code == 2 and "unknown ['mongo']" in capsys.readouterr().err
+
+
+def test_feedback_help() -> None:
+    shown = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "feedback.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "--root" in shown.stdout and "--tests" in shown.stdout

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
 
@@ -36,6 +35,7 @@ from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.recording import Recorder, meta_for
 from suites.proxy.session import TrafficSession
+from suites.proxy.upstream import parse_upstream
 from villa_contracts.errors import VillaContractsError
 from villa_contracts.faults import HEADER, INJECTED, Faults, Injected, read_file, refuse_effects
 
@@ -52,19 +52,6 @@ FENCED = "refused by the prod payments fence: never forwarded (--allow-prod-paym
 INJECTED_BY_PROXY = INJECTED.replace("the mock", "the proxy")
 INJECTED_KEY = "villa.injected"
 """Flow metadata: the fault the proxy injected into the exchange (``villa_contracts.faults.Injected``)."""
-
-
-def parse_upstream(url: str) -> tuple[str, str, int, str]:
-    """``(scheme, host, port, base path)`` of an upstream base URL.
-
-    Raises:
-        ValueError: it is not an http(s) URL with a host.
-    """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"upstream {url!r} is not an http(s) URL with a host (e.g. https://dev.example)")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/")
 
 
 def log_listener(verdict: Verdict, new: list[Finding]) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from suites.proxy.addon import parse_upstream
 from suites.proxy.flows import REFUSED_KEY, seen_exchange
 from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.session import TrafficSession
+from suites.proxy.upstream import parse_upstream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mitmproxy import addons, ctx, exceptions, options
 from mitmproxy.master import Master
 
-from suites.proxy.addon import parse_upstream
+from suites.proxy.upstream import parse_upstream
 from villa_contracts.errors import UsageError
 from villa_contracts.redact import redact
 

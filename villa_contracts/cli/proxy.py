@@ -181,10 +181,8 @@ def command(
         return
     if not upstream:
         raise click.UsageError("--upstream URL is required (the backend to put the proxy in front of)")
-    from suites.proxy.addon import ContractProxy, parse_upstream
-    from suites.proxy.server import start_proxy
+    from suites.proxy.upstream import parse_upstream, port_taken
     from villa_contracts.contract import load
-    from villa_contracts.reports import ReportWriter, run_directory_name
     from villa_contracts.target import probe
 
     try:
@@ -192,8 +190,18 @@ def command(
     except ValueError as exc:
         raise click.UsageError(f"--upstream: {exc}") from None
     upstream = upstream.rstrip("/")
+    # What a user got wrong is said before mitmproxy loads (seconds): a busy port, a contract, the upstream.
+    if port_taken(listen_host, listen_port):
+        raise click.ClickException(
+            f"cannot listen on {listen_host}:{listen_port}: address already in use; stop what listens there "
+            "or choose another --listen-port (0: any free one)"
+        )
     names = [c.name for c in load(contracts_dir).select(contracts)]  # an unknown name: exit 2, before anything
     mock = probe(upstream, admin_token=admin_token) is not None  # unreachable: exit 2, one line
+    from suites.proxy.addon import ContractProxy
+    from suites.proxy.server import start_proxy
+    from villa_contracts.reports import ReportWriter, run_directory_name
+
     uses_catalog = catalog == "on" or (catalog == "auto" and mock)
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + "-proxy"
     directory = report_dir / run_directory_name(run_id)
