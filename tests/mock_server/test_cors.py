@@ -1,8 +1,8 @@
 """CORS (``mock_server.cors``): the exact preflights a browser sends, the answers' headers, the admin API untouched.
 
-No browser runs here (none is installed on CI machines): the requests are the ones Chromium sends,
-header for header (``Access-Control-Request-Headers`` lower case, sorted, comma-separated), so what
-a browser checks of the answers is checked here.
+The requests are the ones Chromium sends, header for header (``Access-Control-Request-Headers`` lower
+case, sorted, comma-separated), so what a browser checks of the answers is checked here without one;
+``test_browser.py`` runs a real Chromium on a page of another origin.
 """
 
 from __future__ import annotations
