@@ -162,3 +162,31 @@ def test_a_busy_port_exits_2_with_one_line(broken_total: str, tmp_path: Path) ->
         )  # fmt: skip
     assert result.returncode == 2 and "address already in use" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_banner_says_where_to_point_the_clients_and_what_is_fenced(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from villa_contracts.cli.proxy import _banner
+
+    settings: dict[str, object] = {
+        "villa_upstream": "https://dev.example", "villa_env": "prod", "villa_run_id": "r1", "villa_catalog": "off",
+        "villa_allow_prod_payments": False, "villa_rate_limit": 5.0,
+    }  # fmt: skip
+    reverse = SimpleNamespace(mode="reverse", url="http://127.0.0.1:8081")
+    _banner(reverse, ["villa", "shop"], settings, Path("reports/r1"), Path("rec"))  # type: ignore[arg-type]
+    assert capsys.readouterr().out.splitlines() == [
+        "villa-contracts proxy · run r1",
+        "  listening on http://127.0.0.1:8081 → https://dev.example: point the clients' base URL at "
+        "http://127.0.0.1:8081",
+        "  contracts: villa, shop · env prod · catalog prices not checked",
+        "  reports: reports/r1/index.html (kept up to date) · recording: rec",
+        "  prod: payment operations are refused by the proxy, never forwarded",
+        "  forwarding at most 5 requests per second",
+        "Ctrl-C to stop.",
+    ]
+    regular = SimpleNamespace(mode="regular", host="0.0.0.0", port=8081, ca_cert=Path("/conf/ca.pem"))
+    _banner(regular, ["villa"], {**settings, "villa_env": "dev", "villa_rate_limit": 0.0}, Path("r"), None)  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert "  HTTP proxy on 0.0.0.0:8081: checks the traffic to https://dev.example" in out
+    assert "CA certificate: /conf/ca.pem" in out and "prod:" not in out and "forwarding" not in out

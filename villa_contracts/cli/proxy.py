@@ -17,6 +17,7 @@ from villa_contracts.cli import options
 
 if TYPE_CHECKING:
     from suites.proxy.findings import Finding, Verdict
+    from suites.proxy.server import RunningProxy
     from villa_contracts.reports import RunRecord
 
 EPILOG = """\b
@@ -181,23 +182,8 @@ def command(
         return
     if not upstream:
         raise click.UsageError("--upstream URL is required (the backend to put the proxy in front of)")
-    from suites.proxy.upstream import parse_upstream, port_taken
-    from villa_contracts.contract import load
-    from villa_contracts.target import probe
-
-    try:
-        parse_upstream(upstream)
-    except ValueError as exc:
-        raise click.UsageError(f"--upstream: {exc}") from None
     upstream = upstream.rstrip("/")
-    # What a user got wrong is said before mitmproxy loads (seconds): a busy port, a contract, the upstream.
-    if port_taken(listen_host, listen_port):
-        raise click.ClickException(
-            f"cannot listen on {listen_host}:{listen_port}: address already in use; stop what listens there "
-            "or choose another --listen-port (0: any free one)"
-        )
-    names = [c.name for c in load(contracts_dir).select(contracts)]  # an unknown name: exit 2, before anything
-    mock = probe(upstream, admin_token=admin_token) is not None  # unreachable: exit 2, one line
+    names, mock = _preflight(upstream, listen_host, listen_port, contracts, contracts_dir, admin_token)
     from suites.proxy.addon import ContractProxy
     from suites.proxy.server import start_proxy
     from villa_contracts.reports import ReportWriter, run_directory_name
@@ -232,29 +218,7 @@ def command(
             say=lambda line: click.echo(f"proxy: {line}", err=True),
         )
         try:
-            click.echo(
-                click.style(f"villa-contracts proxy · run {run_id}", bold=True)
-                if _color()
-                else f"villa-contracts proxy · run {run_id}"
-            )
-            if proxy.mode == "reverse":
-                click.echo(f"  listening on {proxy.url} → {upstream}: point the clients' base URL at {proxy.url}")
-            else:
-                click.echo(f"  HTTP proxy on {proxy.host}:{proxy.port}: checks the traffic to {upstream}")
-                click.echo(
-                    f"  CA certificate: {proxy.ca_cert.resolve()} (install and trust it on the device for HTTPS)"
-                )
-            prices = "catalog prices checked" if uses_catalog else "catalog prices not checked"
-            click.echo(f"  contracts: {', '.join(names)} · env {env or 'dev'} · {prices}")
-            click.echo(
-                f"  reports: {directory / 'index.html'} (kept up to date)"
-                + (f" · recording: {record_dir}" if record_dir else "")
-            )
-            if (env or "dev") == "prod" and not allow_prod_payments:
-                click.echo("  prod: payment operations are refused by the proxy, never forwarded")
-            if rate_limit:
-                click.echo(f"  forwarding at most {rate_limit:g} requests per second")
-            click.echo("Ctrl-C to stop.")
+            _banner(proxy, names, settings, directory, record_dir)
             while proxy.running:
                 time.sleep(0.2)
             click.echo("proxy: stopped on its own (see the lines above)", err=True)
@@ -266,6 +230,62 @@ def command(
         raise click.ClickException("the proxy stopped without a verdict")
     record, paths = addon.result
     _finish(record, paths)
+
+
+def _preflight(
+    upstream: str,
+    listen_host: str,
+    listen_port: int,
+    contracts: tuple[str, ...],
+    contracts_dir: Path | None,
+    admin_token: str | None,
+) -> tuple[list[str], bool]:
+    """The contracts' names and whether the upstream is a mock, once what a user may have got wrong is checked.
+
+    Said before mitmproxy loads (it takes seconds): the upstream's form, a busy port, a contract name, an unreachable
+    upstream; each is one line and exit 2.
+    """
+    from suites.proxy.upstream import parse_upstream, port_taken
+    from villa_contracts.contract import load
+    from villa_contracts.target import probe
+
+    try:
+        parse_upstream(upstream)
+    except ValueError as exc:
+        raise click.UsageError(f"--upstream: {exc}") from None
+    if port_taken(listen_host, listen_port):
+        raise click.ClickException(
+            f"cannot listen on {listen_host}:{listen_port}: address already in use; stop what listens there "
+            "or choose another --listen-port (0: any free one)"
+        )
+    names = [c.name for c in load(contracts_dir).select(contracts)]  # an unknown name: exit 2, before anything
+    mock = probe(upstream, admin_token=admin_token) is not None  # unreachable: exit 2, one line
+    return names, mock
+
+
+def _banner(
+    proxy: RunningProxy, names: list[str], settings: dict[str, object], directory: Path, record_dir: Path | None
+) -> None:
+    """What the proxy does, where the clients point and where the reports are: printed once it listens."""
+    upstream, env = settings["villa_upstream"], settings["villa_env"]
+    title = f"villa-contracts proxy · run {settings['villa_run_id']}"
+    click.echo(click.style(title, bold=True) if _color() else title)
+    if proxy.mode == "reverse":
+        click.echo(f"  listening on {proxy.url} → {upstream}: point the clients' base URL at {proxy.url}")
+    else:
+        click.echo(f"  HTTP proxy on {proxy.host}:{proxy.port}: checks the traffic to {upstream}")
+        click.echo(f"  CA certificate: {proxy.ca_cert.resolve()} (install and trust it on the device for HTTPS)")
+    prices = "catalog prices checked" if settings["villa_catalog"] == "on" else "catalog prices not checked"
+    click.echo(f"  contracts: {', '.join(names)} · env {env} · {prices}")
+    click.echo(
+        f"  reports: {directory / 'index.html'} (kept up to date)"
+        + (f" · recording: {record_dir}" if record_dir else "")
+    )
+    if env == "prod" and not settings["villa_allow_prod_payments"]:
+        click.echo("  prod: payment operations are refused by the proxy, never forwarded")
+    if settings["villa_rate_limit"]:
+        click.echo(f"  forwarding at most {settings['villa_rate_limit']:g} requests per second")
+    click.echo("Ctrl-C to stop.")
 
 
 @command.command("check", epilog=CHECK_EPILOG)
