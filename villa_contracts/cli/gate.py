@@ -10,10 +10,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from villa_contracts.cli import options
+
+if TYPE_CHECKING:
+    from villa_contracts.contract import Contracts
+    from villa_contracts.events import Event
+    from villa_contracts.reports import ReportWriter, RunRecord
+    from villa_contracts.target import Target
 
 PHASES = ("lint", "schemathesis", "state-machine", "pact")
 ENGINE_PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -103,60 +110,19 @@ def command(
     from villa_contracts.cli._proxied import traffic_events
     from villa_contracts.cli._proxied import via_proxy as proxied
     from villa_contracts.contract import load
-    from villa_contracts.errors import UsageError
-    from villa_contracts.events import (
-        EXIT_ERROR,
-        EXIT_INCOMPLETE,
-        Event,
-        PhaseFinished,
-        Progress,
-        RunFinished,
-        RunStarted,
-    )
-    from villa_contracts.reports import ConsoleReporter, ReportWriter, RunRecord, run_directory_name
-    from villa_contracts.target import resolve_target
+    from villa_contracts.events import EXIT_ERROR, RunFinished, RunStarted
+    from villa_contracts.reports import run_directory_name
 
-    chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
-    unknown = [p for p in chosen if p not in PHASES]
-    if unknown or not chosen:
-        raise click.UsageError(f"--phases: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}")
-    engine = tuple(p.strip() for p in schemathesis_phases.split(",") if p.strip())
-    wrong = [p for p in engine if p not in ENGINE_PHASES]
-    if wrong or not engine:
-        raise click.UsageError(
-            f"--schemathesis-phases: unknown {', '.join(wrong) or '(none)'}; choose from {', '.join(ENGINE_PHASES)}"
-        )
+    chosen, engine = _phase_lists(phases, schemathesis_phases)
     everything = load()
-    # An unknown name, or a contract the gate cannot check, is a usage error before anything starts.
-    for chosen_contract in everything.select(contracts):
-        if chosen_contract.role != "api":
-            apis = ", ".join(c.name for c in everything.apis)
-            raise UsageError(
-                f"--contract {chosen_contract.name}: the mock's own {chosen_contract.role} API is not a backend API "
-                f"the gate checks; choose from {apis}"
-            )
+    _only_backend_apis(everything, contracts)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{seed}"
     started = time.perf_counter()
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    writer = ReportWriter.from_dir(report_dir / run_directory_name(run_id), sarif_copy=sarif_copy, contracts=everything)
-    writer.check_writable()  # before anything runs: a run whose reports cannot be written is not worth starting
-    console = ConsoleReporter(click.echo, color=color, progress=not no_progress, reports=writer)
-    record = RunRecord()
-    handlers: list[Callable[[Event], None]] = [record.handle, console.handle, writer.handle]
-
-    def emit(event: Event) -> None:
-        for handle in handlers:
-            handle(event)
-
+    writer, record, emit = _reporters(report_dir / run_directory_name(run_id), sarif_copy, everything, no_progress)
     exit_code, reason = EXIT_ERROR, ""
-    plan = GatePlan(
-        phases=chosen,
-        contracts=contracts,
-        state_change_url=state_change_url,
-        coverage="warn" if coverage == "warn" else "fail",
-        schemathesis_phases=engine,
-    )
+    plan = GatePlan(phases=chosen, contracts=contracts, state_change_url=state_change_url,
+                    coverage="warn" if coverage == "warn" else "fail", schemathesis_phases=engine)  # fmt: skip
     try:
         names = tuple(c.name for c in everything.select(contracts))
         with (
@@ -166,22 +132,7 @@ def command(
         ):
             gate_url, proxy = gated
             emit(RunStarted(run_id, url, embedded, seed, max_examples, time.time(), chosen, names))
-            try:
-                target = resolve_target(
-                    gate_url,
-                    seed=seed,
-                    max_examples=max_examples,
-                    rate_limit=rate_limit,
-                    env=env,
-                    allow_prod_payments=allow_prod_payments,
-                    admin_token=admin_token,
-                )
-            except Exception as exc:  # unreachable, config or login: the gate cannot run
-                raise _CannotRun(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-            if not target.allow_payments:
-                note = "VILLA_ENV=prod: payment operations are skipped (--allow-prod-payments to call them)"
-                click.echo(f"note: {note}", err=True)
-                emit(Progress("gate", note))
+            target = _target(gate_url, emit, seed, max_examples, rate_limit, env, allow_prod_payments, admin_token)
             with RunContext(target, everything) as context:
                 for event in run_gate(context, plan):
                     emit(event)
@@ -191,12 +142,7 @@ def command(
     except _CannotRun as exc:
         exit_code, reason = EXIT_ERROR, str(exc)
     except KeyboardInterrupt:
-        # The signal may land anywhere (in a phase, or while a handler writes): end the running phase here.
-        for phase in record.phases.values():
-            if phase.started and not phase.finished and not phase.interrupted:
-                emit(PhaseFinished(phase.name, phase.seconds, None, interrupted=True))
-        code, why = record.outcome()
-        exit_code, reason = EXIT_INCOMPLETE, why if code == EXIT_INCOMPLETE else "interrupted before the first phase"
+        exit_code, reason = _interrupted(record, emit)
     finally:
         emit(RunFinished(exit_code, time.perf_counter() - started, reason))
         writer.close()
@@ -207,6 +153,98 @@ def command(
 
 class _CannotRun(Exception):
     pass
+
+
+def _reporters(
+    directory: Path, sarif_copy: Path | None, everything: Contracts, no_progress: bool
+) -> tuple[ReportWriter, RunRecord, Callable[[Event], None]]:
+    """The run's report files (checked writable before anything runs), its record, and how an event reaches all."""
+    from villa_contracts.reports import ConsoleReporter, ReportWriter, RunRecord
+
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    writer = ReportWriter.from_dir(directory, sarif_copy=sarif_copy, contracts=everything)
+    writer.check_writable()  # a run whose reports cannot be written is not worth starting
+    console = ConsoleReporter(click.echo, color=color, progress=not no_progress, reports=writer)
+    record = RunRecord()
+    handlers: list[Callable[[Event], None]] = [record.handle, console.handle, writer.handle]
+
+    def emit(event: Event) -> None:
+        for handle in handlers:
+            handle(event)
+
+    return writer, record, emit
+
+
+def _phase_lists(phases: str, schemathesis_phases: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The gate's phases and Schemathesis' own, from their options (an unknown or empty list: a usage error)."""
+    chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PHASES]
+    if unknown or not chosen:
+        raise click.UsageError(f"--phases: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}")
+    engine = tuple(p.strip() for p in schemathesis_phases.split(",") if p.strip())
+    wrong = [p for p in engine if p not in ENGINE_PHASES]
+    if wrong or not engine:
+        raise click.UsageError(
+            f"--schemathesis-phases: unknown {', '.join(wrong) or '(none)'}; choose from {', '.join(ENGINE_PHASES)}"
+        )
+    return chosen, engine
+
+
+def _only_backend_apis(everything: Contracts, contracts: tuple[str, ...]) -> None:
+    """An unknown name, or a contract the gate cannot check (the mock's admin API): a usage error before anything."""
+    from villa_contracts.errors import UsageError
+
+    for chosen_contract in everything.select(contracts):
+        if chosen_contract.role != "api":
+            apis = ", ".join(c.name for c in everything.apis)
+            raise UsageError(
+                f"--contract {chosen_contract.name}: the mock's own {chosen_contract.role} API is not a backend API "
+                f"the gate checks; choose from {apis}"
+            )
+
+
+def _target(
+    url: str,
+    emit: Callable[[Event], None],
+    seed: int,
+    max_examples: int,
+    rate_limit: float | None,
+    env: str | None,
+    allow_prod_payments: bool,
+    admin_token: str | None,
+) -> Target:
+    """The target at ``url``, its accounts logged in (``_CannotRun`` when unreachable, misconfigured or refused)."""
+    from villa_contracts.events import Progress
+    from villa_contracts.target import resolve_target
+
+    try:
+        target = resolve_target(
+            url,
+            seed=seed,
+            max_examples=max_examples,
+            rate_limit=rate_limit,
+            env=env,
+            allow_prod_payments=allow_prod_payments,
+            admin_token=admin_token,
+        )
+    except Exception as exc:  # unreachable, config or login: the gate cannot run
+        raise _CannotRun(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    if not target.allow_payments:
+        note = "VILLA_ENV=prod: payment operations are skipped (--allow-prod-payments to call them)"
+        click.echo(f"note: {note}", err=True)
+        emit(Progress("gate", note))
+    return target
+
+
+def _interrupted(record: RunRecord, emit: Callable[[Event], None]) -> tuple[int, str]:
+    """End the running phase of an interrupted run (the signal may land anywhere); its exit code and reason."""
+    from villa_contracts.events import EXIT_INCOMPLETE, PhaseFinished
+
+    for phase in record.phases.values():
+        if phase.started and not phase.finished and not phase.interrupted:
+            emit(PhaseFinished(phase.name, phase.seconds, None, interrupted=True))
+    code, why = record.outcome()
+    return EXIT_INCOMPLETE, why if code == EXIT_INCOMPLETE else "interrupted before the first phase"
 
 
 @contextlib.contextmanager

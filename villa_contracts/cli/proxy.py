@@ -193,18 +193,12 @@ def command(
     directory = report_dir / run_directory_name(run_id)
     ReportWriter.from_dir(directory).check_writable()
     settings = {
-        "villa_upstream": upstream,
-        "villa_contracts": names,
-        "villa_contracts_dir": str(contracts_dir or ""),
-        "villa_env": env or "dev",
-        "villa_allow_prod_payments": allow_prod_payments,
-        "villa_rate_limit": rate_limit or 0.0,
-        "villa_catalog": "on" if uses_catalog else "off",
-        "villa_report_dir": str(directory),
-        "villa_record": str(record_dir or ""),
-        "villa_run_id": run_id,
+        "villa_upstream": upstream, "villa_contracts": names, "villa_contracts_dir": str(contracts_dir or ""),
+        "villa_env": env or "dev", "villa_allow_prod_payments": allow_prod_payments,
+        "villa_rate_limit": rate_limit or 0.0, "villa_catalog": "on" if uses_catalog else "off",
+        "villa_report_dir": str(directory), "villa_record": str(record_dir or ""), "villa_run_id": run_id,
         "villa_faults": str(faults_file or ""),
-    }
+    }  # fmt: skip
     addon = ContractProxy(Printer(color=_color()))
     with _stop_on_signals():
         proxy = start_proxy(
