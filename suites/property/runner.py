@@ -168,32 +168,7 @@ def run_schemathesis(
             )
     if fatal is not None and not interrupted:
         raise RuntimeError(f"schemathesis could not run on contract {contract.name!r}: {fatal}")
-    for (operation, check), tally in sorted(tallies.items()):
-        if not tally.failed and tally.injected:  # only faults the mock injected: warnings
-            yield CheckFinished(
-                phase=PHASE,
-                operation=operation,
-                check=check,
-                passed=False,
-                failures=tuple(tally.injected.values()),
-                calls=tally.calls,
-                statuses=tuple(sorted(statuses.get(operation, ()))),
-                seconds=tally.seconds,
-                contract=contract.name,
-                warning=True,
-            )
-            continue
-        yield CheckFinished(
-            phase=PHASE,
-            operation=operation,
-            check=check,
-            passed=not tally.failed,
-            failures=tuple(tally.failures.values()),
-            calls=tally.calls,
-            statuses=tuple(sorted(statuses.get(operation, ()))),
-            seconds=tally.seconds,
-            contract=contract.name,
-        )
+    yield from _check_events(tallies, statuses, contract.name)
     if interrupted:
         # The engine swallowed the Ctrl-C (or SIGTERM) to finish cleanly; the run must not look complete.
         raise KeyboardInterrupt
@@ -203,6 +178,26 @@ def run_schemathesis(
         if name not in off and name not in evaluated:
             ops = ", ".join(sorted(business_check.OPERATIONS))
             yield Skipped(PHASE, name, f"evaluated 0 times: none of {ops} answered 2xx in this run", contract.name)
+
+
+def _check_events(
+    tallies: dict[tuple[str, str], _Tally], statuses: dict[str, set[int]], contract: str
+) -> Iterator[CheckFinished]:
+    """One ``CheckFinished`` per operation and check the engine ran; what broke only on injected faults is a warning."""
+    for (operation, check), tally in sorted(tallies.items()):
+        injected_only = not tally.failed and bool(tally.injected)  # only faults the mock injected: warnings
+        yield CheckFinished(
+            phase=PHASE,
+            operation=operation,
+            check=check,
+            passed=not tally.failed and not injected_only,
+            failures=tuple((tally.injected if injected_only else tally.failures).values()),
+            calls=tally.calls,
+            statuses=tuple(sorted(statuses.get(operation, ()))),
+            seconds=tally.seconds,
+            contract=contract,
+            warning=injected_only,
+        )
 
 
 def _served_contract(contract: Contract, base_url: str) -> dict[str, Any]:

@@ -216,17 +216,7 @@ def start_proxy(
     thread = threading.Thread(target=run, name=f"villa-proxy-{listen_port}", daemon=True)
     thread.start()
     try:
-        if not ready.event.wait(startup_timeout):
-            raise OSError(f"the proxy did not listen on {listen_host}:{listen_port} within {startup_timeout:g} s")
-        failure = box.get("failure")
-        if isinstance(failure, exceptions.OptionsError):
-            raise UsageError(str(failure)) from None
-        if failure is not None:
-            raise OSError(f"the proxy could not start: {type(failure).__name__}: {failure}") from failure
-        if ready.error or not ready.addresses:
-            thread.join(_STOP_TIMEOUT)
-            reason = ready.error.rsplit(": ", 1)[-1] if ready.error else "no server is running"
-            raise OSError(f"cannot listen on {listen_host}:{listen_port}: {reason} (choose another --listen-port)")
+        _await_listening(ready, box, thread, f"{listen_host}:{listen_port}", startup_timeout)
     except BaseException:
         for name in ("mitmproxy", "villa_contracts.proxy"):
             logging.getLogger(name).removeHandler(handler)
@@ -234,3 +224,25 @@ def start_proxy(
     handler.started = True
     address = ready.addresses[0]
     return RunningProxy(address[0], address[1], mode, confdir, addon, box["master"], box["loop"], thread, handler)
+
+
+def _await_listening(
+    ready: _Ready, box: dict[str, Any], thread: threading.Thread, where: str, startup_timeout: float
+) -> None:
+    """Wait until the proxy started in ``thread`` listens at ``where``.
+
+    Raises:
+        UsageError: mitmproxy refused an option.
+        OSError: it did not start, or could not listen (the message says why, in one line).
+    """
+    if not ready.event.wait(startup_timeout):
+        raise OSError(f"the proxy did not listen on {where} within {startup_timeout:g} s")
+    failure = box.get("failure")
+    if isinstance(failure, exceptions.OptionsError):
+        raise UsageError(str(failure)) from None
+    if failure is not None:
+        raise OSError(f"the proxy could not start: {type(failure).__name__}: {failure}") from failure
+    if ready.error or not ready.addresses:
+        thread.join(_STOP_TIMEOUT)
+        reason = ready.error.rsplit(": ", 1)[-1] if ready.error else "no server is running"
+        raise OSError(f"cannot listen on {where}: {reason} (choose another --listen-port)")

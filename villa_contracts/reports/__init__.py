@@ -18,13 +18,14 @@ Example:
 
 from __future__ import annotations
 
+# The record every report is rendered from
+from villa_contracts.reports._counts import SEVERITIES, Counts
+
 # Handlers
 from villa_contracts.reports.console import ConsoleReporter, summary_lines
 from villa_contracts.reports.html_report import html_report
 from villa_contracts.reports.junit import failure_text, junit_xml
-
-# The record every report is rendered from
-from villa_contracts.reports.record import SEVERITIES, Counts, PhaseRecord, PhaseStatus, RunRecord, Verdict
+from villa_contracts.reports.record import PhaseRecord, PhaseStatus, RunRecord, Verdict
 from villa_contracts.reports.sarif import LEVELS, SARIF_SCHEMA, sarif_json, sarif_log
 from villa_contracts.reports.writer import FILES, SARIF_COPY, Handler, ReportWriter, run_directory_name, summary_json
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from villa_contracts.reports.record import DOCUMENT
+from villa_contracts.reports._counts import DOCUMENT
 
 if TYPE_CHECKING:
     from villa_contracts.contract import Contracts

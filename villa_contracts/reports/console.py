@@ -22,8 +22,9 @@ from villa_contracts.events import (
     RunStarted,
     Skipped,
 )
+from villa_contracts.reports._counts import failed
 from villa_contracts.reports._text import clean, count_checks, duration, plural
-from villa_contracts.reports.record import PhaseRecord, RunRecord, failed
+from villa_contracts.reports.record import PhaseRecord, RunRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

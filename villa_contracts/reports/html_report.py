@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from villa_contracts.reports._counts import failed, warned
 from villa_contracts.reports._text import clean, count_checks, duration, iso_time, truncate
-from villa_contracts.reports.record import failed, warned
 
 if TYPE_CHECKING:
     from villa_contracts.events import CheckFinished

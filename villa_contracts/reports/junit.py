@@ -26,8 +26,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from villa_contracts.reports._counts import by_severity, failed, failures_of, severity_rank, warned
 from villa_contracts.reports._text import MESSAGE_LIMIT, clean, iso_time, truncate
-from villa_contracts.reports.record import by_severity, failed, failures_of, severity_rank, warned
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
