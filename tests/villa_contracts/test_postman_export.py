@@ -16,7 +16,8 @@ from villa_contracts.cli import cli
 from villa_contracts.contract import Contracts, load
 from villa_contracts.errors import ContractError
 from villa_contracts.postman import build_collection, draft07, generate, stale
-from villa_contracts.postman._flow import plan, response_example, success
+from villa_contracts.postman._flow import plan
+from villa_contracts.postman._parts import response_example, success
 
 POSTMAN = load().root / "postman"
 

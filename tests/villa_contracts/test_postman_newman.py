@@ -24,8 +24,8 @@ from villa_contracts.client import ShopClient
 from villa_contracts.contract import load
 from villa_contracts.errors import ConfigError
 from villa_contracts.postman import DEV_ENVIRONMENT, MOCK_ENVIRONMENT, collection_file
-from villa_contracts.postman._flow import success
 from villa_contracts.postman._newman import mock_environment, run_collection, target_environment
+from villa_contracts.postman._parts import success
 from villa_contracts.target import probe
 
 POSTMAN = load().root / "postman"

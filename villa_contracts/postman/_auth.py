@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from villa_contracts.contract._bundle import resolve
 from villa_contracts.errors import ContractError
-from villa_contracts.postman._flow import answer_properties, pointer_parts, request_properties
+from villa_contracts.postman._parts import answer_properties, pointer_parts, request_properties
 
 if TYPE_CHECKING:
     from villa_contracts.contract import Contract, Contracts, Operation

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from villa_contracts.postman import _auth
 from villa_contracts.postman import _scripts as scripts
 from villa_contracts.postman._auth import ID_TOKEN, Credential
-from villa_contracts.postman._flow import Plan, Step, folder, json_schema, plan, success, variable_prefix
+from villa_contracts.postman._flow import Plan, Step, plan
+from villa_contracts.postman._parts import folder, json_schema, success, variable_prefix
 from villa_contracts.postman._schema import draft07
 
 if TYPE_CHECKING:
