@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typing as _typing
 
+from villa_contracts._lazy import lazy_names
+
 # What each public name is imported from, on first use (PEP 562): ``import villa_contracts`` stays cheap, so
 # every command starts without loading the client, the contracts and their validators it may not need.
 _PUBLIC = {
@@ -50,15 +52,7 @@ if _typing.TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> object:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'villa_contracts' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _PUBLIC, globals())
 
 
 __version__ = "0.2.0"

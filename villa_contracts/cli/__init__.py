@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typing as _typing
 
+from villa_contracts._lazy import lazy_names
+
 # The group and its entry point are imported on first use (PEP 562): the ``villa`` command, a subpackage
 # of this one, starts without loading every ``villa-contracts`` command.
 _PUBLIC = ("cli", "main", "REPORT_A_BUG", "EPILOG", "COMMANDS")
@@ -18,14 +20,7 @@ if _typing.TYPE_CHECKING:
     from villa_contracts.cli._root import COMMANDS, EPILOG, REPORT_A_BUG, cli, main
 
 
-def __getattr__(name: str) -> object:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'villa_contracts.cli' has no attribute {name!r}")
-    from villa_contracts.cli import _root
-
-    value = getattr(_root, name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, dict.fromkeys(_PUBLIC, "villa_contracts.cli._root"), globals())
 
 
 __all__ = ["COMMANDS", "EPILOG", "REPORT_A_BUG", "cli", "main"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import typing as _typing
 
+from villa_contracts._lazy import lazy_names
+
 # What each public name is imported from, on first use (PEP 562): importing one module of the client (its
 # settings, for `villa --help`) does not load httpx and python-jose with every other.
 _PUBLIC = {
@@ -51,15 +53,7 @@ if _typing.TYPE_CHECKING:
     from villa_contracts.client._shop import CheckoutResult, ShopClient
 
 
-def __getattr__(name: str) -> object:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'villa_contracts.client' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _PUBLIC, globals())
 
 
 __all__ = [
