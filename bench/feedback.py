@@ -90,17 +90,17 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
+    """``villa-contracts serve`` of the checkout at ``root`` on ``port``, its output discarded."""
+    command = script("villa_contracts.cli", ["serve", "--port", str(port)])
+    return subprocess.Popen(command, cwd=root, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def serve_ready(root: Path) -> float:
     """Seconds from ``serve`` to its first answer of /api/health."""
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen(
-        script("villa_contracts.cli", ["serve", "--port", str(port)]),
-        cwd=root,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = serve(root, port)
     try:
         until(lambda: answers(f"http://127.0.0.1:{port}/api/health"), process)
         return time.perf_counter() - started
@@ -168,13 +168,7 @@ def main() -> int:
         print(f"start-up  {name:34} {median * 1000:6.0f} ms  ({median / base:.1f}x python)", flush=True)
     print(f"serve     {'first answer of /api/health':34} {serve_ready(root):6.2f} s", flush=True)
     with tempfile.TemporaryDirectory() as work:
-        mock = subprocess.Popen(
-            script("villa_contracts.cli", ["serve", "--port", str(port := free_port())]),
-            cwd=root,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        mock = serve(root, port := free_port())
         try:
             until(lambda: answers(f"http://127.0.0.1:{port}/api/health"), mock)
             listen, busy, unreachable = proxy_times(root, f"http://127.0.0.1:{port}", work)
