@@ -35,6 +35,8 @@ from suites.property.invariants import (
     cost_problems,
     pricing_problems,
 )
+from villa_contracts.domain import orders
+from villa_contracts.domain.errors import STATUS, refusal_of
 from villa_contracts.faults import HEADER, INJECTED, injected_label
 
 if TYPE_CHECKING:
@@ -196,9 +198,12 @@ class foreign_order_hidden(BusinessCheck):  # noqa: N801
         probe = context.http.post(
             f"{context.base_url}/api/order/get", json={"orderId": body.get("orderId")}, headers=other.headers
         )
-        if probe.status_code != 404:
+        hidden = refusal_of(orders.require_visible, body.get("orderId"), sub, other.sub)
+        assert hidden is not None
+        if probe.status_code != hidden.status:
             raise AssertionError(
-                f"order {body.get('orderId')} of {sub} answered {probe.status_code} to another account (expected 404)"
+                f"order {body.get('orderId')} of {sub} answered {probe.status_code} to another account "
+                f"(expected {hidden.status})"
             )
 
 
@@ -381,13 +386,13 @@ class refused_as_declared:  # noqa: N801 - the check's name in reports
     def __init__(self, context: RunContext | None = None, contract: str = "villa") -> None:
         self.contract = contract
         # Without a run (the schemathesis CLI alone) the contract's refusals are not known: no verdict.
-        self.other_400s = context is None or 400 in context.contracts[contract].refusal_statuses
+        self.other_400s = context is None or STATUS["invalid"] in context.contracts[contract].refusal_statuses
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
         """A positive case answered 400: only as card data, unless the contract's rules answer 400 anyway."""
         meta = case.meta
         positive = meta is None or meta.generation.mode.is_positive
-        if response.status_code != 400 or not positive or self.other_400s:
+        if response.status_code != STATUS["invalid"] or not positive or self.other_400s:
             return None
         body = _json(response)
         if not isinstance(body, dict) or body.get("code") != CARD_DATA_CODE:

@@ -11,14 +11,14 @@ backend may also answer. Amounts are integer satang.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from suites.property.invariants import money
 from villa_contracts.domain import orders, payments
 from villa_contracts.domain.catalog import BusinessData
-from villa_contracts.domain.errors import RuleViolation
+from villa_contracts.domain.errors import STATUS, RuleViolation, refusal_of
 from villa_contracts.domain.money import Satang, fmt
 from villa_contracts.domain.pricing import Quote, price_cart
 
@@ -211,7 +211,8 @@ class Model:
             assert refusal is not None
             # Another backend may look at the id before the owner: its refusal of the id is fine too.
             same_owner = self.expect_create(user, order_id, cart)
-            also = (same_owner.status,) if same_owner.status in (404, 409) else ()
+            id_refusals = {STATUS["not_found"], STATUS["conflict"]}  # the id unknown, or used already
+            also = (same_owner.status,) if same_owner.status in id_refusals else ()
             return Expect.of(refusal, also=also)
         issued = self.issued.get(order_id)
         refusal = refused(
@@ -392,13 +393,8 @@ class Model:
         return money((doc.get("payment") or {}).get("grandTotal")) or 0
 
 
-def refused(rule: Callable[..., object], *args: Any, **kwargs: Any) -> RuleViolation | None:
-    """Call a rule of ``villa_contracts.domain``; return its refusal, or None when it lets the request through."""
-    try:
-        rule(*args, **kwargs)
-    except RuleViolation as exc:
-        return exc
-    return None
+refused = refusal_of
+"""The domain's refusal of a request (``villa_contracts.domain.errors.refusal_of``), or None."""
 
 
 __all__ = [

@@ -49,6 +49,8 @@ from suites.property.shop_invariants import (
     snapshot_problems,
     status_problems,
 )
+from villa_contracts.domain import shop as rules
+from villa_contracts.domain.errors import refusal_of
 from villa_contracts.domain.money import fmt
 from villa_contracts.domain.shop import CANCELLED, HOLD, PAID, PROCESSING, REDIRECT, ShopData
 
@@ -231,8 +233,12 @@ class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
             return
         key = body.get("order_key")
         probe = context.http.get(f"{context.base_url}/api/shop/orders/{key}", headers={"Authorization": other})
-        if probe.status_code != 404:
-            raise AssertionError(f"expected: order {key} is 404 to another customer\ngot: {probe.status_code}")
+        hidden = refusal_of(rules.require_visible, key, "its owner", "another customer")
+        assert hidden is not None
+        if probe.status_code != hidden.status:
+            raise AssertionError(
+                f"expected: order {key} is {hidden.status} to another customer\ngot: {probe.status_code}"
+            )
 
 
 @business_check

@@ -23,6 +23,8 @@ from schemathesis import Response
 
 from suites.property.checks import business_check, request_json
 from suites.property.shop_checks import ShopCheck, _header
+from villa_contracts.domain import shop as rules
+from villa_contracts.domain.errors import refusal_of
 from villa_contracts.domain.money import to_satang
 from villa_contracts.domain.shop import PAID, PROCESSING
 
@@ -123,9 +125,12 @@ class shop_empty_cart_refused(ShopProbe):  # noqa: N801
         if not isinstance(token, str):
             return
         answer = self.send("POST", "/api/shop/checkout/cart", f"Token {token}", request_json(response))
-        if answer is not None and answer.status_code != 400:
+        empty = refusal_of(rules.check_cart_not_empty, [])
+        assert empty is not None
+        if answer is not None and answer.status_code != empty.status:
             raise AssertionError(
-                f"expected: 400 to a checkout of an empty cart (the seed's first rule)\ngot: {answer.status_code}"
+                f"expected: {empty.status} to a checkout of an empty cart (the seed's first rule)\n"
+                f"got: {answer.status_code}"
             )
 
 
@@ -189,8 +194,10 @@ class shop_foreign_order_unpaid(ShopProbe):  # noqa: N801
             return
         other = self.other_key(_header(response, "Authorization"))
         answer = self.send("POST", f"/api/shop/orders/{body.get('order_key')}/attempts", other) if other else None
-        if answer is not None and answer.status_code != 404:
+        hidden = refusal_of(rules.require_visible, body.get("order_key"), "its owner", "another customer")
+        assert hidden is not None
+        if answer is not None and answer.status_code != hidden.status:
             raise AssertionError(
-                f"expected: 404 to another customer's payment attempt on order {body.get('order_key')}\n"
+                f"expected: {hidden.status} to another customer's payment attempt on order {body.get('order_key')}\n"
                 f"got: {answer.status_code}"
             )

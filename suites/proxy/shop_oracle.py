@@ -39,7 +39,7 @@ from suites.proxy.redaction import token_key_pseudonym
 from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, traffic_check
 from suites.proxy.villa_oracle import remember
 from villa_contracts.domain import shop as rules
-from villa_contracts.domain.errors import RuleViolation
+from villa_contracts.domain.errors import STATUS, RuleViolation
 from villa_contracts.domain.money import Satang
 from villa_contracts.errors import VillaContractsError
 
@@ -187,7 +187,7 @@ class ShopOracle(TrafficCheck):
             decided[name] = []
         if op in BY_ORDER_KEY and key in self.orders:
             decided["exists"] = []
-            if seen.status == 404:
+            if seen.status == STATUS["not_found"]:
                 message = f"expected: not 404: order {key} was answered to its owner, this caller, before\ngot: 404"
                 decided["exists"].append(Finding("exists", "request", "/path/order_key", message))
         if not seen.exchange.succeeded:

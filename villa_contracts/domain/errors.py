@@ -6,7 +6,8 @@ answers with: the mock renders a ``RuleViolation`` with it, and the suites' orac
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from collections.abc import Callable
+from typing import Any, Final, Literal
 
 from villa_contracts.errors import VillaContractsError
 
@@ -47,3 +48,16 @@ class RuleViolation(VillaContractsError):
     def status(self) -> int:
         """The HTTP status this refusal is answered with."""
         return STATUS[self.kind]
+
+
+def refusal_of(rule: Callable[..., object], *args: Any, **kwargs: Any) -> RuleViolation | None:
+    """Call a rule of the domain; return its refusal, or None when it lets the request through.
+
+    How the suites ask the domain what a request gets (``refusal_of(rules.require_visible, key, owner,
+    caller).status``) instead of writing the status down again.
+    """
+    try:
+        rule(*args, **kwargs)
+    except RuleViolation as exc:
+        return exc
+    return None
