@@ -197,7 +197,7 @@ def _users(state: MockState, document: dict[str, Any], now: float) -> dict[str, 
         other = subs.setdefault(record["sub"], record["username"])
         if other != record["username"]:
             index = given.get(record["key"], given.get(other.casefold(), 0))
-            raise ScenarioError(f"sub {record['sub']!r} is both {other!r}'s and {record['username']!r}'s",
+            raise ScenarioError(f"sub {record['sub']!r} is given to both {other!r} and {record['username']!r}",
                                 f"/users/{index}/sub")  # fmt: skip
     return users
 

@@ -127,8 +127,8 @@ USER = {"username": "u@villa.example", "sub": "sub-1", "password": "VillaDemo123
         ({"scenario": 2}, "", "is invalid"),  # the admin contract's schema, checked before the handler
         (_bad(clock__now=5_000_000_000), "/clock/now", "is invalid"),
         (_bad(users=[USER, {**USER, "sub": "sub-2", "username": "U@villa.example"}]), "/users/1/username", "twice"),
-        (_bad(users=[USER, {**USER, "username": "v@villa.example"}]), "/users/1/sub", "sub 'sub-1' is both"),
-        (_bad(users=[{**USER, "sub": "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"}]), "/users/0/sub", "is both"),
+        (_bad(users=[USER, {**USER, "username": "v@villa.example"}]), "/users/1/sub", "sub 'sub-1' is given to both"),
+        (_bad(users=[{**USER, "sub": "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"}]), "/users/0/sub", "is given to both"),
         (_bad(records={"cognito_keys": {"signing": {"pem": "x"}}}), "/records/cognito_keys", "signing key"),
         (_bad(indexes={"shop_token_keys:all": {"x": 1}}), "/indexes/shop_token_keys:all", "token keys"),
         (_bad(records={"orders": {"1": {"orderId": "1"}}}), "/records/orders/1", "not a Villa order"),

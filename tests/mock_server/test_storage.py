@@ -17,6 +17,7 @@ import pytest
 
 from mock_server.storage import (
     MemoryStorage,
+    Snapshot,
     SqliteStorage,
     Storage,
     StoreBusy,
@@ -341,3 +342,13 @@ def test_snapshot_and_restore_replace_everything_at_once(store: Storage) -> None
     assert store.index_range("li_lists:alice", 0, 10) == ["2", "1"]
     assert store.next_sequence("order:1000:26") == 3
     assert store.snapshot().records == taken.records
+
+
+def test_a_restore_that_fails_leaves_the_store_as_it_was(store: Storage) -> None:
+    store.put("orders", "1", {"total": 79.0})
+    store.index_put("list", "1", 1.0)
+    before = store.snapshot()
+    unstorable = Snapshot(records={"orders": {"2": {"total": 1.0}}, "charges": {"c": {"bad": {1, 2}}}})
+    with pytest.raises(TypeError):
+        store.restore(unstorable)
+    assert store.snapshot() == before
