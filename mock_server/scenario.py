@@ -18,7 +18,6 @@ then the store is replaced in one step (``Storage.restore``).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -260,8 +259,8 @@ def load(state: MockState, document: Any) -> Loaded:
     records = _records(state, document, {user["sub"] for user in users.values()})
     records[USERS] = users
     records[SUBS] = {user["sub"]: {"key": key} for key, user in users.items()}
-    signing = state.store.get(SIGNING_KEY, "signing")
-    if signing is not None:
+    signing = state.store.get(SIGNING_KEY, "signing")  # the one record of its kind (mock_server.auth.keys)
+    if signing is not None:  # kept: tokens issued before still verify, and JWKS clients need not refetch
         records[SIGNING_KEY] = {"signing": signing}
     if isinstance(clock, StoredClock):
         records[CLOCK] = {"offset": {"seconds": offset}}  # with the records: every process moves with them
@@ -277,10 +276,5 @@ def load(state: MockState, document: Any) -> Loaded:
         clock.reset()
         clock.advance(offset)
     state.sweep_memo.clear()  # what is due now is the scenario's, not what this process last saw
-    loaded = sum(len(found) for kind, found in records.items() if kind not in NEVER_EXPORTED and kind != SIGNING_KEY)
+    loaded = sum(len(found) for kind, found in records.items() if kind not in NEVER_EXPORTED)
     return Loaded(users=len(users), records=loaded, now=clock.now(), aged_seconds=max(0.0, base - instant))
-
-
-def loaded_at(now: float) -> str:
-    """``now`` as an ISO 8601 instant (what ``serve`` prints)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
