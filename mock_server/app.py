@@ -116,6 +116,7 @@ def create_app(
     store: Storage | None = None,
     seed: int | None = None,
     faults: Any = None,
+    scenario: Any = None,
 ) -> Starlette:
     """Build the mock Villa backend: every contract of ``contracts`` on one origin.
 
@@ -135,6 +136,8 @@ def create_app(
         store: an opened store (``mock_server.storage.open_storage``, e.g. Redis); overrides ``db_path``.
         seed: draw the ids the mock makes up from this seed (same seed, same ids); random when None.
         faults: a fault rules document (``villa_contracts.faults``, docs/faults.md) in force from the start.
+        scenario: a scenario document (``mock_server.scenario``, docs/scenarios.md) to start from; it replaces
+            whatever the store held.
 
     Returns:
         A Starlette app; ``app.state.mock`` is its ``MockState``.
@@ -142,6 +145,7 @@ def create_app(
     Raises:
         ContractError: a contract operation has no handler, or a handler no operation.
         FaultsError: ``faults`` cannot be used (the message has its JSON pointer).
+        ScenarioError: ``scenario`` cannot be loaded (the message has its JSON pointer).
     """
     handlers = handlers_of() if handlers is None else handlers
     state = build_state(
@@ -157,6 +161,10 @@ def create_app(
         from villa_contracts.faults import Faults
 
         state.faults = Faults.load(faults, state.contracts)
+    if scenario is not None:
+        from mock_server.scenario import load as load_scenario
+
+        load_scenario(state, scenario)
     served = [c for c in state.contracts if c.role == "api" or enable_admin]
     routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
     for contract in served:

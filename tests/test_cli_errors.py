@@ -287,3 +287,21 @@ def test_serve_exits_1_when_its_workers_cannot_go_on(monkeypatch: pytest.MonkeyP
     with pytest.raises(SystemExit) as stopped:
         cli_module.main()
     assert stopped.value.code == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "no such file, nor a shipped scenario (shipped: lineitems-orders, shop-checkout, villa-payments)"),
+        ("{not json", "is not JSON"),
+        ('{"scenario": 1, "clock": {"now": 1}, "users": [], "records": {}}', "(at /clock/now)"),
+    ],
+)
+def test_serve_with_a_scenario_it_cannot_load(content: str | None, said: str, tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err, _ = run("serve", "--port", "0", "--scenario", str(path))
+    assert code == 2
+    assert_one_line(out, err, "--scenario", said)
+    assert "villa mock on" not in out + err

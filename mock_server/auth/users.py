@@ -91,6 +91,23 @@ def check_username(username: str) -> None:
             )
 
 
+def user_record(
+    username: str, *, sub: str, email: str | None, status: str, password_hash: dict[str, Any], now: float
+) -> dict[str, Any]:
+    """A user as the directory files it under ``USERS`` (its ``SUBS`` entry is ``{"key": record["key"]}``)."""
+    return {
+        "key": _key(username),
+        "username": username,
+        "sub": sub,
+        "email": email,
+        "status": status,
+        "enabled": True,
+        "passwordHash": password_hash,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+
+
 class UserDirectory:
     """Users of the pool, kept in storage."""
 
@@ -126,20 +143,11 @@ class UserDirectory:
 
         """
         check_username(username)
-        now = self._clock.now()
         sub = sub or self._ids.uuid_id()
-        key = _key(username)
-        user: dict[str, Any] = {
-            "key": key,
-            "username": username,
-            "sub": sub,
-            "email": email,
-            "status": CONFIRMED if confirmed else UNCONFIRMED,
-            "enabled": True,
-            "passwordHash": hash_password(password),
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        status = CONFIRMED if confirmed else UNCONFIRMED
+        user = user_record(username, sub=sub, email=email, status=status, password_hash=hash_password(password),
+                           now=self._clock.now())  # fmt: skip
+        key = user["key"]
         with self._store.transaction():
             if self._store.get(SUBS, sub) is not None or not self._store.insert(USERS, key, user):
                 raise CognitoError(USERNAME_EXISTS, "User already exists")

@@ -1,9 +1,9 @@
 """The admin API (``contracts/admin``): the only way tests steer the mock.
 
-Reset, users (create, confirm, tokens), the clock, the request journal and the emulated Cognito
-pool's settings. Requests are validated against the admin contract before a handler runs, so bad
-input gets a 400 and changes nothing. Off with ``create_app(enable_admin=False)``; behind
-``X-Villa-Admin-Token`` when the mock has an admin token.
+Reset, users (create, confirm, tokens), the clock, the request journal, faults, scenarios (the whole
+state, taken and loaded) and the emulated Cognito pool's settings. Requests are validated against
+the admin contract before a handler runs, so bad input gets a 400 and changes nothing. Off with
+``create_app(enable_admin=False)``; behind ``X-Villa-Admin-Token`` when the mock has an admin token.
 """
 
 from __future__ import annotations
@@ -108,6 +108,25 @@ def clear_faults(call: Call) -> tuple[int, Any]:
     return 200, {"cleared": True}
 
 
+def get_scenario(call: Call) -> tuple[int, Any]:
+    """``GET /__admin/scenario``: the whole state as a scenario document (docs/scenarios.md)."""
+    from mock_server.scenario import export
+
+    return 200, export(call.state)
+
+
+def set_scenario(call: Call) -> tuple[int, Any]:
+    """``PUT /__admin/scenario``: replace the whole state, all or nothing (400 with the JSON pointer of the fault)."""
+    from mock_server.errors import BadRequest
+    from mock_server.scenario import ScenarioError, load
+
+    try:
+        loaded = load(call.state, call.body)
+    except ScenarioError as exc:
+        return 400, BadRequest(f"scenario: {exc}", [exc.detail()]).body()
+    return 200, loaded.as_json()
+
+
 def get_cognito(call: Call) -> tuple[int, Any]:
     """``GET /__admin/cognito``."""
     return 200, call.state.auth.cognito_info()
@@ -181,6 +200,8 @@ HANDLERS = {
     "getFaults": get_faults,
     "setFaults": set_faults,
     "clearFaults": clear_faults,
+    "getScenario": get_scenario,
+    "setScenario": set_scenario,
     "getCognito": get_cognito,
     "setUpProviderState": set_up_provider_state,
     "getPaymentService": get_payment_service,

@@ -8,7 +8,7 @@ Redis, a lock every process sharing the prefix respects.
 
 from __future__ import annotations
 
-from mock_server.storage._base import Storage, StoreBusy, StoreLost, StoreUnavailable
+from mock_server.storage._base import Snapshot, Storage, StoreBusy, StoreLost, StoreUnavailable
 from mock_server.storage.memory import MemoryStorage
 from mock_server.storage.sqlite import SqliteStorage
 
@@ -35,6 +35,7 @@ def open_storage(db_path: str | None, *, url: str | None = None, prefix: str = D
 __all__ = [
     "DEFAULT_PREFIX",
     "MemoryStorage",
+    "Snapshot",
     "SqliteStorage",
     "Storage",
     "StoreBusy",

@@ -14,12 +14,31 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mock_server.errors import MockError
 from mock_server.fastjson import JSONResponse
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a store holds: its records by kind and key, its counters and its ordered indexes.
+
+    What ``Storage.snapshot`` reads and ``Storage.restore`` puts back whole (``mock_server.scenario``
+    builds scenario files on it).
+
+    Attributes:
+        records: ``{kind: {key: record}}``.
+        counters: ``{name: last value}`` (what ``next_sequence`` answered last).
+        indexes: ``{index: {member: score}}``.
+    """
+
+    records: dict[str, dict[str, Record]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    indexes: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class StoreUnavailable(MockError):
@@ -100,6 +119,17 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def reset(self) -> None:
         """Drop every record and counter."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> Snapshot:
+        """Copies of every record, counter and index entry, as one consistent reading (under the store's lock)."""
+
+    @abc.abstractmethod
+    def restore(self, snapshot: Snapshot) -> None:
+        """Replace everything the store holds by ``snapshot``, at once: every process sees the old state or the new.
+
+        Never half: a store that fails midway keeps what it held (``StoreUnavailable`` is raised).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (files, connections)."""

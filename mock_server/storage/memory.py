@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mock_server.fastjson import dumps_record, loads_record
-from mock_server.storage._base import Record, Storage
+from mock_server.storage._base import Record, Snapshot, Storage
 
 _ABSENT = None
 
@@ -113,6 +113,30 @@ class MemoryStorage(Storage):
             self._counters.clear()
             self._scores.clear()
             self._sorted.clear()
+
+    def snapshot(self) -> Snapshot:
+        """Copies of everything, read under the lock."""
+        with self._lock:
+            data = {kind: dict(records) for kind, records in self._data.items() if records}
+            counters = dict(self._counters)
+            indexes = {index: dict(scores) for index, scores in self._scores.items() if scores}
+        records = {kind: {key: loads_record(raw) for key, raw in found.items()} for kind, found in data.items()}
+        return Snapshot(records=records, counters=counters, indexes=indexes)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Build the new contents aside, then swap them in under the lock (nothing to undo)."""
+        data = {
+            kind: {key: bytes(memoryview(dumps_record(record))) for key, record in found.items()}
+            for kind, found in snapshot.records.items()
+        }
+        scores = {index: {member: float(score) for member, score in found.items()}
+                  for index, found in snapshot.indexes.items()}  # fmt: skip
+        ordered = {index: sorted((score, member) for member, score in found.items()) for index, found in scores.items()}
+        with self._lock:
+            if self._undo:
+                raise RuntimeError("restore() replaces the whole store: not inside a transaction")
+            self._data, self._counters = data, dict(snapshot.counters)
+            self._scores, self._sorted = scores, ordered
 
     # -- ordered indexes ---------------------------------------------------------------------------
 

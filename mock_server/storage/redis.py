@@ -50,7 +50,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from mock_server.fastjson import dumps, loads
-from mock_server.storage._base import Record, Storage, StoreBusy, StoreLost, StoreUnavailable
+from mock_server.storage._base import Record, Snapshot, Storage, StoreBusy, StoreLost, StoreUnavailable
 from villa_contracts.errors import ConfigError
 
 log = logging.getLogger("villa_contracts.mock.store")
@@ -425,12 +425,10 @@ class RedisStorage(Storage):
 
     def reset(self) -> None:
         """Drop every record and counter under the prefix (for every process sharing it), under a new epoch."""
-        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix) + "*"
         epoch = f"reset:{secrets.token_hex(8)}"
         with self.transaction():
             self._pending = {}
-            lock = self._lock_key.encode()
-            keys = self._do(lambda: [k for k in self._redis.scan_iter(match=pattern, count=1000) if k != lock])
+            keys = self._own_keys()
 
             def wipe() -> None:
                 # One MULTI: no other process ever sees the prefix without an epoch (it would count as lost).
@@ -441,6 +439,55 @@ class RedisStorage(Storage):
                 pipe.execute()
 
             self._do(wipe)
+            self._known = epoch
+        self._set_lost(None)
+
+    def _own_keys(self) -> list[bytes]:
+        """Every key of this prefix but the lock (read under the lock)."""
+        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix) + "*"
+        lock = self._lock_key.encode()
+        return self._do(lambda: [k for k in self._redis.scan_iter(match=pattern, count=1000) if k != lock])
+
+    def snapshot(self) -> Snapshot:
+        """Every record, counter and index entry of the prefix, read under the lock (no process writes meanwhile)."""
+        snapshot = Snapshot()
+        records, indexes = f"{self.prefix}rec:".encode(), f"{self.prefix}idx:".encode()
+        with self.transaction():
+            for key in sorted(self._own_keys()):
+                if key.startswith(records):
+                    found: dict[bytes, bytes] = self._do(self._redis.hgetall, key)  # type: ignore[arg-type]
+                    kind = key[len(records) :].decode()
+                    snapshot.records[kind] = {k.decode(): loads(v) for k, v in sorted(found.items())}
+                elif key.startswith(indexes):
+                    pairs: list[tuple[bytes, float]] = self._do(self._redis.zrange, key, 0, -1, withscores=True)  # type: ignore[arg-type]
+                    snapshot.indexes[key[len(indexes) :].decode()] = {m.decode(): float(sc) for m, sc in pairs}
+            counters: dict[bytes, bytes] = self._do(self._redis.hgetall, self._seq_key)  # type: ignore[arg-type]
+            snapshot.counters.update({k.decode(): int(v) for k, v in counters.items()})
+        return snapshot
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Wipe the prefix and write ``snapshot`` in one MULTI, under a new epoch every process adopts (as a reset)."""
+        epoch = f"reset:{secrets.token_hex(8)}"
+        with self.transaction():
+            self._pending = {}
+            keys = self._own_keys()
+
+            def replace() -> None:
+                pipe = self._redis.pipeline(transaction=True)
+                for start in range(0, len(keys), 500):
+                    pipe.delete(*keys[start : start + 500])
+                for kind, found in snapshot.records.items():
+                    if found:
+                        pipe.hset(self._hash(kind), mapping={key: dumps(value) for key, value in found.items()})
+                for index, members in snapshot.indexes.items():
+                    if members:
+                        pipe.zadd(self._zset(index), {member: float(score) for member, score in members.items()})
+                if snapshot.counters:
+                    pipe.hset(self._seq_key, mapping={name: int(value) for name, value in snapshot.counters.items()})
+                pipe.set(self._epoch_key, epoch)
+                pipe.execute()
+
+            self._do(replace)
             self._known = epoch
         self._set_lost(None)
 

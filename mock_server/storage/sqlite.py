@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mock_server.fastjson import dumps, loads
-from mock_server.storage._base import Record, Storage
+from mock_server.storage._base import Record, Snapshot, Storage
 from villa_contracts.errors import ConfigError
 
 _SCHEMA = """
@@ -135,6 +135,29 @@ class SqliteStorage(Storage):
             self._conn.execute("DELETE FROM counters")
             self._conn.execute("DELETE FROM idx")
             self._conn.execute("DELETE FROM idx_size")
+
+    def snapshot(self) -> Snapshot:
+        """Every record, counter and index entry, read in one transaction."""
+        snapshot = Snapshot()
+        with self.transaction():
+            for kind, key, value in self._conn.execute("SELECT kind, key, value FROM records ORDER BY kind, key"):
+                snapshot.records.setdefault(kind, {})[key] = loads(value)
+            snapshot.counters.update(self._conn.execute("SELECT name, value FROM counters ORDER BY name"))
+            for name, member, score in self._conn.execute("SELECT name, member, score FROM idx ORDER BY name, member"):
+                snapshot.indexes.setdefault(name, {})[member] = float(score)
+        return snapshot
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Wipe and fill in one transaction: another process reads the old state or the new, never a mix."""
+        records = [(kind, key, dumps(value).decode("utf-8")) for kind, found in snapshot.records.items()
+                   for key, value in found.items()]  # fmt: skip
+        entries = [(name, member, float(score)) for name, found in snapshot.indexes.items()
+                   for member, score in found.items()]  # fmt: skip
+        with self.transaction():
+            self.reset()
+            self._conn.executemany("INSERT INTO records(kind, key, value) VALUES(?,?,?)", records)
+            self._conn.executemany("INSERT INTO counters(name, value) VALUES(?,?)", snapshot.counters.items())
+            self._conn.executemany("INSERT INTO idx(name, member, score) VALUES(?,?,?)", entries)
 
     # -- ordered indexes ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import pytest
 
 from mock_server.storage import (
     MemoryStorage,
+    Snapshot,
     SqliteStorage,
     Storage,
     StoreBusy,
@@ -318,3 +319,36 @@ def test_a_process_that_finds_the_store_empty_does_not_hide_the_loss(own_redis: 
     assert isinstance(fresh.lost, StoreLost)
     old.close()
     fresh.close()
+
+
+def test_snapshot_and_restore_replace_everything_at_once(store: Storage) -> None:
+    store.put("orders", "1", {"total": 79.0})
+    store.put("charges", "c", {"orderId": "1"})
+    assert store.next_sequence("order:1000:26") == 1
+    assert store.next_sequence("order:1000:26") == 2
+    store.index_put("li_lists:alice", "1", 3.0)
+    store.index_put("li_lists:alice", "2", 1.5)
+    taken = store.snapshot()
+    assert taken.records == {"orders": {"1": {"total": 79.0}}, "charges": {"c": {"orderId": "1"}}}
+    assert taken.counters == {"order:1000:26": 2}
+    assert taken.indexes == {"li_lists:alice": {"1": 3.0, "2": 1.5}}
+
+    store.put("orders", "9", {"total": 1.0})
+    store.index_put("other", "x", 1.0)
+    store.restore(taken)
+    assert store.get("orders", "9") is None
+    assert store.get("orders", "1") == {"total": 79.0}
+    assert store.index_count("other") == 0
+    assert store.index_range("li_lists:alice", 0, 10) == ["2", "1"]
+    assert store.next_sequence("order:1000:26") == 3
+    assert store.snapshot().records == taken.records
+
+
+def test_a_restore_that_fails_leaves_the_store_as_it_was(store: Storage) -> None:
+    store.put("orders", "1", {"total": 79.0})
+    store.index_put("list", "1", 1.0)
+    before = store.snapshot()
+    unstorable = Snapshot(records={"orders": {"2": {"total": 1.0}}, "charges": {"c": {"bad": {1, 2}}}})
+    with pytest.raises(TypeError):
+        store.restore(unstorable)
+    assert store.snapshot() == before

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,6 +17,8 @@ Examples:
   villa-contracts serve --admin-token "$(openssl rand -hex 16)"
   villa-contracts serve --cors-origin https://app.example.test   # a browser app there may call it
   villa-contracts serve --store redis://127.0.0.1:6379/0 --workers 2   # shared state, 2 processes
+  villa-contracts serve --scenario villa-payments   # start from a shipped state (docs/scenarios.md)
+  curl -s http://127.0.0.1:8080/__admin/scenario > state.json   # take the state; --scenario state.json
 
 \b
 Point the Villa SDK at it:
@@ -27,7 +31,7 @@ Exit codes:
   1  --workers: the service could not go on (a worker failed at start, or workers kept dying:
      more than 5 deaths within 60 s); a worker that dies is otherwise replaced, in one log line
   2  could not start (port in use, unknown host, unusable --db, no Redis at --store,
-     --workers over the in-memory store)
+     --workers over the in-memory store, a --scenario that cannot be loaded)
 """
 
 
@@ -38,6 +42,18 @@ def _cors_origins(ctx: click.Context, param: click.Parameter, values: tuple[str,
         return tuple(parse_origin(value) for value in values)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+@contextmanager
+def _scenario_refused(source: str | None) -> Iterator[None]:
+    """A scenario the mock refuses is a bad ``--scenario`` (one line, exit 2), as a file it cannot read is."""
+    from mock_server.scenario import ScenarioError
+    from villa_contracts.errors import ConfigError
+
+    try:
+        yield
+    except ScenarioError as exc:
+        raise ConfigError(f"--scenario {source}: {exc}") from None
 
 
 @click.command("serve", epilog=SERVE_EPILOG)
@@ -90,6 +106,11 @@ def _cors_origins(ctx: click.Context, param: click.Parameter, values: tuple[str,
     help="Inject faults on demand from this YAML or JSON rules file (docs/faults.md; /__admin/faults changes them).",
 )  # fmt: skip
 @click.option(
+    "--scenario", "scenario_source", envvar="VILLA_MOCK_SCENARIO", metavar="NAME|FILE",
+    help="Start from this state instead of an empty one: a shipped scenario's name (contracts/scenarios) or a JSON "
+    "file as GET /__admin/scenario exports it (docs/scenarios.md). It replaces what --db or --store held.",
+)  # fmt: skip
+@click.option(
     "--access-log", is_flag=True, envvar="VILLA_MOCK_ACCESS_LOG",
     help="Log one line per request (off by default: the journal, /__admin/journal, records every call).",
 )  # fmt: skip
@@ -108,13 +129,14 @@ def command(
     cors_origins: tuple[str, ...],
     id_seed: int | None,
     faults_file: str | None,
+    scenario_source: str | None,
     access_log: bool,
 ) -> None:
     """Serve the stateful mock backend: every contract's API and Cognito-compatible auth on one origin.
 
     Stop it with Ctrl-C (or SIGTERM). Exit 0 when stopped, 1 when workers could not go on (they failed at
     start or kept dying), 2 when it cannot start (port in use, unknown host, a --db that cannot be opened,
-    no Redis at --store, --workers over the in-memory store).
+    no Redis at --store, --workers over the in-memory store, a --scenario that cannot be loaded).
     """
     from mock_server.app import create_app
     from mock_server.runner import serve_forever, serve_workers
@@ -139,12 +161,38 @@ def command(
             faults = read_file(faults_file, load()).document
         except FaultsError as exc:
             raise click.BadParameter(str(exc), param_hint="--faults") from None
+    scenario = None
+    if scenario_source is not None:
+        from mock_server import scenario as scenarios
+        from villa_contracts.contract import load
+        from villa_contracts.errors import ConfigError
+
+        try:
+            scenario = scenarios.read_file(scenario_source, load())
+        except scenarios.ScenarioError as exc:
+            raise ConfigError(f"--scenario {exc}") from None
     if workers > 1:  # a bad --db or --store is reported once, before any worker starts
-        open_storage(db_path, url=store_url, prefix=store_prefix).close()
+        store = open_storage(db_path, url=store_url, prefix=store_prefix)
+        try:
+            if (
+                scenario is not None
+            ):  # once, into the shared store: a worker put in a dead one's place must not reload it
+                url = public_url.rstrip("/") if public_url else f"http://{host}:{port}"
+                with _scenario_refused(scenario_source):
+                    create_app(base_url=url, store=store, scenario=scenario)
+        finally:
+            store.close()
 
     def build(url: str) -> object:
         url = public_url.rstrip("/") if public_url else url
-        app = create_app(
+        with _scenario_refused(scenario_source):
+            app = _build(url)
+        if workers == 1:
+            banner(url)
+        return app
+
+    def _build(url: str) -> object:
+        return create_app(
             base_url=url,
             store=open_storage(db_path, url=store_url, prefix=store_prefix),
             enable_admin=not no_admin,
@@ -154,10 +202,8 @@ def command(
             cors_origins=cors_origins or None,
             seed=id_seed,
             faults=faults,
+            scenario=scenario if workers == 1 else None,
         )
-        if workers == 1:
-            banner(url)
-        return app
 
     def banner(url: str) -> None:
         url = public_url.rstrip("/") if public_url else url
@@ -172,6 +218,10 @@ def command(
             click.echo(f"{workers} worker processes", err=True)
         if faults is not None:
             click.echo(f"faults injected: {len(faults['rules'])} rule(s) from {faults_file}", err=True)
+        if scenario is not None:
+            click.echo(
+                f"started from scenario {scenario_source} (GET {url}/__admin/scenario takes the state)", err=True
+            )
 
     if workers == 1:
         serve_forever(build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]

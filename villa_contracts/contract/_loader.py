@@ -280,6 +280,11 @@ class Contracts:
         """Where the consumer pacts are kept (``contracts/pacts``)."""
         return self.root / "pacts"
 
+    @property
+    def scenarios_dir(self) -> Path:
+        """Where the shipped scenarios are kept (``contracts/scenarios``, docs/scenarios.md)."""
+        return self.root / "scenarios"
+
     def __getitem__(self, name: str) -> Contract:
         """The contract called ``name``.
 
