@@ -1,6 +1,6 @@
 """The fast options against the default gate, side by side: time of each and their ratio, on the embedded mock.
 
-The README's fast options (``--phases lint,schemathesis --max-examples 20``) promise quick feedback that
+The README's fast options (``--fast``) promise quick feedback that
 still catches what matters. This runs the console script as a user does, default and fast interleaved
 (``--rounds`` of each, seeds differing per round, the same seed for both within a round), and prints each
 run's wall time and exit code, the medians and fast / default. Their catch rates on the fault catalogue
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--phases", "lint,schemathesis", "--max-examples", "20"]
+FAST = ["--fast"]
 
 
 def run(args: list[str], seed: int, work: str) -> tuple[float, int]:

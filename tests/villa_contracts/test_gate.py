@@ -204,3 +204,16 @@ def test_reports_carry_no_card_number_and_no_cvv(tmp_path: Path) -> None:
     assert any("xxxxxx" in f["message"] for f in failures)  # masked where the target showed one
     reproductions = "\n".join(f["reproduction"] for f in failures)
     assert "$VILLA_CARD_" in reproductions  # a reproduction reads the test card from a variable
+
+
+def test_fast_sets_each_of_its_options_unless_given() -> None:
+    from villa_contracts.cli import gate
+
+    def fast(*args: str) -> tuple[str, int, str]:
+        with gate.command.make_context("gate", ["--fast", *args]) as ctx:
+            params = ctx.params
+            return gate._fast(params["phases"], params["max_examples"], params["schemathesis_phases"])
+
+    assert fast() == ("lint,schemathesis", 20, "examples,fuzzing,stateful")
+    assert fast("--max-examples", "7") == ("lint,schemathesis", 7, "examples,fuzzing,stateful")
+    assert fast("--phases", "lint", "--schemathesis-phases", "examples") == ("lint", 20, "examples")
