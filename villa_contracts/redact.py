@@ -113,16 +113,30 @@ def _escaped(text: str, index: int) -> bool:
     return slashes % 2 == 1
 
 
+def _bare_end(text: str, start: int) -> int:
+    """Where a bare value ends: at a delimiter, or at a quote that closes what the value stands in.
+
+    A quote followed by more of the value (``password=pa"ss`` in a form body as ``curl -d`` sends it) is part
+    of it: the value runs on, so no tail of a secret is left behind the quote.
+    """
+    index = start
+    while (found := _BARE_END.search(text, index)) is not None:
+        at = found.start()
+        if text[at] in "\"'" and at + 1 < len(text) and not _BARE_END.match(text, at + 1):
+            index = at + 1  # a quote inside the value
+            continue
+        return at
+    return len(text)
+
+
 def _bare(text: str, start: int) -> tuple[int, int]:
-    found = _BARE_END.search(text, start)
-    end = found.start() if found else len(text)
+    end = _bare_end(text, start)
     if text[start:end].lower() in _AUTH_SCHEMES:  # `Authorization: Bearer <credential>`: the scheme stays
         credential = end
         while credential < len(text) and text[credential] in " \t":
             credential += 1
         if credential > end:
-            found = _BARE_END.search(text, credential)
-            return credential, found.start() if found else len(text)
+            return credential, _bare_end(text, credential)
     return start, end
 
 

@@ -67,3 +67,21 @@ def test_a_reproduction_reads_test_cards_and_cvvs_from_variables_and_keeps_its_o
 def test_a_test_card_that_fails_luhn_is_masked_all_the_same() -> None:
     assert holds_card_number("card 5149500000009007") and redact("5149500000009007") == "514950xxxxxx9007"
     assert not holds_card_number("") and not holds_card_number("zip 0000000000000000000")
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A form body as `curl -d` sends it (a raw quote, not %22): the tail behind the quote leaked into reports.
+        ('username=u&password=pa"ss-QZX7tailC', "username=u&password=***"),
+        ("curl -d 'username=u&password=pa\"ss-QZX7tailC' http://x", "curl -d 'username=u&password=***' http://x"),
+        ("x=1&password=p'q'QZX7tail&y=2", "x=1&password=***&y=2"),
+        ('Authorization: Bearer ab"QZX7tail rest', "Authorization: Bearer *** rest"),
+        # A quote that ends what the value stands in still ends it.
+        ("-d 'password=abc' next", "-d 'password=***' next"),
+        ('password="quoted"&a=1', 'password="***"&a=1'),
+    ],
+)
+def test_a_quote_inside_a_bare_secret_leaves_no_tail(text: str, redacted: str) -> None:
+    assert redact(text) == redacted
+    assert "QZX7tail" not in redact(text)
