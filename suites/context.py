@@ -112,6 +112,11 @@ class RunContext:
             self._cache[key] = make()
         return self._cache[key]
 
+    def renew(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``'s value again, for ``cached`` to answer from now on (a credential the mock's clock aged)."""
+        self._cache[key] = make()
+        return self._cache[key]
+
     def may_call(self, operation: Operation) -> bool:
         """Whether this run may call ``operation`` on its target (:meth:`why_not` says why it may not)."""
         return self.why_not(operation) is None

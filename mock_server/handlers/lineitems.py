@@ -6,8 +6,8 @@ state's, its type's; ranked by last update), so a page of my orders reads only i
 ``li_used_references`` (PayPal reference id → the order it paid);
 ``li_stock`` (one record: units each variant's orders hold); ``li_expiry``, a queue of orders in
 creation order, which ``expire_due`` (a sweeper every API request runs, ``mock_server.expiry``)
-walks from its head (``li_expiry_head``) to delete orders not fully paid 5 hours after creation
-and give their stock back.
+walks from its head (``li_expiry_head``) to expire orders not fully paid 5 hours after creation:
+their stock back, deleted, or kept ``canceled`` with their payments refunded when they were partly paid.
 
 Every decision is ``villa_contracts.domain.lineitems``'s; these functions load, call it, and store.
 """
@@ -63,9 +63,11 @@ def file_in_lists(state: MockState, old: dict[str, Any] | None, new: dict[str, A
 
 @sweeper
 def expire_due(state: MockState) -> float:
-    """Delete every order not fully paid 5 hours after creation and give its stock back, oldest first.
+    """Expire every order not fully paid 5 hours after creation, oldest first: its stock back, its money refunded.
 
-    Orders join the queue in creation order, so only its head is ever looked at: O(1) when nothing is due.
+    What becomes of it is ``rules.decide_expiry``'s: deleted when nothing was paid, else kept ``canceled``
+    with its payments refunded. Orders join the queue in creation order, so only its head is ever looked
+    at: O(1) when nothing is due.
     """
     data = state.lineitems
     now = state.clock.now()
@@ -83,9 +85,14 @@ def expire_due(state: MockState) -> float:
                 return now + data.expiry_seconds if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, str(due["id"]))
             if order is not None and rules.is_expired(data, order, now):
+                # One transaction: the stock, the refund and the record its owner reads are written together.
                 _store_reserved(state, rules.release(reserved(state), rules.priced_of(order).needs))
-                state.store.delete(ORDERS, str(order["id"]))
-                file_in_lists(state, order, None)
+                kept = rules.decide_expiry(order)
+                if kept is None:
+                    state.store.delete(ORDERS, str(order["id"]))
+                else:
+                    state.store.put(ORDERS, str(order["id"]), kept)
+                file_in_lists(state, order, kept)
             state.store.delete(EXPIRY, str(head))
             state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 

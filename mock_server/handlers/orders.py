@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from mock_server.expiry import sweeper
 from villa_contracts.domain import cards
 from villa_contracts.domain import orders as rules
+from villa_contracts.domain import payments as payment_rules
+from villa_contracts.domain.money import to_satang
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Call
@@ -22,6 +24,19 @@ ISSUED = "order_ids"
 STOCK = "stock_reserved"
 EXPIRY = "order_expiry"
 EXPIRY_HEAD = "order_expiry_head"
+CHARGES = "charges"
+ORDER_CHARGES = "order_charges"
+
+
+def charge_facts(charge: dict[str, Any]) -> payment_rules.ChargeFacts:
+    """The payment rules' view of a stored charge."""
+    return payment_rules.ChargeFacts(charge["chargeId"], charge["transaction_state"], to_satang(charge["amount"]))
+
+
+def charges_of(state: MockState, order_id: str) -> list[dict[str, Any]]:
+    """The charges made for an order (an index kept beside the charges, so no lookup scans them all)."""
+    ids = (state.store.get(ORDER_CHARGES, order_id) or {}).get("charges", [])
+    return [charge for charge in (state.store.get(CHARGES, charge_id) for charge_id in ids) if charge is not None]
 
 
 def own_order(state: MockState, order_id: Any, sub: str) -> dict[str, Any]:
@@ -49,9 +64,40 @@ def _price_and_store(
     return doc
 
 
+def _expire(state: MockState, order: dict[str, Any]) -> None:
+    """Expire an unpaid order (inside the sweeper's transaction): its stock back, its money voided.
+
+    ``payment_rules.decide_expiry`` decides: an order holding a charge is kept as the record of the
+    void (``payment.status`` EXPIRED, one ``paymentLog`` line per charge) and each such charge is
+    ``Voided``; an order holding no money is deleted. Stock, charges and record are written together.
+    """
+    branch_id, order_id = str(order["branchId"]), str(order["orderId"])
+    reserved = {int(k): int(v) for k, v in (state.store.get(STOCK, branch_id) or {}).items()}
+    moved = rules.reserve(state.data, branch_id, reserved, rules.stock_needs(order), rules.stock_needs(None))
+    state.store.put(STOCK, branch_id, {str(k): v for k, v in moved.items()})
+    charges = {charge["chargeId"]: charge for charge in charges_of(state, order_id)}
+    expiry = payment_rules.decide_expiry(charge_facts(charge) for charge in charges.values())
+    if not expiry.keep:
+        state.store.delete(ORDERS, order_id)
+        return
+    voided = []
+    for facts in expiry.voided:
+        charge = charges[facts.charge_id]
+        charge.update(
+            transaction_state=payment_rules.VOIDED,
+            status=payment_rules.VOIDED_STATUS,
+            redirect_url=None,
+            failure_code=payment_rules.EXPIRED_FAILURE_CODE,
+            failure_message=f"voided: {rules.EXPIRED_REASON}",
+        )
+        state.store.put(CHARGES, facts.charge_id, charge)
+        voided.append((facts.charge_id, facts.amount, str(charge["maskedCardNo"])))
+    state.store.put(ORDERS, order_id, rules.mark_expired(order, voided))
+
+
 @sweeper
 def expire_due(state: MockState) -> float:
-    """Delete every order unpaid 5 hours after its creation and release its stock, oldest first.
+    """Expire every order unpaid 5 hours after its creation, oldest first (``_expire``).
 
     Orders join the queue (``order_expiry``) in creation order, so only its head is ever looked at.
     """
@@ -70,13 +116,7 @@ def expire_due(state: MockState) -> float:
                 return now + rules.UNPAID_EXPIRY_SECONDS if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, str(due["orderId"]))
             if order is not None and rules.is_expired(order, float(due["expires_at"]), now):
-                branch_id = str(order["branchId"])
-                reserved = {int(k): int(v) for k, v in (state.store.get(STOCK, branch_id) or {}).items()}
-                moved = rules.reserve(
-                    state.data, branch_id, reserved, rules.stock_needs(order), rules.stock_needs(None)
-                )
-                state.store.put(STOCK, branch_id, {str(k): v for k, v in moved.items()})
-                state.store.delete(ORDERS, str(due["orderId"]))
+                _expire(state, order)
             state.store.delete(EXPIRY, str(head))
             state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 
@@ -128,6 +168,10 @@ def update_order(call: Call) -> tuple[int, Any]:
         stored = own_order(state, order_id, call.sub)
         rules.require_owner(body.get("ownerId"), call.sub)
         branch_id = rules.check_update(
-            order_id, paid=rules.is_paid(stored), stored_branch=stored["branchId"], branch=body.get("branchId")
+            order_id,
+            paid=rules.is_paid(stored),
+            stored_branch=stored["branchId"],
+            branch=body.get("branchId"),
+            expired=rules.is_expired_record(stored),
         )
         return 200, _price_and_store(state, body, branch_id, stored)

@@ -10,30 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import HTMLResponse, Response
 
-from mock_server.handlers.orders import ORDERS
+from mock_server.handlers.orders import CHARGES, ORDER_CHARGES, ORDERS, charges_of
+from mock_server.handlers.orders import charge_facts as _facts
 from villa_contracts.domain import cards
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as rules
-from villa_contracts.domain.money import to_json, to_satang
+from villa_contracts.domain.money import to_json
 
 if TYPE_CHECKING:
     from mock_server.dispatch import Call
     from mock_server.state import MockState
 
 TOKENS = "card_tokens"
-CHARGES = "charges"
-ORDER_CHARGES = "order_charges"
 TOKEN_TTL = 15 * 60
-
-
-def _facts(charge: dict[str, Any]) -> rules.ChargeFacts:
-    return rules.ChargeFacts(charge["chargeId"], charge["transaction_state"], to_satang(charge["amount"]))
-
-
-def _charges_of(state: MockState, order_id: str) -> list[dict[str, Any]]:
-    """The charges made for an order (an index kept beside the charges, so no lookup scans them all)."""
-    ids = (state.store.get(ORDER_CHARGES, order_id) or {}).get("charges", [])
-    return [charge for charge in (state.store.get(CHARGES, charge_id) for charge_id in ids) if charge is not None]
 
 
 def _paid_by(order: dict[str, Any]) -> str | None:
@@ -45,7 +34,11 @@ def _payable(order: dict[str, Any] | None) -> rules.PayableOrder:
     if order is None:
         return rules.MISSING
     return rules.PayableOrder(
-        str(order.get("ownerId")), order_rules.is_paid(order), _paid_by(order), order_rules.grand_total(order)
+        str(order.get("ownerId")),
+        order_rules.is_paid(order),
+        _paid_by(order),
+        order_rules.grand_total(order),
+        expired=order_rules.is_expired_record(order),
     )
 
 
@@ -103,7 +96,7 @@ def create_charge(call: Call) -> tuple[int, Any]:
     state, body = call.state, call.body
     with state.store.transaction():
         order = state.store.get(ORDERS, str(body["orderId"]))
-        charges = [_facts(c) for c in _charges_of(state, str(body["orderId"]))] if order is not None else []
+        charges = [_facts(c) for c in charges_of(state, str(body["orderId"]))] if order is not None else []
         token = state.store.get(TOKENS, body["token"]) or {}
         facts = rules.TokenFacts(
             known=token.get("owner") == call.sub and token.get("orderId") == body["orderId"],

@@ -4,9 +4,12 @@ Rules create orders (any of the variants, short stock included, or no line items
 PayPal reference ids (the whole rest, a part, one already used, an unknown one; someone else's or a
 missing order), list them with every ``state``/``type`` filter and page on both paths, let a
 merchant deliver them, and move the mock's clock (the clock is a rule: 30 minutes, 2 hours or
-5 hours and a second at a time), after which orders not fully paid 5 hours after creation must be
-gone and their stock back. Every answer is predicted with ``villa_contracts.domain.lineitems`` (the
-oracle) and compared whole: documents, statuses, the seed's short-stock body, the exact pages.
+5 hours and a second at a time), after which orders not fully paid 5 hours after creation must have
+expired as ``rules.decide_expiry`` decides, their stock back: gone when nothing was paid, else listed
+``canceled`` with every payment refunded (money is never silently lost; each example also checks the
+partly paid orders of the examples before it, which its start expires). Every answer is predicted
+with ``villa_contracts.domain.lineitems`` (the oracle) and compared whole: documents, statuses, the
+seed's short-stock body, the exact pages.
 
 Time travel and delivery need the mock's admin API, so the clock and merchant rules run only on a
 mock; there each example starts 5 hours and a second later than the last (every earlier unpaid order
@@ -41,6 +44,8 @@ VARIANTS = st.sampled_from((33, 34, 251, 252, 36, 37))
 STEPS = (1800.0, 7200.0, 18001.0)
 """How far the clock rule moves: sums below 5 hours stay 1800 s clear of it, whatever the wall clock does."""
 LIST_PATHS = {"listLineItemOrdersJson": "/api/orders.json", "listLineItemOrders": "/api/orders"}
+REFUND_FIELDS = ("id", "state", "all_paid", "refunded_cents", "cancel_reason")
+"""What a check of an order expired before this example compares (its stock counts have moved since)."""
 PAGES_AT_THE_END = ("last", "past")
 """Pages the list rule asks besides 1 to 3: the last of the filter's pages, and the one past it (always empty)."""
 
@@ -74,7 +79,11 @@ class LineItemsSession(RunSession):
         super().__init__(context, **options)
         self.li = rules.LineItemsData.from_contract(context.contracts)
         self.headers = [dict(account.headers) for account in self.target.accounts]
+        if self.strict:  # a machine that ran first may have moved the mock's clock past the tokens' hour
+            self.relogin()
         self.references = 0
+        self.partly_paid: dict[int, tuple[int, dict[str, Any]]] = {}
+        """Orders left partly paid by an example (id → owner, record): the next example's start expires them."""
 
     def relogin(self) -> None:
         """New ID tokens for both accounts (the admin API's password-less login; a mock only)."""
@@ -183,10 +192,13 @@ class LineItemsMachine(RuleBasedStateMachine):
         session = self.session
         try:
             before = [self._mine(user) for user in (0, 1)]
+            after = before
             if session.strict:
                 self._expire_all(before)
+                after = [self._mine(user) for user in (0, 1)]
+                self._check_refunded(after)
             for user in (0, 1):
-                for doc in reversed(self._mine(user) if session.strict else before[user]):
+                for doc in reversed(after[user]):
                     if doc.get("state") in rules.TYPES["not_completed"] and session.strict:
                         self._fail("listLineItemOrdersJson", "expired_gone", "an order unpaid for 5 hours is "
                                    "still listed", "no order in created or payment", repr(doc.get("id")))  # fmt: skip
@@ -229,6 +241,19 @@ class LineItemsMachine(RuleBasedStateMachine):
             self._fail("createLineItemOrder", "stock_restored", "the stock of orders unpaid for 5 hours comes back",
                        f"reservations at most {expected}", f"{self.reserved} (before: {held})")  # fmt: skip
 
+    def _check_refunded(self, listed: list[list[dict[str, Any]]]) -> None:
+        """The partly paid orders earlier examples left, now expired: each listed ``canceled``, all it took refunded."""
+        session = self.session
+        for order_id, (user, order) in sorted(session.partly_paid.items()):
+            kept = rules.decide_expiry(order)
+            got = next((doc for doc in listed[user] if doc.get("id") == order_id), None)
+            expected = None if kept is None else {k: rules.order_json(session.li, kept, {})[k] for k in REFUND_FIELDS}
+            shown = None if got is None else {k: got.get(k) for k in REFUND_FIELDS}
+            self._same("listLineItemOrdersJson", "expiry_refunds", f"order {order_id}, partly paid, 5 hours "
+                       "later (money is never silently lost: listed canceled, its payments refunded)", expected,
+                       shown)  # fmt: skip
+        session.partly_paid.clear()
+
     def _adopt(self, user: int, doc: dict[str, Any]) -> None:
         """An order made before this example, as the model knows it (its creation long past)."""
         lines = [[int(item["variant"]["id"]), int(item["quantity"]), int(item["variant"]["price_cents"])]
@@ -237,11 +262,15 @@ class LineItemsMachine(RuleBasedStateMachine):
         self.touched += 1
         self.orders[int(doc["id"])] = {
             "id": int(doc["id"]), "owner": user, "state": doc["state"],
-            "paid_cents": int(doc["total_cents"]) if doc["all_paid"] else 0, "references": [],
+            "paid_cents": int(doc["total_cents"]) if doc["all_paid"] else int(doc.get("refunded_cents") or 0),
+            "references": [],
             "created_at": float("-inf"), "touched": self.touched, "remarks": doc.get("remarks"),
             "ship_address": {k: v for k, v in doc["ship_address"].items() if k != "full_name"},
             "lines": lines, "shipping": shipping,
         }  # fmt: skip
+        if doc["state"] == rules.CANCELED:
+            refund = {"refunded_cents": doc["refunded_cents"], "cancel_reason": doc["cancel_reason"]}
+            self.orders[int(doc["id"])] |= refund
 
     def _stock(self) -> dict[int, int]:
         answer = self._call("getLineItemStock", "GET", "/__admin/lineitems/stock", None)
@@ -324,6 +353,10 @@ class LineItemsMachine(RuleBasedStateMachine):
         self._touch(new)
         self.orders[order_id] = new
         self._same(op, "order", "the order after the payment", self._view(new), self._strip(answer.body))
+        if self.session.strict and new["state"] == rules.PAYMENT:
+            self.session.partly_paid[order_id] = (int(order["owner"]), new)
+        else:
+            self.session.partly_paid.pop(order_id, None)
 
     @precondition(_active)
     @rule(user=USERS, operation=st.sampled_from(sorted(LIST_PATHS)),
@@ -373,16 +406,41 @@ class LineItemsMachine(RuleBasedStateMachine):
     @precondition(_on_mock)
     @rule(seconds=st.sampled_from(STEPS))
     def time_passes(self, seconds: float) -> None:
-        """The clock: orders not fully paid 5 hours after creation are gone, their stock back."""
+        """The clock: orders not fully paid 5 hours after creation expired, their stock back.
+
+        Each is gone, or kept ``canceled`` with its payments refunded (``rules.decide_expiry``): its owner's
+        list shows it so.
+        """
         self._advance(seconds)
         li = self.session.li
+        canceled = []
         for order_id, order in list(self.orders.items()):
             if rules.is_expired(li, order, self.now):
-                del self.orders[order_id]
+                kept = rules.decide_expiry(order)
+                if kept is None:
+                    del self.orders[order_id]
+                else:
+                    self.orders[order_id] = kept
+                    canceled.append(kept)
+                self.session.partly_paid.pop(order_id, None)
                 assert self.reserved is not None
                 self.reserved = rules.release(self.reserved, rules.priced_of(order).needs)
         stock = self._stock()
         self._same("createLineItemOrder", "stock_restored", f"reservations {seconds:g} s later", self.reserved, stock)
+        for order in canceled:
+            self._refund_listed(order)
+
+    def _refund_listed(self, order: dict[str, Any]) -> None:
+        """Its owner's list shows an order canceled at expiry where it was, with all it took refunded."""
+        op, size = "listLineItemOrdersJson", self.session.li.page_size
+        mine = [o for o in self.orders.values() if o["owner"] == order["owner"]]
+        ranked = sorted(mine, key=rules.listing_rank, reverse=True)
+        page = ranked.index(order) // size + 1
+        answer = self._call(op, "GET", f"/api/orders.json?page={page}", order["owner"])
+        self._expect(op, answer, 200, "the caller's orders")
+        got = next((doc for doc in answer.doc.get("orders") or [] if doc.get("id") == order["id"]), None)
+        self._same(op, "expiry_refunds", f"order {order['id']}, partly paid, 5 hours later (money is never silently "
+                   "lost: listed canceled, its payments refunded)", self._view(order), self._strip(got))  # fmt: skip
 
     def _advance(self, seconds: float) -> None:
         answer = self._call("advanceClock", "POST", "/__admin/clock", None, {"advanceSeconds": seconds})

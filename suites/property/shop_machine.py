@@ -9,6 +9,12 @@ is predicted with ``villa_contracts.domain.shop`` (the oracle: which rule refuse
 status and message, and what the order, cart and attempts become) and checked against the
 invariants of ``suites.property.shop_invariants``.
 
+On a mock where payments are allowed, time passes once an example at most (the clock rule, 5 hours
+and a second through the admin API): every order still ``HOLD`` must then be ``CANCELLED``, and a
+payer who approves its pending attempt afterwards is refunded (``rules.refunds_at_expiry``, through
+``decide_callback``): the attempt reads ``REFUNDED`` to its owner (money is never silently lost).
+The gate runs this machine after the machines that keep the clock still.
+
 Stock is predicted exactly on a mock: each example starts from its ``GET /__admin/stock``; elsewhere
 a checkout the model lets through may also be refused for stock (and only for stock). Prices are
 compared with the catalog only on a mock. Gateway pages exist only on a mock; the callback needs
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import httpx
@@ -94,6 +101,8 @@ class ShopOrder:
     status: str
     attempts: dict[str, str] = field(default_factory=dict)
     paid_by: str | None = None
+    created_at: float = 0.0
+    """When it was checked out, on the example's clock (``ShopMachine.now``)."""
 
 
 class ShopSession(RunSession):
@@ -130,6 +139,8 @@ class ShopMachine(RuleBasedStateMachine):
         self.orders: dict[int, ShopOrder | None] = {}
         self.free: dict[int, int] | None = None
         self.before: dict[int, int] = {GUEST: 0}
+        self.now = 0.0
+        self.moved = False
         self.failed = False
         self.session.example_started()
         self.skip = self.session.shrink_spent() or self.session.stopped
@@ -187,9 +198,10 @@ class ShopMachine(RuleBasedStateMachine):
     def _user(self, actor: int) -> Customer:
         session = self.session
         if actor not in session.keys:
-            session.keys[actor] = session.context.cached(
-                ("tokenKey", actor), lambda: shop_token_key(session.context, actor)
-            )
+            make = partial(shop_token_key, session.context, actor)
+            # On a mock, a machine that ran first may have moved the clock past the run's keys' 24 hours: a new one.
+            keep = session.context.renew if session.target.is_mock else session.context.cached
+            session.keys[actor] = keep(("tokenKey", actor), make)
         customer = Customer("", {"Authorization": f"Token {session.keys[actor]}"}, [], True)
         self.customers[actor] = customer
         profile = self._call("getProfile", "GET", "/api/shop/profile", actor)
@@ -392,7 +404,9 @@ class ShopMachine(RuleBasedStateMachine):
                 self.free[product] -= units
         if outcome.payment.kind == rules.DIRECT:
             key = str(answer.doc.get("order_key"))
-            self.orders[number] = ShopOrder(key, actor, outcome.lines, outcome.total, rules.DIRECT, rules.PROCESSING)
+            self.orders[number] = ShopOrder(
+                key, actor, outcome.lines, outcome.total, rules.DIRECT, rules.PROCESSING, created_at=self.now
+            )
             customer.cart = rules.cart_after_payment(customer.cart)
         else:
             step = str(answer.doc.get("next_step") or "")
@@ -401,7 +415,7 @@ class ShopMachine(RuleBasedStateMachine):
             newest = self._call("listOrders", "GET", "/api/shop/orders?page=1&page_size=1", actor)
             results = newest.doc.get("results") or [{}]
             order = ShopOrder(str(results[0].get("order_key")), actor, outcome.lines, outcome.total, rules.REDIRECT,
-                              rules.HOLD)  # fmt: skip
+                              rules.HOLD, created_at=self.now)  # fmt: skip
             order.attempts[step.rstrip("/").rsplit("/", 1)[-1]] = rules.PENDING
             self.orders[number] = order
         self._order_check("checkoutCart", self._get_order(actor, self.orders[number]), self.orders[number])
@@ -573,6 +587,45 @@ class ShopMachine(RuleBasedStateMachine):
             owner = self.customers[order.owner]
             owner.cart = rules.cart_after_payment(owner.cart)
         self._order_check(op, self._get_order(order.owner, order), order)
+
+    def _may_move_clock(self) -> bool:
+        session = self.session
+        return self._may_pay() and session.strict and session.target.is_mock and not self.moved
+
+    @precondition(_may_move_clock)
+    @rule()
+    def time_passes(self) -> None:
+        """5 hours and a second later: every ``HOLD`` order is ``CANCELLED``, its stock back; a late approval refunded.
+
+        Each order the domain expires is read by its owner; a cancelled order with a pending attempt is then
+        approved on the gateway's page (a payer who was slow): the gateway took the money, so the domain has it
+        refunded, and the owner's attempts must say ``REFUNDED``.
+        """
+        self.moved = True
+        session = self.session
+        seconds = rules.EXPIRY_SECONDS + 1
+        url = session.base + "/__admin/clock"
+        answer = Answer.of(
+            session.http.post(url, json={"advanceSeconds": seconds}, headers=session.target.admin_headers)
+        )
+        self.calls.append(ShopCall("advanceClock", "POST", url, None, {"advanceSeconds": seconds}, answer.status))
+        self._expect("advanceClock", answer, 200, "the mock's clock moves forward")
+        self.now += seconds
+        for actor in (0, 1):  # a key lives 24 hours on the backend's clock: the run's keys may be older by now
+            session.keys[actor] = session.context.renew(
+                ("tokenKey", actor), partial(shop_token_key, session.context, actor)
+            )
+            self.customers[actor].headers = {"Authorization": f"Token {session.keys[actor]}"}
+        branches = mock_stock(session.context) or {}  # orders of earlier examples expired too
+        self.free = {int(code): int(u["free"]) for code, u in branches.get(session.shop.branch, {}).items()}
+        for number, order in self.orders.items():
+            if order is None or not rules.is_expired(order.status, rules.expires_at(order.created_at), self.now):
+                continue
+            order.status = rules.CANCELLED
+            self._order_check("getOrder", self._get_order(order.owner, order), order)
+            if list(order.attempts.values())[-1:] == [rules.PENDING]:
+                self.pay(number, "approve", "page", None)
+                self.read_order(number, order.owner, "listPaymentAttempts")
 
     def teardown(self) -> None:
         """Read every order of the example, the order to pay and its attempts, as its owner: the last word."""

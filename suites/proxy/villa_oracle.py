@@ -59,6 +59,8 @@ class SeenOrder:
     grand_total: Satang | None
     branch: str
     substance: tuple[Any, ...]
+    expired: bool = False
+    """It expired holding a charge, which was voided (``payment_rules.decide_expiry``): it takes no change again."""
 
 
 def order_substance(doc: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -76,6 +78,7 @@ def _seen(doc: Mapping[str, Any]) -> SeenOrder:
         grand_total=money((payment or {}).get("grandTotal")),
         branch=str(doc.get("branchId")),
         substance=order_substance(doc),
+        expired=order_rules.is_expired_record(doc),
     )
 
 
@@ -119,7 +122,9 @@ class VillaOracle(TrafficCheck):
         if op in PAYING_OPS:  # the payer, then (an order it saw) the order's visibility, state and total
             payable = None
             if known is not None and known.grand_total is not None:
-                payable = payment_rules.PayableOrder(known.owner, known.paid, None, known.grand_total)
+                payable = payment_rules.PayableOrder(
+                    known.owner, known.paid, None, known.grand_total, expired=known.expired
+                )
             rules.append(lambda: _decide_payment(op, order_id, caller, body, payable))
         if op == "createOrder" and isinstance(order_id, str) and order_id in self.issued:
             issued_to, branch = self.issued[order_id]
@@ -138,7 +143,11 @@ class VillaOracle(TrafficCheck):
             if op == "updateOrder":
                 rules.append(
                     lambda: order_rules.check_update(
-                        str(order_id), paid=known.paid, stored_branch=known.branch, branch=body.get("branchId")
+                        str(order_id),
+                        paid=known.paid,
+                        stored_branch=known.branch,
+                        branch=body.get("branchId"),
+                        expired=known.expired,
                     )
                 )
         return rules

@@ -248,12 +248,43 @@ def test_a_paid_order_never_expires_and_keeps_its_stock(api: TestClient, alice: 
     assert free(api, SHIRT_M) == 7
 
 
-def test_a_partly_paid_order_expires_like_an_unpaid_one(api: TestClient, alice: User) -> None:
-    order = create(api, alice, (SHIRT_M, 3)).json()
-    assert pay(api, alice, order["id"], "PAYID-100-part").json()["all_paid"] is False
-    alice = advance(api, FIVE_HOURS + 1)
-    assert every_id(api, alice) == []
-    assert free(api, SHIRT_M) == 10
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "redis"])
+def test_a_partly_paid_order_that_expires_is_kept_canceled_with_its_payments_refunded(
+    tmp_path: Path, storage: str, request: pytest.FixtureRequest
+) -> None:
+    store = {"memory": None, "sqlite": None, "redis": "redis_store"}[storage]
+    app = create_app(
+        clock=AdjustableClock(),
+        db_path=str(tmp_path / "mock.db") if storage == "sqlite" else None,
+        store=request.getfixturevalue(store) if store else None,
+    )
+    with TestClient(app) as api:
+        alice = login_user(api, 0)
+        order = create(api, alice, (SHIRT_M, 3)).json()
+        unpaid = create(api, alice, (SHIRT_M, 1)).json()
+        assert pay(api, alice, order["id"], "PAYID-100-part").json()["all_paid"] is False
+        assert pay(api, alice, order["id"], "PAYID-250-more").json()["state"] == "payment"
+        alice = advance(api, FIVE_HOURS + 1)
+        (kept,) = orders(api, alice)["orders"]  # the unpaid order is gone, nothing was paid for it
+        assert kept == {
+            **order,
+            "state": "canceled",
+            "refunded_cents": 350,
+            "refunded": 3.5,
+            "display_refunded": "$3.50",
+            "cancel_reason": "expired",
+            "line_items": [
+                {**order["line_items"][0], "variant": {**order["line_items"][0]["variant"], "stocks_count": 10}}
+            ],
+        }
+        assert unpaid["id"] not in every_id(api, alice)
+        assert free(api, SHIRT_M) == 10  # its stock back either way
+        assert every_id(api, alice, type="not_completed") == []
+        late = pay(api, alice, order["id"], "PAYID-7300-late")
+        assert late.status_code == 409 and "refunded" in late.json()["error"]
+        alice = advance(api, FIVE_HOURS + 1)  # a canceled order stays, whatever the clock does
+        assert every_id(api, alice) == [order["id"]]
+    app.state.mock.store.close()
 
 
 def test_the_admin_moves_a_completed_order_to_delivered(api: TestClient, alice: User) -> None:

@@ -129,7 +129,7 @@ def test_line_item_pages_are_the_rules_answer_over_every_order_byte_for_byte(api
             for page in (1, 2, 3, 7):
                 params = {k: v for k, v in {"state": wanted, "type": type_, "page": page}.items() if v is not None}
                 response = api.get("/api/orders.json", params=params, headers=alice.headers)
-                if wanted in ("partial_delivered", "delivered"):
+                if wanted in ("partial_delivered", "delivered", "canceled"):
                     assert response.status_code == 400  # the contract's filter names three states
                     continue
                 total_pages, chosen = rules.my_orders(

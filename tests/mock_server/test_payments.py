@@ -133,3 +133,79 @@ def test_absurd_amounts_are_refused_not_a_crash(api, alice, amount, status) -> N
     body = {"orderId": order["orderId"], "basketId": order["basketId"], "grandTotal": amount}
     response = api.post("/api/payment3devapi/cardtoken", json=body, headers=alice.headers)
     assert response.status_code == status, response.text
+
+
+# --- money at expiry: an unpaid order holding a charge is kept, the charge voided ---------------------
+
+
+def _expire(api, user_index: int = 0):
+    """Move the mock's clock past an order's 5 hours; the user logged in again (ID tokens live an hour)."""
+    from tests.fixtures.mock import login_user
+
+    assert api.post("/__admin/clock", json={"advanceSeconds": 5 * 3600 + 1}).status_code == 200
+    return login_user(api, user_index)
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "redis"])
+def test_an_expired_order_with_an_unverified_charge_is_kept_and_the_charge_voided(tmp_path, request, storage) -> None:
+    from starlette.testclient import TestClient
+
+    from mock_server.app import create_app
+    from tests.fixtures.mock import login_user
+    from villa_contracts.domain.clock import AdjustableClock
+
+    store = request.getfixturevalue("redis_store") if storage == "redis" else None
+    app = create_app(
+        clock=AdjustableClock(), db_path=str(tmp_path / "v.db") if storage == "sqlite" else None, store=store
+    )
+    with TestClient(app) as api:
+        alice = login_user(api, 0)
+        free = int(api.get("/__admin/stock").json()["branches"]["1000"]["25281"]["free"])
+        order = new_order(api, alice)
+        charge = pay(api, alice, order, card("approve")).json()
+        assert charge["transaction_state"] == "Authorized"  # held on the card, never verified
+        alice = _expire(api)
+        answer = verify(api, alice, order, charge)
+        assert answer.status_code == 200, answer.text
+        verified = answer.json()
+        assert (verified["transaction_state"], verified["paid"]) == ("Voided", False)
+        payment = verified["order"]["payment"]
+        assert (payment["status"], payment["isPaid"], payment["totalPaid"]) == ("EXPIRED", False, 0)
+        assert payment["paymentLog"][-1] == (
+            f"{charge['chargeId']} Voided 174.00 THB {charge['maskedCardNo']}: "
+            "order expired unpaid 5 hours after creation"
+        )
+        assert card("approve") not in answer.text
+        got = api.post("/api/order/get", json={"orderId": order["orderId"]}, headers=alice.headers)
+        assert got.status_code == 200 and got.json() == verified["order"]
+        assert int(api.get("/__admin/stock").json()["branches"]["1000"]["25281"]["free"]) == free  # stock back
+        assert verify(api, alice, order, charge).json() == verified  # idempotent, and it never expires twice
+        alice = _expire(api)
+        assert verify(api, alice, order, charge).json() == verified
+    app.state.mock.store.close()
+
+
+def test_an_expired_order_takes_no_update_token_or_charge_and_its_3ds_page_is_closed(api, alice) -> None:
+    order = new_order(api, alice)
+    waiting = pay(api, alice, order, card("three_ds")).json()
+    assert waiting["transaction_state"] == "Pre-Authorized"
+    alice = _expire(api)
+    assert api.post(waiting["redirect_url"], json={"action": "complete"}).status_code == 409  # voided: never Authorized
+    assert verify(api, alice, order, waiting).json()["transaction_state"] == "Voided"
+    update = api.post("/api/order/update", json={**order, "remark": "late"}, headers=alice.headers)
+    assert update.status_code == 409 and "expired" in update.json()["error"]
+    token = api.post(
+        "/api/payment3devapi/cardtoken",
+        json={"orderId": order["orderId"], "basketId": order["basketId"], "grandTotal": "174.00"},
+        headers=alice.headers,
+    )
+    assert token.status_code == 409 and "expired" in token.json()["error"]
+
+
+def test_an_expired_order_without_money_is_still_deleted(api, alice) -> None:
+    order = new_order(api, alice)
+    declined = pay(api, alice, order, card("decline")).json()
+    assert declined["transaction_state"] == "Declined"
+    alice = _expire(api)
+    assert api.post("/api/order/get", json={"orderId": order["orderId"]}, headers=alice.headers).status_code == 404
+    assert verify(api, alice, order, declined).status_code == 404

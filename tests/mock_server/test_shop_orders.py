@@ -17,6 +17,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server.app import create_app
 from mock_server.handlers.orders import STOCK
 from tests.fixtures.mock import User, login_user
 from tests.mock_server.test_shop_checkout import (
@@ -45,6 +46,7 @@ from tests.mock_server.test_shop_checkout import (
     stock_at_store,
     user_key,
 )
+from villa_contracts.domain.shop import EXPIRY_REFUND
 
 FIVE_HOURS = 5 * 60 * 60
 
@@ -368,8 +370,8 @@ def test_an_order_unpaid_for_five_hours_is_cancelled_and_its_stock_released(api:
     assert free_units(api, SALMON) == 3
     assert api.get(f"/api/shop/orders/{order_key}/pay", headers=auth(key)).status_code == 409
     assert api.post(f"/api/shop/orders/{order_key}/attempts", headers=auth(key)).status_code == 409
-    # A payer who approves late pays nothing.
-    assert api.post(next_step, data={"action": "approve"}).status_code == 409
+    # A payer who approves late is refunded (test_an_approval_after_expiry_is_refunded_and_the_customer_reads_it).
+    assert api.post(next_step, data={"action": "approve"}).json()["status"] == "REFUNDED"
     assert get_order(api, key, order_key)["status"] == "CANCELLED"
     # The released units can be bought.
     other = guest_key(api)
@@ -377,6 +379,34 @@ def test_an_order_unpaid_for_five_hours_is_cancelled_and_its_stock_released(api:
     add_to_cart(api, other, SALMON, 3)
     assert checkout(api, other, address=address).status_code == 200
     assert free_units(api, SALMON) == 0
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "redis"])
+def test_an_approval_after_expiry_is_refunded_and_the_customer_reads_it(
+    tmp_path: Path, request: pytest.FixtureRequest, storage: str
+) -> None:
+    store = request.getfixturevalue("redis_store") if storage == "redis" else None
+    app = create_app(db_path=str(tmp_path / "s.db") if storage == "sqlite" else None, store=store)
+    with TestClient(app) as api:
+        key = user_key(api)
+        next_step, order_key = _redirect_checkout(api, key, MILK, 1)
+        [attempt] = attempts_of(api, key, order_key)
+        api.post("/__admin/clock", json={"advanceSeconds": FIVE_HOURS + 1})
+        order = get_order(api, key, order_key)
+        assert (order["status"], order["paid"], order["snapshot"]) == ("CANCELLED", False, None)
+        response = callback(api, attempt["external_id"], amount=_satang(order))
+        assert response.status_code == 200, response.text
+        assert response.json() == {"external_id": attempt["external_id"], "status": "REFUNDED",
+                                   "order_key": order_key, "order_status": "CANCELLED", "processed": False}  # fmt: skip
+        [refunded] = attempts_of(api, key, order_key)
+        assert refunded["status"] == "REFUNDED"
+        assert refunded["log"][-1].endswith(f"PAID {_satang(order)} THB: {EXPIRY_REFUND}")
+        assert get_order(api, key, order_key) == order  # still CANCELLED, never paid
+        # The gateway reports it again: refunded once, nothing changes.
+        assert callback(api, attempt["external_id"], amount=_satang(order)).json()["status"] == "REFUNDED"
+        assert attempts_of(api, key, order_key)[0]["status"] == "REFUNDED"
+        assert "repeated" in attempts_of(api, key, order_key)[0]["log"][-1]
+    app.state.mock.store.close()
 
 
 @pytest.mark.parametrize("how", ["gateway", "cash on delivery"])

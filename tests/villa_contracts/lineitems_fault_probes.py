@@ -125,6 +125,14 @@ def _expired_order_listed(api: HasHttp) -> bool:
     return order["id"] in buyer.ids()
 
 
+def _expired_payment_lost(api: HasHttp) -> bool:
+    buyer = Buyer(api)
+    order = buyer.create((SHIRT, 1))
+    assert buyer.pay(order["id"], 100).json()["all_paid"] is False
+    buyer.five_hours_later()
+    return order["id"] not in buyer.ids()
+
+
 def _short_stock_accepted(api: HasHttp) -> bool:
     buyer = Buyer(api)
     body = {"line_items": [{"variant_id": 37, "quantity": 3}], "ship_address": ADDRESS}  # variant 37 has 2 at most
@@ -140,4 +148,5 @@ PROBES: dict[str, Callable[[HasHttp], bool]] = {
     "li_reference_reused": _reference_reused,
     "li_stock_not_restored_on_expiry": _stock_not_restored_on_expiry,
     "li_expired_order_listed": _expired_order_listed,
+    "li_expired_payment_lost": _expired_payment_lost,
 }

@@ -19,9 +19,12 @@ ADDRESS = {"line1": "1 Probe Road", "city": "Bangkok", "postcode": "10110", "pho
 
 
 class HasHttp(Protocol):
-    """What a probe needs of the faults test's ``Api``: its HTTP client on the served mock."""
+    """What a probe needs of the faults test's ``Api``: its HTTP client on the served mock, and new tokens."""
 
     http: httpx.Client
+
+    def relogin(self) -> None:
+        """Log the faults test's users in again (after a probe moved the shared mock's clock)."""
 
 
 class Customer:
@@ -158,6 +161,15 @@ def _foreign_order_paid(api: HasHttp) -> bool:
     return stranger.post(f"/api/shop/orders/{order_key}/attempts").status_code == 201
 
 
+def _late_approval_kept(api: HasHttp) -> bool:
+    customer = Customer(api.http)
+    _, external_id, total = customer.held()
+    assert api.http.post("/__admin/clock", json={"advanceSeconds": 5 * 3600 + 1}).status_code == 200
+    api.relogin()  # the mock may be shared with other probes: their ID tokens aged too
+    answer = _gateway(api.http, external_id, total)
+    return answer.status_code == 409
+
+
 PROBES: dict[str, Callable[[Any], bool]] = {
     "shop_declined_payment_pays": _declined_payment_pays,
     "shop_guest_sees_users_orders": _guest_sees_users_orders,
@@ -172,4 +184,5 @@ PROBES: dict[str, Callable[[Any], bool]] = {
     "shop_foreign_order_returned": _foreign_order_returned,
     "shop_page_shifted": _page_shifted,
     "shop_past_end_repeats_last": _past_end_repeats_last,
+    "shop_late_approval_kept": _late_approval_kept,
 }

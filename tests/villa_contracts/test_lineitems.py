@@ -90,6 +90,30 @@ def test_payments_complete_an_order_once_they_cover_its_total() -> None:
         rules.decide_pay(order(), "r4", 1, used_by=None, touched=6)
 
 
+def test_an_expired_order_with_nothing_paid_is_deleted() -> None:
+    assert rules.decide_expiry(order((33, 1))) is None
+    assert rules.decide_expiry(order()) is None  # created: nothing to pay
+
+
+@given(st.integers(min_value=1, max_value=4999))
+def test_an_expired_partly_paid_order_is_kept_canceled_with_all_it_took_refunded(paid: int) -> None:
+    kept = rules.decide_expiry(order((33, 1), paid=paid))
+    assert kept is not None
+    assert (kept["state"], kept["refunded_cents"], kept["cancel_reason"]) == (rules.CANCELED, paid, rules.EXPIRED)
+    shown = rules.order_json(DATA, kept, {})
+    assert (shown["state"], shown["all_paid"], shown["refunded_cents"]) == ("canceled", False, paid)
+    assert (shown["refunded"], shown["display_refunded"]) == (rules.amount(paid), rules.display(paid))
+    assert not rules.is_expired(DATA, kept, float("inf"))  # expires once
+    assert rules.listings_of(kept["state"]) == ("all", "state=canceled")  # no filter of the seed names it
+    with pytest.raises(RuleViolation, match="refunded") as refused:
+        rules.decide_pay(kept, "late", 5000 - paid, used_by=None, touched=9)
+    assert (refused.value.status, refused.value.rule) == (409, "payable")
+
+
+def test_only_a_canceled_order_answers_refund_fields() -> None:
+    assert "refunded_cents" not in rules.order_json(DATA, order((33, 1), paid=10), {})
+
+
 def test_the_paypal_sandbox_knows_its_reference_ids_and_the_pattern() -> None:
     assert rules.paypal_amount(DATA, "123456789") == 40000
     assert rules.paypal_amount(DATA, "PAYID-4600-abc") == 4600

@@ -38,11 +38,15 @@ MISSES: dict[str, dict[str, str]] = {
         "li_short_stock_accepted": "a variant's whole stock is known only on a mock: a dev backend's is its own",
         "li_stock_not_restored_on_expiry": EXPIRY,
         "li_expired_order_listed": EXPIRY,
+        "li_expired_payment_lost": EXPIRY,
+        "shop_late_approval_kept": EXPIRY,
     },
     "proxy": {},
     "fast": {
         "li_stock_not_restored_on_expiry": SLOW_EXPIRY,
         "li_expired_order_listed": SLOW_EXPIRY,
+        "li_expired_payment_lost": SLOW_EXPIRY,
+        "shop_late_approval_kept": SLOW_EXPIRY,
     },
 }
 """Faults a mode does not catch, and why (every other fault of the catalogue it must catch)."""

@@ -125,3 +125,55 @@ def test_the_proxys_oracle_judges_by_the_domains_decision(stand_in: None) -> Non
         with pytest.raises(RuleViolation) as raised:
             _decide_payment(op, "o-1", "alice", {"grandTotal": "174.00"}, None)
         assert raised.value is STAND_IN
+
+
+# --- money at expiry (``decide_expiry``) -----------------------------------------------------------
+
+
+def _charge(charge_id: str, state: str) -> payments.ChargeFacts:
+    return payments.ChargeFacts(charge_id, state, 17400)
+
+
+@pytest.mark.parametrize(
+    ("states", "voided"),
+    [
+        ((), ()),
+        ((payments.DECLINED,), ()),
+        ((payments.AUTHORIZED,), ("c0",)),
+        ((payments.PRE_AUTHORIZED,), ("c0",)),
+        ((payments.DECLINED, payments.AUTHORIZED, payments.PRE_AUTHORIZED), ("c1", "c2")),
+    ],
+)
+def test_expiry_voids_every_charge_that_holds_or_could_hold_money(
+    states: tuple[str, ...], voided: tuple[str, ...]
+) -> None:
+    expiry = payments.decide_expiry(_charge(f"c{i}", state) for i, state in enumerate(states))
+    assert tuple(c.charge_id for c in expiry.voided) == voided
+    assert expiry.keep is bool(voided)  # kept as the record of its voids; with no money held, deleted
+
+
+def test_an_expired_order_is_refused_a_token_a_charge_and_an_update_but_verify_answers_its_void() -> None:
+    from villa_contracts.domain import orders
+
+    expired = payments.PayableOrder(owner="alice", paid=False, paid_by=None, grand_total=17400, expired=True)
+    assert refusal(payments.decide_card_token, "1", caller="alice", payer=None, sent=174, order=expired) == (
+        "409 expired_stays_expired"
+    )
+    with pytest.raises(RuleViolation) as refused:
+        orders.check_update("1", paid=False, stored_branch="1000", branch=None, expired=True)
+    assert (refused.value.status, refused.value.rule) == (409, "expired_stays_expired")
+    voided = _charge("c0", payments.VOIDED)
+    assert payments.decide_verify("c0", "1", caller="alice", charge=voided, order=expired) == payments.Verified(
+        settles=False, paid=False
+    )
+
+
+def test_the_expired_record_says_what_was_voided_and_why() -> None:
+    from villa_contracts.domain import orders
+
+    order = {"orderId": "1", "payment": {"status": "PENDING", "isPaid": False, "paymentLog": []}}
+    kept = orders.mark_expired(order, [("c0", 17400, "411111xxxxxx1111")])
+    assert kept["payment"]["status"] == orders.PAYMENT_EXPIRED and orders.is_expired_record(kept)
+    assert kept["payment"]["paymentLog"] == ["c0 Voided 174.00 THB 411111xxxxxx1111: " + orders.EXPIRED_REASON]
+    assert not orders.is_expired(kept, 0.0, 10.0)  # expires once
+    assert order["payment"]["status"] == "PENDING"  # the stored order is not changed in place

@@ -71,8 +71,9 @@ class ChargeResult:
 
     Attributes:
         charge_id: the charge id (``chrg_test_...``).
-        transaction_state: Authorized, Declined or Pre-Authorized (3-D Secure needed).
-        status: success, fail or pending.
+        transaction_state: Authorized, Declined, Pre-Authorized (3-D Secure needed) or Voided (its
+            order expired unpaid: nothing held).
+        status: success, fail, pending or voided.
         redirect_url: the 3-D Secure page when Pre-Authorized, else None.
         amount: the amount charged, THB.
         failure_code: why it failed, when it did.

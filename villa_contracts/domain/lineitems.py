@@ -26,7 +26,10 @@ from villa_contracts.errors import ContractError
 
 CREATED, PAYMENT, COMPLETED = "created", "payment", "completed"
 PARTIAL_DELIVERED, DELIVERED = "partial_delivered", "delivered"
-STATES = (CREATED, PAYMENT, COMPLETED, PARTIAL_DELIVERED, DELIVERED)
+CANCELED = "canceled"
+STATES = (CREATED, PAYMENT, COMPLETED, PARTIAL_DELIVERED, DELIVERED, CANCELED)
+EXPIRED = "expired"
+"""The ``cancel_reason`` of an order canceled because it expired not paid in full (``decide_expiry``)."""
 TYPES: dict[str, frozenset[str]] = {
     "completed": frozenset({COMPLETED, PARTIAL_DELIVERED, DELIVERED}),
     "not_completed": frozenset({CREATED, PAYMENT}),
@@ -301,6 +304,11 @@ def order_json(data: LineItemsData, order: Mapping[str, Any], reserved: Mapping[
                 },
             }
         )
+    refund: dict[str, Any] = {}  # only a canceled order says what came back, and why
+    if order["state"] == CANCELED:
+        refunded = int(order["refunded_cents"])
+        refund = {"refunded_cents": refunded, "refunded": amount(refunded), "display_refunded": display(refunded),
+                  "cancel_reason": order["cancel_reason"]}  # fmt: skip
     return {
         "id": int(order["id"]),
         "state": order["state"],
@@ -334,6 +342,7 @@ def order_json(data: LineItemsData, order: Mapping[str, Any], reserved: Mapping[
             }
             for name, fee in priced.shipping
         ],
+        **refund,
     }
 
 
@@ -391,7 +400,7 @@ def decide_pay(
 
     Raises:
         RuleViolation: the reference id paid already (``conflict``, rule ``reference_once``), the
-            order is completed or has nothing to pay (``conflict``, rule ``payable``).
+            order is completed, canceled or has nothing to pay (``conflict``, rule ``payable``).
     """
     if used_by is not None:
         raise RuleViolation(
@@ -401,9 +410,10 @@ def decide_pay(
             rule="reference_once",
         )
     if order["state"] != PAYMENT:
-        what = (
-            "has no line items: nothing to pay" if order["state"] == CREATED else f"is {order['state']}: paid in full"
-        )
+        what = {
+            CREATED: "has no line items: nothing to pay",
+            CANCELED: "is canceled: it expired not paid in full 5 hours after creation and its payments were refunded",
+        }.get(order["state"], f"is {order['state']}: paid in full")
         raise RuleViolation("conflict", f"order {order['id']} {what}", "", rule="payable")
     total = priced_of(order).total_cents
     paid_cents = int(order["paid_cents"]) + paid
@@ -438,8 +448,33 @@ def expires_at(data: LineItemsData, created_at: float) -> float:
 
 
 def is_expired(data: LineItemsData, order: Mapping[str, Any], now: float) -> bool:
-    """Whether an order is due for deletion at ``now``: not fully paid 5 hours after its creation."""
+    """Whether an order is due to expire at ``now``: not fully paid 5 hours after its creation."""
     return order["state"] in TYPES["not_completed"] and now >= expires_at(data, float(order["created_at"]))
+
+
+def decide_expiry(order: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an order that expired (``is_expired``) becomes: its money is never silently lost.
+
+    Its stock is released either way. An order nothing was paid for is deleted (no money, no record).
+    One partly paid is kept, ``canceled`` with ``cancel_reason`` ``expired``, every payment refunded
+    (``refunded_cents``: what was paid): its owner still finds it in "my orders" with what came back,
+    and it takes no more payments (``decide_pay``). The mock's sweeper, the state machine and every
+    test ask this, and none decides it again.
+
+    Returns:
+        the record kept, or None when the order is deleted.
+
+    Example:
+        >>> decide_expiry({"id": 1, "state": "payment", "paid_cents": 0}) is None
+        True
+        >>> kept = decide_expiry({"id": 2, "state": "payment", "paid_cents": 250})
+        >>> (kept["state"], kept["refunded_cents"], kept["cancel_reason"])
+        ('canceled', 250, 'expired')
+    """
+    paid = int(order["paid_cents"])
+    if paid <= 0:
+        return None
+    return {**order, "state": CANCELED, "refunded_cents": paid, "cancel_reason": EXPIRED}
 
 
 # --- my orders ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from villa_contracts.domain.catalog import BusinessData
@@ -13,6 +13,9 @@ from villa_contracts.domain.money import Satang, fmt, to_json
 from villa_contracts.domain.pricing import Quote, price_cart
 
 PAYMENT_PENDING = "PENDING"
+PAYMENT_EXPIRED = "EXPIRED"
+"""The ``payment.status`` of an order kept after it expired holding a charge, which was voided
+(``domain.payments.decide_expiry``)."""
 PAYMENT_PAID = "PAID"
 CARD_METHOD = "Credit/Debit Card"
 MAX_SEQUENCE = 999_999
@@ -123,15 +126,16 @@ def check_create(
     return chosen
 
 
-def check_update(order_id: str, *, paid: bool, stored_branch: str, branch: str | None) -> str:
+def check_update(order_id: str, *, paid: bool, stored_branch: str, branch: str | None, expired: bool = False) -> str:
     """Decide whether an order (the caller's, already checked) may be replaced; return its branch.
 
     Raises:
-        RuleViolation: it is paid (``conflict``, ``paid_stays_paid``) or would move to another
-            branch (``conflict``, ``branch_fixed``).
+        RuleViolation: it is paid (``conflict``, ``paid_stays_paid``), expired (``conflict``,
+            ``expired_stays_expired``) or would move to another branch (``conflict``, ``branch_fixed``).
     """
     if paid:
         raise RuleViolation("conflict", f"order {order_id!r} is paid and cannot be changed", rule="paid_stays_paid")
+    require_not_expired(order_id, expired=expired)
     chosen = branch or stored_branch
     if chosen != stored_branch:
         raise RuleViolation(
@@ -141,6 +145,22 @@ def check_update(order_id: str, *, paid: bool, stored_branch: str, branch: str |
             rule="branch_fixed",
         )
     return chosen
+
+
+def require_not_expired(order_id: object, *, expired: bool) -> None:
+    """Raise when the order expired (kept only as the record of its voided charges): nothing changes it again."""
+    if expired:
+        raise RuleViolation(
+            "conflict",
+            f"order {order_id!r} expired unpaid 5 hours after creation and its charges were voided: "
+            "it cannot be changed or paid; create a new order",
+            rule="expired_stays_expired",
+        )
+
+
+def is_expired_record(order: Mapping[str, Any]) -> bool:
+    """Whether the stored order is the record of an order that expired holding a charge (``PAYMENT_EXPIRED``)."""
+    return (order.get("payment") or {}).get("status") == PAYMENT_EXPIRED
 
 
 def is_paid(order: Mapping[str, Any]) -> bool:
@@ -160,8 +180,8 @@ def expires_at(created_at: float) -> float:
 
 
 def is_expired(order: Mapping[str, Any], expiry: float, now: float) -> bool:
-    """Whether a stored order is due for deletion at ``now``: unpaid at its expiry."""
-    return not is_paid(order) and now >= expiry
+    """Whether a stored order is due to expire at ``now``: unpaid (and not expired already) at its expiry."""
+    return not is_paid(order) and not is_expired_record(order) and now >= expiry
 
 
 def stock_needs(order: Mapping[str, Any] | None) -> Counter[int]:
@@ -284,5 +304,24 @@ def mark_paid(order: Mapping[str, Any], *, charge_id: str, masked_card: str, now
         timestamp=now,
     )
     payment["paymentLog"] = [*payment.get("paymentLog", []), f"{charge_id} Authorized {fmt(total)} THB {masked_card}"]
+    doc["payment"] = payment
+    return doc
+
+
+EXPIRED_REASON = "order expired unpaid 5 hours after creation"
+"""Why a charge was voided at expiry: the voided charges' ``failure_message`` and the order's ``paymentLog``."""
+
+
+def mark_expired(order: Mapping[str, Any], voided: Iterable[tuple[str, Satang, str]]) -> dict[str, Any]:
+    """The record kept of an order that expired holding charges, each ``(charge id, amount, masked card)`` voided.
+
+    ``payment.status`` is ``EXPIRED``; ``paymentLog`` gains one line per voided charge, with the reason.
+    Nothing else changes (no time is written), so whoever knows the order and its charges knows the record.
+    """
+    doc = copy.deepcopy(dict(order))
+    payment = dict(doc.get("payment") or {})
+    lines = [f"{charge_id} Voided {fmt(amount)} THB {masked}: {EXPIRED_REASON}" for charge_id, amount, masked in voided]
+    payment["status"] = PAYMENT_EXPIRED
+    payment["paymentLog"] = [*payment.get("paymentLog", []), *lines]
     doc["payment"] = payment
     return doc

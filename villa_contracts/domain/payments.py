@@ -9,11 +9,15 @@ from villa_contracts.domain.cards import luhn_ok
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
 from villa_contracts.domain.money import Satang, fmt, to_satang
-from villa_contracts.domain.orders import require_visible
+from villa_contracts.domain.orders import require_not_expired, require_visible
 
 AUTHORIZED = "Authorized"
 DECLINED = "Declined"
 PRE_AUTHORIZED = "Pre-Authorized"
+VOIDED = "Voided"
+"""A charge voided because its order expired before it was captured (``decide_expiry``): no money is held."""
+VOIDED_STATUS = "voided"
+EXPIRED_FAILURE_CODE = "order_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +78,16 @@ def require_payer(user_id: object, caller: str) -> None:
         )
 
 
-def check_payable(order_id: object, *, paid: bool, grand_total: Satang, sent: object) -> Satang:
+def check_payable(order_id: object, *, paid: bool, grand_total: Satang, sent: object, expired: bool = False) -> Satang:
     """Decide whether the caller's order can take a card token or a charge of ``sent`` THB.
 
     Raises:
-        RuleViolation: the order is paid (``conflict``, ``paid_stays_paid``) or ``sent`` is not its
-            grand total (``conflict``, ``amount_must_match``).
+        RuleViolation: the order is paid (``conflict``, ``paid_stays_paid``), expired (``conflict``,
+            ``expired_stays_expired``) or ``sent`` is not its grand total (``conflict``, ``amount_must_match``).
     """
     if paid:
         raise RuleViolation("conflict", f"order {order_id!r} is already paid", rule="paid_stays_paid")
+    require_not_expired(order_id, expired=expired)
     return require_amount(sent, grand_total)
 
 
@@ -235,12 +240,14 @@ class PayableOrder:
         paid: whether it is paid.
         paid_by: the charge that paid it, if one did.
         grand_total: its grand total.
+        expired: it expired holding a charge and is kept as the record of the void (``decide_expiry``).
     """
 
     owner: str | None
     paid: bool
     paid_by: str | None
     grand_total: Satang
+    expired: bool = False
 
 
 MISSING = PayableOrder(None, False, None, 0)
@@ -279,7 +286,7 @@ def decide_card_token(
     require_payer(payer, caller)
     if order is not None:
         require_visible(order_id, order.owner, caller)
-        check_payable(order_id, paid=order.paid, grand_total=order.grand_total, sent=sent)
+        check_payable(order_id, paid=order.paid, grand_total=order.grand_total, sent=sent, expired=order.expired)
 
 
 def decide_charge(
@@ -329,3 +336,41 @@ def decide_verify(
     require_visible(order_id, order.owner, caller)
     settles = check_capture(charge, grand_total=order.grand_total, paid_by=order.paid_by)
     return Verified(settles, settles or order.paid_by == charge.charge_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    """What expiry does to an unpaid order and its money (``decide_expiry``).
+
+    Attributes:
+        voided: the charges voided, in the order given: every one that holds money or could still
+            come to (Authorized and never captured, or waiting for 3-D Secure).
+        keep: whether the order is kept as the record of the voids (``payment.status`` ``EXPIRED``);
+            an order that held no money is deleted.
+    """
+
+    voided: tuple[ChargeFacts, ...]
+
+    @property
+    def keep(self) -> bool:
+        """Whether the order is kept: it held money, so its owner must be able to read what became of it."""
+        return bool(self.voided)
+
+
+def decide_expiry(charges: Iterable[ChargeFacts]) -> Expiry:
+    """Decide what becomes of an order's money when it expires unpaid (``orders.is_expired``).
+
+    Money is never silently lost: every charge that holds money on the card (Authorized, never
+    captured: the order is unpaid) or could still hold some (Pre-Authorized: its 3-D Secure page
+    would authorize it) is voided, and the order is kept, ``payment.status`` ``EXPIRED``, so that
+    verify answers the charge ``Voided`` with the order and getOrder reads why. An order with no such
+    charge (none, or only Declined ones) is deleted, as every unpaid order is. The mock's sweeper and
+    the tests ask this; none decides it again.
+
+    Example:
+        >>> decide_expiry([ChargeFacts("chrg_test_a", DECLINED, 17400)]).keep
+        False
+        >>> [c.charge_id for c in decide_expiry([ChargeFacts("chrg_test_b", AUTHORIZED, 17400)]).voided]
+        ['chrg_test_b']
+    """
+    return Expiry(tuple(charge for charge in charges if charge.state in (AUTHORIZED, PRE_AUTHORIZED)))

@@ -12,6 +12,7 @@ from suites.property.shop_machine import run_shop_machine
 SUITE = Suite(
     setup=setup_shop,
     machine=run_shop_machine,
+    moves_clock=True,  # its clock rule: HOLD orders expire, a late approval is refunded
     flow=shop_flow,
     credentials={"tokenKey": token_key_headers, "gatewayKey": gateway_key_headers},
 )
