@@ -64,7 +64,7 @@ def _price_and_store(
     return doc
 
 
-def _expire(state: MockState, order: dict[str, Any]) -> None:
+def _expire(state: MockState, order: dict[str, Any], now: float) -> None:
     """Expire an unpaid order (inside the sweeper's transaction): its stock back, its money voided.
 
     ``payment_rules.decide_expiry`` decides: an order holding a charge is kept as the record of the
@@ -92,7 +92,7 @@ def _expire(state: MockState, order: dict[str, Any]) -> None:
         )
         state.store.put(CHARGES, facts.charge_id, charge)
         voided.append((facts.charge_id, facts.amount, str(charge["maskedCardNo"])))
-    state.store.put(ORDERS, order_id, rules.mark_expired(order, voided))
+    state.store.put(ORDERS, order_id, rules.mark_expired(order, voided, now=now))
 
 
 @sweeper
@@ -116,7 +116,7 @@ def expire_due(state: MockState) -> float:
                 return now + rules.UNPAID_EXPIRY_SECONDS if due is None else float(due["expires_at"])
             order = state.store.get(ORDERS, str(due["orderId"]))
             if order is not None and rules.is_expired(order, float(due["expires_at"]), now):
-                _expire(state, order)
+                _expire(state, order, now)
             state.store.delete(EXPIRY, str(head))
             state.store.put(EXPIRY_HEAD, "head", {"next": head + 1})
 

@@ -6,10 +6,7 @@ Every answer is compared with ``suites.property.model.Model``, which predicts wi
 ``villa_contracts.domain`` (the oracle), and with the invariants of ``suites.property.invariants``:
 order ids are unique; totals are the catalog's (``grandTotal = subTotal + delivery − discounts`` on
 any target); stock is reserved; a paid order stays paid and unchanged; a declined card never pays;
-another user never sees or changes an order (404, exactly like a missing id). On a mock where
-payments are allowed, time passes once an example at most (5 hours and a second, the admin API's
-clock): unpaid orders expire as ``payments.decide_expiry`` decides, one holding a charge kept
-``EXPIRED`` with the charge voided, which its owner reads back (money is never silently lost).
+another user never sees or changes an order (404, exactly like a missing id).
 
 The machine only makes its own orders and never resets the target. At the end of each example it
 empties its unpaid orders, so they stop holding stock. Stock is predicted exactly on a mock whose
@@ -42,10 +39,8 @@ from suites.property import strategies
 from suites.property.invariants import Problem, money, order_problems, paid_problems, pricing_problems, substance
 from suites.property.model import Cart, Expect, Model, OrderModel
 from suites.property.session import Answer, Call, Session
-from villa_contracts.domain import cards
-from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain.money import Satang, fmt, to_json
-from villa_contracts.domain.payments import AUTHORIZED, DECLINED, PRE_AUTHORIZED, VOIDED
+from villa_contracts.domain.payments import AUTHORIZED, DECLINED, PRE_AUTHORIZED
 
 MISSING_ORDER_ID = "100000000000"
 MISSING_CHARGE_ID = "chrg_test_missing"
@@ -111,7 +106,6 @@ class VillaMachine(RuleBasedStateMachine):
         self.order_ids: dict[int, str | None] = {}
         self.charge_ids: dict[int, str | None] = {}
         self.failed = False
-        self.moved = False
         # Past the shrink budget, examples pass without calls; the final replay always runs for real.
         self.session.example_started()
         # Past the shrink budget, or once the run is stopped, examples pass without calls.
@@ -125,7 +119,7 @@ class VillaMachine(RuleBasedStateMachine):
     def _call(self, operation: str, path: str, body: Any, user: int | None) -> Answer:
         session = self.session
         url = session.base + path
-        headers = session.headers[user] if user is not None else {}
+        headers = session.target.accounts[user].headers if user is not None else {}
         try:
             response = session.http.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
@@ -450,7 +444,7 @@ class VillaMachine(RuleBasedStateMachine):
             self._fail(op, "payment_outcome", f"{op}: card {card[:6]}… gives {state}", str(state), str(got_state))
         if money(charge.get("amount")) != total:
             self._fail(op, "amount_must_match", f"{op} charged another amount", fmt(total), repr(charge.get("amount")))
-        self.model.charged(charge_id, order_id, user, str(got_state), total, cards.mask(card))
+        self.model.charged(charge_id, order_id, user, str(got_state), total)
         return charge_id
 
     def _three_ds(self, charge_id: str, action: str) -> None:
@@ -468,7 +462,7 @@ class VillaMachine(RuleBasedStateMachine):
     def _verify(self, user: int, charge_id: str) -> None:
         op = self.session.ops["verify"]
         charge = self.model.charges[charge_id]
-        order = self.model.orders.get(charge.order_id)  # None: it expired holding no money, and is gone
+        order = self.model.orders[charge.order_id]
         expect, paid = self.model.expect_verify(user, charge_id)
         path = f"{self.session.target.payment_prefix}/verify"
         answer = self._call(op, path, {"orderId": charge.order_id, "chargeId": charge_id}, user)
@@ -476,11 +470,8 @@ class VillaMachine(RuleBasedStateMachine):
         if expect.check == "ownership":
             self._like_missing(op, answer, user, path, {"orderId": MISSING_ORDER_ID, "chargeId": MISSING_CHARGE_ID})
             return
-        if answer.status != 200 or order is None:  # refused as predicted (stale, paid by another, gone): nothing moved
+        if answer.status != 200:  # refused as predicted (a stale charge, an order paid by another): nothing moved
             return
-        if charge.state == VOIDED and answer.doc.get("transaction_state") != VOIDED:
-            self._fail(op, "expiry_voids", f"{op}: charge {charge_id} of an order that expired unpaid",
-                       f"transaction_state {VOIDED} (money is never silently lost)", answer.snippet())  # fmt: skip
         got, doc = answer.doc.get("paid"), answer.doc.get("order")
         doc_paid = isinstance(doc, dict) and (doc.get("payment") or {}).get("isPaid") is True
         if charge.state == DECLINED and (got is not False or (doc_paid and not order.paid)):
@@ -510,36 +501,6 @@ class VillaMachine(RuleBasedStateMachine):
         charge_id = self.charge_ids.get(ref.number)
         if not self.skip and charge_id is not None:
             self._three_ds(charge_id, action)
-
-    @precondition(lambda self: self.session.target.allow_payments and self.session.strict and not self.moved)
-    @rule(data=st.data())
-    @_step
-    def time_passes(self, data: st.DataObject) -> None:
-        """5 hours and a second later (the mock's clock): unpaid orders expired, each charge holding money voided.
-
-        First the first user leaves a charge waiting for 3-D Secure on a new order (money the card holder may
-        yet authorize). Then the owner of every order kept EXPIRED reads it, and verifies each voided charge.
-        """
-        self.moved = True
-        if self.skip:
-            return
-        session = self.session
-        ref = self._generate(0, min(session.data.branches))
-        self._create(0, ref, data.draw(session.carts(ref.branch), label="cart of the order left charged"))
-        self._pay(0, ref, next(c.number for c in session.data.cards.values() if c.outcome == "three_ds"), "leave", None)
-        seconds = order_rules.UNPAID_EXPIRY_SECONDS + 1
-        url, body = f"{session.base}/__admin/clock", {"advanceSeconds": seconds}
-        response = session.http.post(url, json=body, headers=session.target.admin_headers)
-        self.calls.append(Call("advanceClock", url, None, body, response.status_code))
-        if response.status_code != 200:
-            self._fail("advanceClock", "expected_status", "the mock's clock moves forward", "HTTP 200",
-                       f"HTTP {response.status_code}")  # fmt: skip
-        session.relogin()
-        for order in self.model.time_passed(seconds):
-            self._get(order.owner, order.order_id)
-            for charge in [c for c in self.model.charges.values() if c.order_id == order.order_id]:
-                if charge.state == VOIDED:
-                    self._verify(order.owner, charge.charge_id)
 
     def teardown(self) -> None:
         """Empty the example's unpaid orders (so they hold no stock), then read every order as both users."""

@@ -119,10 +119,6 @@ class OrderModel:
     total: Satang
     doc: dict[str, Any]
     paid_by: str | None = None
-    created_at: float = 0.0
-    """When it was created, on the model's clock (``Model.now``)."""
-    expired: bool = False
-    """It expired holding a charge: kept as the record of the void (``payments.decide_expiry``)."""
 
     @property
     def paid(self) -> bool:
@@ -139,8 +135,6 @@ class ChargeModel:
     owner: int
     state: str
     amount: Satang = 0
-    masked: str = ""
-    """The card, masked as the answers show it."""
 
     @property
     def facts(self) -> payments.ChargeFacts:
@@ -198,8 +192,6 @@ class Model:
         self.issued: dict[str, tuple[int, str]] = {}
         self.orders: dict[str, OrderModel] = {}
         self.charges: dict[str, ChargeModel] = {}
-        self.now = 0.0
-        """Seconds the target's clock moved since the example started (only the mock's clock moves)."""
 
     def price(self, cart: Cart) -> Quote | RuleViolation:
         """The domain's pricing of ``cart``, or the rule that refuses it."""
@@ -251,12 +243,7 @@ class Model:
         if isinstance(order, Expect):
             return order
         refusal = refused(
-            orders.check_update,
-            order_id,
-            paid=order.paid,
-            stored_branch=order.cart.branch,
-            branch=cart.branch,
-            expired=order.expired,
+            orders.check_update, order_id, paid=order.paid, stored_branch=order.cart.branch, branch=cart.branch
         )
         if refusal is not None:
             return Expect.of(refusal)
@@ -298,7 +285,7 @@ class Model:
         order = self.orders.get(order_id)
         if order is None:
             return payments.MISSING
-        return payments.PayableOrder(str(order.owner), order.paid, order.paid_by, order.total, expired=order.expired)
+        return payments.PayableOrder(str(order.owner), order.paid, order.paid_by, order.total)
 
     def _sent(self, order_id: str, amount: Satang | None) -> str:
         order = self.orders.get(order_id)
@@ -363,8 +350,8 @@ class Model:
     def expect_three_ds(self, charge_id: str) -> Expect:
         """``threeDSecureSubmit`` for a charge."""
         charge = self.charges[charge_id]
-        order = self.orders.get(charge.order_id)  # an order that expired holding no money is gone
-        refusal = refused(payments.check_three_ds, charge_id, charge.state, order_paid=order is not None and order.paid)
+        paid = self.orders[charge.order_id].paid
+        refusal = refused(payments.check_three_ds, charge_id, charge.state, order_paid=paid)
         if refusal is not None:
             return Expect.of(refusal)
         return Expect(200, "payment_outcome", "the charge waits for 3-D Secure")
@@ -377,7 +364,7 @@ class Model:
 
     def created(self, order_id: str, user: int, cart: Cart, doc: dict[str, Any]) -> OrderModel:
         """``createOrder`` stored ``doc`` (its stock hold is ``held``'s business)."""
-        order = OrderModel(order_id, user, cart, self._total(doc), doc, created_at=self.now)
+        order = OrderModel(order_id, user, cart, self._total(doc), doc)
         self.orders[order_id] = order
         return order
 
@@ -390,44 +377,16 @@ class Model:
         order = self.orders.get(order_id)
         self.ledger.move(cart.branch, order.cart.needs() if order is not None else Counter(), cart.needs())
 
-    def charged(
-        self, charge_id: str, order_id: str, user: int, state: str, amount: Satang | None = None, masked: str = ""
-    ) -> None:
-        """A charge was made for ``amount`` with a card shown as ``masked`` (or changed state: they stay)."""
+    def charged(self, charge_id: str, order_id: str, user: int, state: str, amount: Satang | None = None) -> None:
+        """A charge was made for ``amount`` (or changed state: its amount stays)."""
         before = self.charges.get(charge_id)
         kept = amount if amount is not None else before.amount if before is not None else 0
-        shown = masked or (before.masked if before is not None else "")
-        self.charges[charge_id] = ChargeModel(charge_id, order_id, user, state, kept, shown)
+        self.charges[charge_id] = ChargeModel(charge_id, order_id, user, state, kept)
 
     def settled(self, order_id: str, charge_id: str, doc: dict[str, Any]) -> None:
         """``verify`` paid ``order_id`` with ``charge_id``."""
         order = self.orders[order_id]
         order.paid_by, order.doc = charge_id, doc
-
-    def time_passed(self, seconds: float) -> list[OrderModel]:
-        """The target's clock moved ``seconds``: the orders that expired, as ``payments.decide_expiry`` decides.
-
-        Each gives its stock back. One holding money is kept, ``payment.status`` EXPIRED, its charges
-        voided (returned, to be read back); the others are gone (answered like a missing order).
-        """
-        self.now += seconds
-        kept = []
-        for order in list(self.orders.values()):
-            if order.expired or not orders.is_expired(order.doc, orders.expires_at(order.created_at), self.now):
-                continue
-            self.ledger.move(order.cart.branch, order.cart.needs(), Counter())
-            mine = [charge for charge in self.charges.values() if charge.order_id == order.order_id]
-            expiry = payments.decide_expiry(charge.facts for charge in mine)
-            if not expiry.keep:
-                del self.orders[order.order_id]
-                continue
-            voided = [self.charges[facts.charge_id] for facts in expiry.voided]
-            for charge in voided:
-                charge.state = payments.VOIDED
-            order.expired = True
-            order.doc = orders.mark_expired(order.doc, [(c.charge_id, c.amount, c.masked) for c in voided])
-            kept.append(order)
-        return kept
 
     @staticmethod
     def _total(doc: Mapping[str, Any]) -> Satang:

@@ -210,9 +210,6 @@ class Session(RunSession):
     ) -> None:
         super().__init__(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
         self.ledger = StockLedger(exclusive=self.strict and self.mock_holds_no_stock())
-        self.headers = [dict(account.headers) for account in self.target.accounts]
-        if self.strict:  # a machine that ran first may have moved the mock's clock past the tokens' hour
-            self.relogin()
         self.seen_ids: dict[str, Call] = {}
         self.missing: dict[str, Answer] = {}
         villa = context.contracts["villa"]
@@ -220,15 +217,6 @@ class Session(RunSession):
         prefix = self.target.payment_prefix
         self.ops = {name: operations[f"{prefix}/{name}"] for name in ("cardtoken", "charge", "verify")}
         self._carts: dict[tuple[str, bool], st.SearchStrategy[Cart]] = {}
-
-    def relogin(self) -> None:
-        """New ID tokens for both accounts (the admin API's password-less login; a mock only)."""
-        for index, account in enumerate(self.target.accounts):
-            answer = self.http.post(
-                f"{self.base}/__admin/users/{account.username}/tokens", headers=self.target.admin_headers
-            )
-            if answer.status_code == 200:
-                self.headers[index] = {"Authorization": f"Bearer {answer.json()['IdToken']}"}
 
     def mock_holds_no_stock(self) -> bool:
         """Whether no order of any API holds stock on the mock now (``GET /__admin/stock``, read-only)."""

@@ -616,6 +616,8 @@ class ShopMachine(RuleBasedStateMachine):
                 ("tokenKey", actor), partial(shop_token_key, session.context, actor)
             )
             self.customers[actor].headers = {"Authorization": f"Token {session.keys[actor]}"}
+            # Who the new key is, as the seeds' clients ask it first (a watching proxy learns it so, too).
+            self._expect("getProfile", self._call("getProfile", "GET", "/api/shop/profile", actor), 200, "a new key")
         branches = mock_stock(session.context) or {}  # orders of earlier examples expired too
         self.free = {int(code): int(u["free"]) for code, u in branches.get(session.shop.branch, {}).items()}
         for number, order in self.orders.items():

@@ -109,10 +109,7 @@ def test_the_rate_limit_spaces_calls() -> None:
 
 
 def _hold_all_salmon(target: Target) -> None:
-    """An order made before the run holds every unit of 231150 (stock 3) at branch 1000, paid: sold for good.
-
-    Unpaid, it would expire when the machine's clock rule moves the mock's clock, and give the salmon back.
-    """
+    """An order made before the run holds every unit of 231150 (stock 3) at branch 1000."""
     alice = target.accounts[0]
     base = target.base_url
     order_id = httpx.post(f"{base}/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()
@@ -122,16 +119,7 @@ def _hold_all_salmon(target: Target) -> None:
         "basketId": alice.sub,
         "productList": [{"cprcode": 231150, "quantity": 3}],
     }
-    created = httpx.post(f"{base}/api/order/create", json=body, headers=alice.headers)
-    assert created.status_code == 200, created.text
-    common = {"orderId": body["orderId"], "basketId": alice.sub, "grandTotal": created.json()["payment"]["grandTotal"]}
-    card = {"number": "4111111111111111", "expirationMonth": "12", "expirationYear": "2030"}
-    token = httpx.post(f"{base}/api/payment3devapi/cardtoken", json={**common, "card": card}, headers=alice.headers)
-    charge = httpx.post(f"{base}/api/payment3devapi/charge", json={**common, "token": token.json()["cardToken"]},
-                        headers=alice.headers).json()  # fmt: skip
-    verify = {"orderId": body["orderId"], "chargeId": charge["chargeId"]}
-    paid = httpx.post(f"{base}/api/payment3devapi/verify", json=verify, headers=alice.headers)
-    assert paid.json()["paid"] is True, paid.text
+    assert httpx.post(f"{base}/api/order/create", json=body, headers=alice.headers).status_code == 200
 
 
 def test_stock_held_before_the_run_is_no_false_alarm() -> None:
@@ -149,11 +137,8 @@ def test_on_a_fresh_mock_stock_is_exact(monkeypatch: pytest.MonkeyPatch) -> None
     with mock_target() as target:
         _hold_all_salmon(target)
         result = _run(target, max_examples=12, seed=2, shrink_seconds=2.0)
-    # Each order the salmon is refused for: a new one, or one changed to hold it (whichever the seed draws).
-    assert result.failures
-    for failure in result.failures:
-        assert failure.operation in ("createOrder", "updateOrder"), failure.operation
-        assert failure.check == "state_machine:expected_status" and "231150 is out of stock" in failure.message
+    assert [(f.operation, f.check) for f in result.failures] == [("createOrder", "state_machine:expected_status")]
+    assert "231150 is out of stock" in result.failures[0].message
 
 
 # (2) Planted bugs are caught, and the failure names the operation and the invariant.

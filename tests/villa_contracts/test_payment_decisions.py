@@ -172,7 +172,7 @@ def test_the_expired_record_says_what_was_voided_and_why() -> None:
     from villa_contracts.domain import orders
 
     order = {"orderId": "1", "payment": {"status": "PENDING", "isPaid": False, "paymentLog": []}}
-    kept = orders.mark_expired(order, [("c0", 17400, "411111xxxxxx1111")])
+    kept = orders.mark_expired(order, [("c0", 17400, "411111xxxxxx1111")], now=5.0)
     assert kept["payment"]["status"] == orders.PAYMENT_EXPIRED and orders.is_expired_record(kept)
     assert kept["payment"]["paymentLog"] == ["c0 Voided 174.00 THB 411111xxxxxx1111: " + orders.EXPIRED_REASON]
     assert not orders.is_expired(kept, 0.0, 10.0)  # expires once

@@ -312,16 +312,15 @@ EXPIRED_REASON = "order expired unpaid 5 hours after creation"
 """Why a charge was voided at expiry: the voided charges' ``failure_message`` and the order's ``paymentLog``."""
 
 
-def mark_expired(order: Mapping[str, Any], voided: Iterable[tuple[str, Satang, str]]) -> dict[str, Any]:
+def mark_expired(order: Mapping[str, Any], voided: Iterable[tuple[str, Satang, str]], *, now: float) -> dict[str, Any]:
     """The record kept of an order that expired holding charges, each ``(charge id, amount, masked card)`` voided.
 
     ``payment.status`` is ``EXPIRED``; ``paymentLog`` gains one line per voided charge, with the reason.
-    Nothing else changes (no time is written), so whoever knows the order and its charges knows the record.
     """
     doc = copy.deepcopy(dict(order))
     payment = dict(doc.get("payment") or {})
     lines = [f"{charge_id} Voided {fmt(amount)} THB {masked}: {EXPIRED_REASON}" for charge_id, amount, masked in voided]
-    payment["status"] = PAYMENT_EXPIRED
+    payment.update(status=PAYMENT_EXPIRED, timestamp=now)
     payment["paymentLog"] = [*payment.get("paymentLog", []), *lines]
     doc["payment"] = payment
     return doc
