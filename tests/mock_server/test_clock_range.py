@@ -10,15 +10,14 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.storage import MemoryStorage, SqliteStorage, Storage
+from mock_server.storage import Storage
 from tests.fixtures.mock import login_user, new_order
 from villa_contracts.contract import load
 from villa_contracts.domain.clock import RANGE_END, RANGE_START, AdjustableClock
@@ -34,18 +33,6 @@ def test_the_admin_contract_declares_the_domains_range() -> None:
     declared = load()["admin"].operation("advanceClock").spec["x-villa"]["clockRange"]
     as_epoch = {k: calendar.timegm(time.strptime(v, "%Y-%m-%dT%H:%M:%SZ")) for k, v in declared.items()}
     assert as_epoch == {"start": RANGE_START, "end": RANGE_END}
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SqliteStorage(tmp_path / "villa.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield request.getfixturevalue("redis_store")
 
 
 def test_a_move_to_the_end_of_the_range_is_a_400_that_changes_nothing(store: Storage) -> None:

@@ -7,7 +7,6 @@ clients (the reference client for the Villa API), as their users would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.runner import serve_in_thread
 from mock_server.scenario import NEVER_EXPORTED, ScenarioError, read_file, shipped
-from mock_server.storage import MemoryStorage, SqliteStorage, Storage
+from mock_server.storage import Storage
 from tests.fixtures.scenario_recipes import INSTANT, RECIPES, VILLA_BUYER, build, villa_payments
 from villa_contracts.client import VillaClient
 from villa_contracts.contract import load
@@ -26,18 +25,6 @@ from villa_contracts.domain.clock import AdjustableClock
 from villa_contracts.target import mock_environ
 
 CONTRACTS = load()
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SqliteStorage(tmp_path / "villa.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield request.getfixturevalue("redis_store")
 
 
 def _taken() -> dict[str, Any]:

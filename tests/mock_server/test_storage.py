@@ -9,14 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mock_server.storage import (
-    MemoryStorage,
     Snapshot,
     SqliteStorage,
     Storage,
@@ -29,18 +28,6 @@ from mock_server.storage.redis import RedisStorage, shown_url
 from tests.fixtures.own_redis import OwnRedis
 from tests.fixtures.redis_store import REDIS_URL
 from villa_contracts.errors import ConfigError
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SqliteStorage(tmp_path / "villa.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield request.getfixturevalue("redis_store")
 
 
 def test_reads_are_copies(store: Storage) -> None:

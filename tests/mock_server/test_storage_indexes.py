@@ -5,25 +5,12 @@ The same tests run on memory, SQLite and Redis (the local server, a key prefix o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mock_server.storage import MemoryStorage, SqliteStorage, Storage
+from mock_server.storage import SqliteStorage, Storage
 from mock_server.storage.redis import RedisStorage
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SqliteStorage(tmp_path / "villa.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield request.getfixturevalue("redis_store")
 
 
 def test_members_come_back_by_score_in_either_direction(store: Storage) -> None:
