@@ -251,14 +251,18 @@ def serve_forever(build: Build, *, host: str, port: int, log_level: str = "info"
     # here. A signal while the app is still being built stops the start the same way.
     _log_to_console()
     more_files()
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGINT too: a process started in the background by a shell (or by a test runner's worker) inherits it
+    # ignored, and a Ctrl-C or `kill -INT` while the app is being built (the port already answers) was lost.
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {number: signal.signal(number, signal.default_int_handler) for number in stops}
     try:
         server = _server(build(_base_url(host, sock.getsockname()[1])), log_level, access_log)
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         sock.close()
 
 

@@ -12,7 +12,7 @@ import pytest
 # A supervisor whose two workers ignore SIGTERM once they serve (a worker stuck in a request, say).
 STUBBORN = textwrap.dedent(
     """
-    import logging, signal, sys, time
+    import logging, os, signal, sys, time
     from mock_server.supervisor import Supervisor
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -20,7 +20,7 @@ STUBBORN = textwrap.dedent(
     def work(ready):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         ready()
-        print("serving", flush=True)
+        os.write(1, b"serving\\n")  # one write: two workers' lines never interleave (print may write twice)
         while True:
             time.sleep(1)
 
@@ -43,5 +43,7 @@ def test_workers_that_ignore_the_stop_are_killed_after_the_grace_and_the_stop_en
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()  # else a failure here leaves a ResourceWarning to fail a later test
     assert process.returncode == 0, out
     assert out.count("did not stop within 0.5 s; killed") == 2, out
