@@ -207,7 +207,7 @@ class Model:
     def expect_create(self, user: int, order_id: str, cart: Cart, *, foreign_owner: bool = False) -> Expect:
         """``createOrder`` by ``user`` with an id from the bundle (in the other user's name: ``foreign_owner``)."""
         if foreign_owner:
-            refusal = refused(orders.require_owner, str(1 - user), str(user))
+            refusal = refusal_of(orders.require_owner, str(1 - user), str(user))
             assert refusal is not None
             # Another backend may look at the id before the owner: its refusal of the id is fine too.
             same_owner = self.expect_create(user, order_id, cart)
@@ -215,7 +215,7 @@ class Model:
             also = (same_owner.status,) if same_owner.status in id_refusals else ()
             return Expect.of(refusal, also=also)
         issued = self.issued.get(order_id)
-        refusal = refused(
+        refusal = refusal_of(
             orders.check_create,
             order_id,
             issued_to=None if issued is None else str(issued[0]),
@@ -231,7 +231,7 @@ class Model:
     def _owned(self, user: int, order_id: str) -> OrderModel | Expect:
         """The order if ``user`` owns it, else the refusal a missing or foreign order must get."""
         order = self.orders.get(order_id)
-        refusal = refused(orders.require_visible, order_id, None if order is None else str(order.owner), str(user))
+        refusal = refusal_of(orders.require_visible, order_id, None if order is None else str(order.owner), str(user))
         if refusal is not None:
             return Expect.of(refusal)
         assert order is not None
@@ -242,7 +242,7 @@ class Model:
         order = self._owned(user, order_id)
         if isinstance(order, Expect):
             return order
-        refusal = refused(
+        refusal = refusal_of(
             orders.check_update, order_id, paid=order.paid, stored_branch=order.cart.branch, branch=cart.branch
         )
         if refusal is not None:
@@ -257,7 +257,7 @@ class Model:
         if isinstance(quote, RuleViolation):
             return Expect.of(quote)
         everyone = Counter(self.ledger.others(cart.branch, Counter()))
-        refusal = refused(orders.reserve, self.data, cart.branch, everyone, held, cart.needs())
+        refusal = refusal_of(orders.reserve, self.data, cart.branch, everyone, held, cart.needs())
         if refusal is not None:
             return Expect.of(refusal, also=() if self.ledger.trusted else (200,))
         # Orders made before the run may hold the rest.
@@ -295,7 +295,7 @@ class Model:
         """``cardtoken`` of ``amount`` (None: the grand total) for ``order_id``, as the domain decides it."""
         order = self._payable(order_id)
         sent = self._sent(order_id, amount)
-        refusal = refused(payments.decide_card_token, order_id, caller=str(user), payer=None, sent=sent, order=order)
+        refusal = refusal_of(payments.decide_card_token, order_id, caller=str(user), payer=None, sent=sent, order=order)
         if refusal is not None:
             return Expect.of(refusal)
         return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total")
@@ -311,7 +311,7 @@ class Model:
             down = payments.charge_outcome(self.data, card) is None
             token = payments.TokenFacts(known=True, used=False, expires_at=float("inf"), gateway_down=down)
         charges = [c.facts for c in self.charges.values() if c.order_id == order_id]
-        refusal = refused(
+        refusal = refusal_of(
             payments.decide_charge,
             order_id,
             caller=str(user),
@@ -351,7 +351,7 @@ class Model:
         """``threeDSecureSubmit`` for a charge."""
         charge = self.charges[charge_id]
         paid = self.orders[charge.order_id].paid
-        refusal = refused(payments.check_three_ds, charge_id, charge.state, order_paid=paid)
+        refusal = refusal_of(payments.check_three_ds, charge_id, charge.state, order_paid=paid)
         if refusal is not None:
             return Expect.of(refusal)
         return Expect(200, "payment_outcome", "the charge waits for 3-D Secure")
@@ -393,10 +393,6 @@ class Model:
         return money((doc.get("payment") or {}).get("grandTotal")) or 0
 
 
-refused = refusal_of
-"""The domain's refusal of a request (``villa_contracts.domain.errors.refusal_of``), or None."""
-
-
 __all__ = [
     "Cart",
     "ChargeModel",
@@ -404,5 +400,4 @@ __all__ = [
     "Model",
     "OrderModel",
     "StockLedger",
-    "refused",
 ]
