@@ -265,8 +265,7 @@ class Guard:
             if pending:
                 await send(pending.pop())
             if fault.effect == "truncate":
-                keep = len(data) // 2 if fault.value is True else min(int(fault.value), max(len(data) - 1, 0))
-                await send({"type": "http.response.body", "body": data[:keep], "more_body": True})
+                await send({"type": "http.response.body", "body": data[: fault.kept(len(data))], "more_body": True})
                 await self._close(scope)
                 return
             # slowBodyMs: the body in parts, spread over the time asked

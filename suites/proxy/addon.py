@@ -6,8 +6,10 @@ into reports that are kept up to date as the traffic goes (``suites.proxy.sessio
 operations are answered by the proxy and never forwarded; ``villa_rate_limit`` spaces what is.
 With ``villa_faults`` (a rules file, docs/faults.md, the mock's ``villa_contracts.faults``), faults
 are injected into the traffic it forwards: a status is answered by the proxy itself, a drop kills
-the exchange, a latency waits before forwarding; each is reported as injected, never judged as the
-backend's answer, and its answer carries ``X-Villa-Injected-Fault``.
+the exchange, a latency waits before forwarding, a truncate cuts the body the client gets (the
+backend's whole answer is judged); a status or drop is reported as injected, never judged as the
+backend's answer, and every injected answer carries ``X-Villa-Injected-Fault``. A ``slowBodyMs`` is
+the mock's only (mitmproxy cannot pace a body it forwards).
 
 It also runs in mitmproxy's own tools (reports and recording as with the CLI; findings in the log)::
 
@@ -166,7 +168,7 @@ class ContractProxy:
         self.faults = Faults.empty()
         if options.villa_faults:
             faults = read_file(options.villa_faults, contracts)
-            refuse_effects(faults, ("truncate", "slowBodyMs"), "the proxy")
+            refuse_effects(faults, ("slowBodyMs",), "the proxy (mitmproxy forwards a body whole; use latencyMs)")
             self.faults = faults
 
     def running(self) -> None:
@@ -224,6 +226,8 @@ class ContractProxy:
         if fault.effect == "latencyMs":
             await asyncio.sleep(float(fault.value) / 1000)
             return False
+        if fault.effect == "truncate":
+            return False  # applied to the answer (``response``)
         contract = fault.contract or "-"
         operation = fault.operation_id or f"{flow.request.method} {flow.request.path.split('?', 1)[0]}"
         if fault.effect == "drop":
@@ -241,7 +245,9 @@ class ContractProxy:
         fault = flow.metadata.get(INJECTED_KEY)
         if isinstance(fault, Injected) and flow.response is not None:
             flow.response.headers[HEADER] = fault.label
-        self._handle(flow)
+        self._handle(flow)  # the backend's whole answer is judged; a truncate cuts only what the client gets
+        if isinstance(fault, Injected) and fault.effect == "truncate" and flow.response is not None:
+            _truncate(flow.response, fault)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """An exchange the upstream never answered."""
@@ -336,3 +342,13 @@ def catalog_prices(contracts: Contracts) -> dict[tuple[int, str], int]:
 
 
 addons = [ContractProxy()]
+
+
+def _truncate(response: http.Response, fault: Injected) -> None:
+    """Send the client part of the body under the whole body's length, then close, as the mock does."""
+    raw = response.raw_content or b""
+    if "transfer-encoding" in response.headers:
+        del response.headers["transfer-encoding"]
+    response.headers["content-length"] = str(len(raw))
+    response.headers["connection"] = "close"
+    response.raw_content = raw[: fault.kept(len(raw))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,24 @@ def test_drop_kills_the_exchange_and_latency_is_marked(tmp_path: Path) -> None:
     assert skipped(tmp_path)["villa.health"] == f"1 request(s) injected by the proxy ({HEADER}: 0:drop): killed"
 
 
+def test_truncate_sends_half_the_body_under_its_whole_length_then_closes(tmp_path: Path) -> None:
+    with proxied(tmp_path, [{"method": "GET", "path": "/api/health", "effect": {"truncate": True}}]) as proxy:
+        host, port = proxy.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while part := raw.recv(65536):  # until the proxy closes the connection
+                got += part
+        with pytest.raises(httpx.RemoteProtocolError):  # what a client sees: the answer ends early
+            httpx.get(f"{proxy.url}/api/health")
+    head, _, body = got.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().lower().split("\r\n")[1:])
+    assert head.startswith(b"HTTP/1.1 200")
+    assert headers[HEADER.lower()] == "0:truncate"
+    assert len(body) == int(headers["content-length"]) // 2 > 0
+
+
 def test_the_proxy_refuses_effects_only_the_mock_applies(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="truncate"):
-        with proxied(tmp_path, [{"operation": "villa.createOrder", "effect": {"truncate": True}}]):
+    with pytest.raises(UsageError, match="slowBodyMs"):
+        with proxied(tmp_path, [{"operation": "villa.createOrder", "effect": {"slowBodyMs": 100}}]):
             pass
