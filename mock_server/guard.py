@@ -18,6 +18,8 @@
   ``drop`` is answered here (the handler never runs), a latency waited here; a ``truncate`` or a
   ``slowBodyMs`` mangles the handler's answer on its way out. Each is journaled and its answer
   carries ``X-Villa-Injected-Fault: <rule index>:<effect>``.
+- **Date**: every answer's ``Date`` header is the mock's clock (which the admin API moves), as a
+  backend's is its own: a proxy in front judges time-bound rules (expiry) by it.
 - **CORS**: a request with an ``Origin`` is first handed to ``mock_server.cors`` (a preflight is
   answered there; an answer to an allowed origin is marked); never one to the admin API.
 
@@ -33,6 +35,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterable
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +60,19 @@ FAULT = "villa.fault"
 """Scope key of the fault injected into this request (``villa_contracts.faults.Injected``), for its journal entry."""
 SLOW_PARTS = 10
 """Parts a ``slowBodyMs`` body is sent in."""
+_DATE: list[tuple[int, bytes]] = [(-1, b"")]
+"""The last ``Date`` value made, ``(whole second, value)``: one per second, as uvicorn does (swapped whole)."""
+
+
+def http_date(now: float) -> bytes:
+    """``now`` as an HTTP ``Date`` (``Mon, 07 Dec 2026 14:57:25 GMT``)."""
+    second, value = _DATE[0]
+    if second != int(now):
+        second, value = int(now), formatdate(int(now), usegmt=True).encode()
+        _DATE[0] = (second, value)
+    return value
+
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
 """Host names an admin call without a token may carry (``testserver``: Starlette's test client)."""
 
@@ -176,6 +192,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = self._dated(send)
         headers = header_map(scope)
         if self.cors is not None and "origin" in headers:  # a browser's: the only cost for other requests
             marked = await self.cors.admit(scope, headers, send)
@@ -350,6 +367,17 @@ class Guard:
         self._journal(scope, exc.status_code, exc.message)
         body = json.dumps(exc.body()).encode()
         await self._send(send, exc.status_code, body, [(b"content-type", b"application/json"), *more], close=close)
+
+    def _dated(self, send: Send) -> Send:
+        """``send``, every answer dated on the mock's clock (RFC 9110: the origin's clock), as a backend's is."""
+        clock = self.state.clock
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (b"date", http_date(clock.now()))]}
+            await send(message)
+
+        return dated
 
     @staticmethod
     async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], *, close: bool) -> None:

@@ -107,6 +107,7 @@ def _server(
         # The journal records every call; one log line per request cost about a fifth of the mock's
         # time under load, so it is opt-in (`serve --access-log`).
         access_log=access_log,
+        date_header=False,  # the guard dates every answer on the mock's clock (mock_server.guard)
         lifespan="auto",
         timeout_graceful_shutdown=5,
         # Idle keep-alive connections are closed after 5 s; heads have a deadline, and past the

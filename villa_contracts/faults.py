@@ -124,7 +124,7 @@ class Injected:
         return f"{self.rule}:{self.effect}{shown}"
 
     def kept(self, length: int) -> int:
-        """How many bytes of a ``length``-byte body a ``truncate`` lets through (half, or the number asked, never all)."""
+        """How many bytes of a ``length``-byte body a truncate lets through (half, or the number asked; never all)."""
         return length // 2 if self.value is True else min(int(self.value), max(length - 1, 0))
 
     def error_body(self) -> dict[str, Any]:

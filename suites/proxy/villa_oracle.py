@@ -7,7 +7,10 @@ given what it knows (the same functions the mock decides with and the state mach
 
 - a refusal predicted (``RuleViolation``) and a 2xx answer: a violation named after the rule
   (``owner_is_caller``, ``ownership``, ``paid_stays_paid``, ``amount_must_match``, ``id_used_once``…);
-- an order this caller was answered before, answered 404 (``exists``): orders are never deleted;
+- an order this caller was answered before, answered 404 (``exists``): orders are never deleted,
+  except an unpaid one once ``orders.expires_at`` its ``orderDate`` has passed on the backend's clock,
+  which the answer's ``Date`` header tells (RFC 9110: the origin's clock; the mock's moves with
+  ``/__admin/clock``): from then on the proxy forgets it;
 - ``getOrder`` answering another document than the last one seen (``stored_document``): a write
   that was answered but not kept. An order may become paid on its own (a payment the proxy did
   not see), nothing else.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from suites.property.checks import ORDER_OPS, VERIFY_OPS
@@ -61,6 +65,28 @@ class SeenOrder:
     substance: tuple[Any, ...]
     expired: bool = False
     """It expired holding a charge, which was voided (``payment_rules.decide_expiry``): it takes no change again."""
+    created: float | None = None
+    """Its ``orderDate`` (the backend's clock), when the answer had one."""
+
+    def may_have_expired(self, now: float | None) -> bool:
+        """Whether, at the backend's ``now`` (None: unknown), it may have been deleted unpaid (``orders.is_expired``).
+
+        A second's grace: a ``Date`` header is whole seconds.
+        """
+        if self.paid or self.expired or self.created is None or now is None:
+            return False
+        return now + 1 >= order_rules.expires_at(self.created)
+
+
+def backend_now(seen: Seen) -> float | None:
+    """The backend's clock when it answered: the answer's ``Date`` header (None without a readable one)."""
+    for name, value in seen.exchange.response_headers:
+        if name == "date":
+            try:
+                return parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+    return None
 
 
 def order_substance(doc: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -79,7 +105,12 @@ def _seen(doc: Mapping[str, Any]) -> SeenOrder:
         branch=str(doc.get("branchId")),
         substance=order_substance(doc),
         expired=order_rules.is_expired_record(doc),
+        created=_number(doc.get("orderDate")),
     )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def remember(table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -106,6 +137,10 @@ class VillaOracle(TrafficCheck):
         op = seen.operation.operation_id
         body = seen.request.value if seen.request.kind == "json" else None
         decided: Decided = {}
+        order_id = body.get("orderId") if isinstance(body, dict) else None
+        known = self.orders.get(order_id) if isinstance(order_id, str) else None
+        if known is not None and known.may_have_expired(backend_now(seen)):
+            del self.orders[str(order_id)]  # deleted unpaid, or about to be: never judged missing again
         if seen.caller is not None and isinstance(body, dict):
             decided = self._predicted(op, body, seen)
         if seen.exchange.succeeded and seen.response.kind == "json" and isinstance(seen.response.value, dict):

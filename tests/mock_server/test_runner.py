@@ -264,3 +264,20 @@ def test_the_death_rate_counts_only_its_window() -> None:
 )
 def test_how_a_worker_died_is_said_in_words(status: int, said: str) -> None:
     assert how_it_died(status) == said
+
+
+def test_every_answer_is_dated_once_on_the_mocks_clock_which_the_admin_api_moves() -> None:
+    from email.utils import parsedate_to_datetime
+
+    from mock_server.app import create_app
+
+    with serve_in_thread(lambda url: create_app(base_url=url)) as mock:
+        before = httpx.get(f"{mock.base_url}/api/health")
+        moved = httpx.post(f"{mock.base_url}/__admin/clock", json={"advanceSeconds": 18001})
+        after = httpx.get(f"{mock.base_url}/api/health")
+        refused = httpx.post(f"{mock.base_url}/api/order/create", json={})
+    assert moved.status_code == 200 and refused.status_code == 401
+    assert [len(a.headers.get_list("date")) for a in (before, after, refused)] == [1, 1, 1]  # not uvicorn's too
+    start, end = (parsedate_to_datetime(a.headers["date"]).timestamp() for a in (before, after))
+    assert 18001 <= end - start < 18001 + 60
+    assert parsedate_to_datetime(refused.headers["date"]).timestamp() >= end

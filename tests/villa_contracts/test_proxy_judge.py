@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from suites.proxy.findings import Verdict, finding_line
 from suites.proxy.judge import SCHEMA_CHECKS, TrafficJudge
 from tests.fixtures.traffic import deeply_nested
 from villa_contracts.contract import load
+from villa_contracts.domain.orders import UNPAID_EXPIRY_SECONDS as EXPIRY
 
 ALICE, BOB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11", "2f9e4b7a-6c1d-4e83-a5b0-9d3c7e1f4a22"
 ORDER_ID = "100026000001"
@@ -206,6 +209,28 @@ def test_an_order_seen_is_never_answered_404_to_its_owner(judge: TrafficJudge) -
     other = {"error": "no token", "code": "not_found", "details": [{"pointer": "/token", "message": "unknown"}]}
     charge = {"orderId": ORDER_ID, "basketId": ALICE, "grandTotal": "174", "token": "tokn_test_x"}
     assert not judge.judge(exchange("createChargeDev", charge, 404, other)).failed  # the 404 is about the token
+
+
+def dated(ex: Exchange, when: float) -> Exchange:
+    return dataclasses.replace(ex, response_headers=(*ex.response_headers, ("date", formatdate(when, usegmt=True))))
+
+
+def test_an_unpaid_order_may_be_gone_once_the_backends_clock_is_past_its_expiry(judge: TrafficJudge) -> None:
+    created = stored()["orderDate"]
+    judge.judge(exchange("createOrder", request_of(stored()), 200, stored()))
+    missing = {"error": "gone", "code": "not_found", "details": []}
+    early = dated(exchange("getOrder", {"orderId": ORDER_ID}, 404, missing), created + EXPIRY - 60)
+    assert failures(judge.judge(early)) == {"exists": ["/orderId"]}  # the backend's clock: not yet
+    late = dated(exchange("getOrder", {"orderId": ORDER_ID}, 404, missing), created + EXPIRY)
+    assert not judge.judge(late).failed
+    assert not judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 404, missing)).failed  # forgotten
+
+
+def test_a_paid_order_is_never_gone_whatever_the_backends_clock(judge: TrafficJudge) -> None:
+    judge.judge(exchange("getOrder", {"orderId": ORDER_ID}, 200, stored(paid=True)))
+    missing = {"error": "gone", "code": "not_found", "details": []}
+    late = dated(exchange("getOrder", {"orderId": ORDER_ID}, 404, missing), stored()["orderDate"] + 10 * EXPIRY)
+    assert failures(judge.judge(late)) == {"exists": ["/orderId"]}
 
 
 def test_a_paid_order_changed_with_200_fails_paid_stays_paid(judge: TrafficJudge) -> None:
