@@ -17,12 +17,10 @@ from typing import Any
 
 from suites.property.model import Expect
 from villa_contracts.domain import lineitems as rules
-from villa_contracts.domain.errors import STATUS, RuleViolation
+from villa_contracts.domain.errors import RuleViolation, refusal_of
 
 REFUND_FIELDS = ("id", "state", "all_paid", "refunded_cents", "cancel_reason")
 """What a check of an order expired before this example compares (its stock counts have moved since)."""
-STOCK_REFUSED = STATUS["conflict"]
-"""The status of a ``rules.StockShortage`` (a ``conflict``): off a mock, all a refusal for stock may say."""
 
 
 class LineItemsModel:
@@ -73,8 +71,11 @@ class LineItemsModel:
             return Expect(short.status, short.rule, f"stock is short: {short.message}", quote=short.body())
         except RuleViolation as refusal:
             return Expect.of(refusal)
-        if self.reserved is None:  # the stock is the target's: it may be short there
-            return Expect(201, "expected_status", "the variants are known", also=(STOCK_REFUSED,))
+        if self.reserved is None:  # the stock is the target's (other clients hold some): sold out there, maybe
+            sold_out = {vid: self.data.variants[vid].stock for vid in priced.needs}
+            shortage = refusal_of(rules.reserve, self.data, sold_out, priced.needs)
+            also = () if shortage is None else (shortage.status,)
+            return Expect(201, "expected_status", "the variants are known", also=also)
         return Expect(201, "expected_status", "the variants are known and in stock")
 
     def expect_pay(self, user: int, order_id: int, reference: str) -> Expect:
@@ -211,4 +212,4 @@ class LineItemsModel:
         return order
 
 
-__all__ = ["REFUND_FIELDS", "STOCK_REFUSED", "LineItemsModel"]
+__all__ = ["REFUND_FIELDS", "LineItemsModel"]
