@@ -8,8 +8,9 @@ merchant deliver them, and move the mock's clock (the clock is a rule: 30 minute
 expired as ``rules.decide_expiry`` decides, their stock back: gone when nothing was paid, else listed
 ``canceled`` with every payment refunded (money is never silently lost; each example also checks the
 partly paid orders of the examples before it, which its start expires). Every answer is predicted
-with ``villa_contracts.domain.lineitems`` (the oracle) and compared whole: documents, statuses, the
-seed's short-stock body, the exact pages.
+by ``suites.property.lineitems_model`` (the oracle, from ``villa_contracts.domain.lineitems``) and
+compared whole: documents, statuses, the seed's short-stock body, the exact pages. The calls, the
+verdicts and the reproductions are the engine's (``suites.property.engine.ApiMachine``).
 
 Time travel and delivery need the mock's admin API, so the clock and merchant rules run only on a
 mock; there each example starts 5 hours and a second later than the last (every earlier unpaid order
