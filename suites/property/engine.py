@@ -32,41 +32,13 @@ import httpx
 from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine
 
+from suites.property.model import Expect
 from suites.property.session import Answer, RunSession
 
 if TYPE_CHECKING:
     from suites.property.invariants import Problem
     from suites.property.reporting import MachineResult
     from villa_contracts.domain.errors import RuleViolation
-
-
-@dataclass(frozen=True, slots=True)
-class Expect:
-    """A prediction: the status a request must get, and the invariant at stake if it does not.
-
-    Attributes:
-        status: the predicted HTTP status.
-        check: the invariant a different status breaks (a refusal's rule).
-        why: the model's reason, for the failure message.
-        also: other statuses accepted (where the target is not the mock, some facts are its own).
-        quote: what the model knows of the answer's document beyond its status (an API's own type).
-    """
-
-    status: int
-    check: str
-    why: str
-    also: tuple[int, ...] = ()
-    quote: Any = None
-
-    @property
-    def statuses(self) -> tuple[int, ...]:
-        """Every accepted status, the predicted one first."""
-        return (self.status, *self.also)
-
-    @classmethod
-    def of(cls, refusal: RuleViolation, *, also: tuple[int, ...] = ()) -> Expect:
-        """The refusal a rule of the domain predicts: its status, and its rule as the check at stake."""
-        return cls(refusal.status, refusal.rule, refusal.message, also=also)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +86,12 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def step(fn: _F) -> _F:
-    """Mark the example failed when a rule raises, so that teardown does not pile more calls on it."""
+    """Mark the example failed when a rule raises, so that teardown does not pile more calls on it.
 
-    def wrapper(self: ApiMachine, *args: Any, **kwargs: Any) -> Any:
+    For a rule of any machine with a ``failed`` flag (``ApiMachine``'s, or a machine of its own).
+    """
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
         except BaseException:
@@ -132,6 +107,14 @@ def _is_final() -> bool:
         return bool(current_build_context().is_final)
     except Exception:  # outside a Hypothesis run
         return False
+
+
+def skips(session: RunSession) -> bool:
+    """Whether an example starting now makes no calls: the run was stopped, or the shrink budget is spent.
+
+    Past the shrink budget examples pass without calls, but the final replay always runs for real.
+    """
+    return (session.shrink_spent() and not _is_final()) or session.stopped
 
 
 class ApiMachine(RuleBasedStateMachine):
@@ -153,8 +136,7 @@ class ApiMachine(RuleBasedStateMachine):
         self.calls: list[Sent] = []
         self.failed = False
         self.session.example_started()
-        # Past the shrink budget, examples pass without calls; the final replay always runs for real.
-        self.skip = (self.session.shrink_spent() and not _is_final()) or self.session.stopped
+        self.skip = skips(self.session)
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -234,4 +216,4 @@ def run_machine(machine: type[ApiMachine], session: RunSession, **options: Any) 
     return run_rules(session.context, machine, session, **options)
 
 
-__all__ = ["NOBODY", "Actor", "ApiMachine", "Expect", "Sent", "run_machine", "step"]
+__all__ = ["NOBODY", "Actor", "ApiMachine", "Expect", "Sent", "run_machine", "skips", "step"]

@@ -8,8 +8,9 @@ merchant deliver them, and move the mock's clock (the clock is a rule: 30 minute
 expired as ``rules.decide_expiry`` decides, their stock back: gone when nothing was paid, else listed
 ``canceled`` with every payment refunded (money is never silently lost; each example also checks the
 partly paid orders of the examples before it, which its start expires). Every answer is predicted
-with ``villa_contracts.domain.lineitems`` (the oracle) and compared whole: documents, statuses, the
-seed's short-stock body, the exact pages.
+by ``suites.property.lineitems_model`` (the oracle, from ``villa_contracts.domain.lineitems``) and
+compared whole: documents, statuses, the seed's short-stock body, the exact pages. The calls, the
+verdicts and the reproductions are the engine's (``suites.property.engine.ApiMachine``).
 
 Time travel and delivery need the mock's admin API, so the clock and merchant rules run only on a
 mock; there each example starts 5 hours and a second later than the last (every earlier unpaid order
@@ -19,19 +20,15 @@ clock moves for every API of the mock: the gate runs this machine after the othe
 
 from __future__ import annotations
 
-import json
-import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, initialize, multiple, precondition, rule
+from hypothesis.stateful import Bundle, MultipleResults, initialize, multiple, precondition, rule
 
+from suites.property.engine import Actor, ApiMachine, Expect, step
+from suites.property.lineitems_model import REFUND_FIELDS, LineItemsModel
 from suites.property.session import Answer, RunSession, token_variable
 from villa_contracts.domain import lineitems as rules
-from villa_contracts.domain.errors import RuleViolation
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -44,32 +41,10 @@ VARIANTS = st.sampled_from((33, 34, 251, 252, 36, 37))
 STEPS = (1800.0, 7200.0, 18001.0)
 """How far the clock rule moves: sums below 5 hours stay 1800 s clear of it, whatever the wall clock does."""
 LIST_PATHS = {"listLineItemOrdersJson": "/api/orders.json", "listLineItemOrders": "/api/orders"}
-REFUND_FIELDS = ("id", "state", "all_paid", "refunded_cents", "cancel_reason")
-"""What a check of an order expired before this example compares (its stock counts have moved since)."""
 PAGES_AT_THE_END = ("last", "past")
 """Pages the list rule asks besides 1 to 3: the last of the filter's pages, and the one past it (always empty)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LiCall:
-    """One request the machine sent (what a reproduction replays)."""
-
-    operation: str
-    method: str
-    url: str
-    user: int | None
-    body: Any
-    status: int | None
-
-    def curl(self, base_url: str) -> str:
-        """The request as curl on ``$VILLA_BASE_URL``; ID tokens from ``villa-contracts tokens``, admin calls bare."""
-        path = self.url[len(base_url) :] if self.url.startswith(base_url) else self.url
-        parts = ["curl", "-sS", "-X", self.method, f'"$VILLA_BASE_URL"{shlex.quote(path)}']
-        if self.user is not None:
-            parts.append(f'-H "Authorization: Bearer {token_variable(self.user)}"')
-        if self.body is not None:
-            parts += ["-H", "'Content-Type: application/json'", "--data", shlex.quote(json.dumps(self.body))]
-        return " ".join(parts) + f"  # {self.operation} -> {self.status if self.status is not None else 'no answer'}"
+LISTED = Expect(200, "expected_status", "the caller's orders")
+REFUNDS = "expiry_refunds"
 
 
 class LineItemsSession(RunSession):
@@ -103,81 +78,38 @@ class LineItemsSession(RunSession):
         return f"PAYID-{cents}-s{self.target.seed}o{order_id}n{self.references}"
 
 
-class LineItemsMachine(RuleBasedStateMachine):
-    """Two users against ``session.target``; each answer is the domain's prediction."""
+class LineItemsMachine(ApiMachine):
+    """Two users against ``session.target``; each answer is the model's prediction (``LineItemsModel``)."""
 
+    API = "lineitems"
     session: ClassVar[LineItemsSession]
     made: Bundle[int] = Bundle("made")
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: list[LiCall] = []
-        self.orders: dict[int, dict[str, Any]] = {}
-        self.touched = 0
-        self.now = 0.0
-        self.reserved: dict[int, int] | None = None
-        self.used: dict[str, int] = {}
-        self.failed = False
-        self.session.example_started()
-        self.skip = self.session.shrink_spent() or self.session.stopped
-
-    # --- HTTP and failing ----------------------------------------------------------------------
+        self.model = LineItemsModel(self.session.li)
 
     def _call(self, operation: str, method: str, path: str, user: int | None, body: Any = None) -> Answer:
-        session = self.session
-        url = session.base + path
-        headers = dict(session.headers[user]) if user is not None else dict(session.target.admin_headers)
-        try:
-            response = session.http.request(method, url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            self.calls.append(LiCall(operation, method, url, user, body, None))
-            self._fail(operation, "no_answer", f"{operation} did not answer", "an HTTP answer", type(exc).__name__)
-        session.steps += 1
-        if user is not None:
-            session.statuses[operation].add(response.status_code)
-        self.calls.append(LiCall(operation, method, url, user, body, response.status_code))
-        return Answer.of(response)
-
-    def _fail(self, operation: str, check: str, title: str, expected: str, got: str) -> NoReturn:
-        self.failed = True
-        raise self.session.mismatch(f"lineitems.{operation}", operation, check, title, expected, got, self.calls)
-
-    def _expect(self, operation: str, answer: Answer, status: int, why: str) -> None:
-        if answer.status != status:
-            self._fail(operation, "expected_status", f"{operation} answered {answer.status}; the domain expected "
-                       f"{status}", f"HTTP {status} ({why})", f"HTTP {answer.status}: {answer.snippet()}")  # fmt: skip
-
-    def _same(self, operation: str, check: str, what: str, expected: Any, got: Any) -> None:
-        if expected != got:
-            self._fail(operation, check, f"{operation}: {what}", json.dumps(expected)[:1500], json.dumps(got)[:1500])
-
-    def _view(self, order: Mapping[str, Any]) -> Any:
-        """The domain's answer for an order, as the target shows it (``_strip``: off a mock, no stock count)."""
-        return self._strip(rules.order_json(self.session.li, order, self.reserved or {}))
-
-    def _strip(self, doc: Any) -> Any:
-        """``doc`` without what this run cannot predict: off a mock, other clients move stock (no count compared)."""
-        if self.reserved is not None or not isinstance(doc, dict):
-            return doc
-        lines = [{**line, "variant": {**line["variant"], "stocks_count": None}} for line in doc.get("line_items") or []]
-        return {**doc, "line_items": lines}
-
-    def _touch(self, order: dict[str, Any]) -> None:
-        self.touched += 1
-        order["touched"] = self.touched
+        """Send one request as account ``user`` (None: the mock's admin API, whose statuses count for nothing)."""
+        if user is None:
+            actor = Actor(self.session.target.admin_headers)
+        else:
+            actor = Actor(self.session.headers[user], (("Authorization", f"Bearer {token_variable(user)}"),))
+        return self.call(operation, method, path, actor, body, counted=user is not None)
 
     # --- set-up --------------------------------------------------------------------------------
 
     def _mine(self, user: int) -> list[dict[str, Any]]:
         """Every order of ``user`` (all pages), most recently updated first."""
         first = self._call("listLineItemOrdersJson", "GET", "/api/orders.json", user)
-        self._expect("listLineItemOrdersJson", first, 200, "the caller's orders")
+        self.expect("listLineItemOrdersJson", first, LISTED)
         found = list(first.doc.get("orders") or [])
         for page in range(2, int(first.doc.get("total_pages") or 0) + 1):
             found += self._call("listLineItemOrdersJson", "GET", f"/api/orders.json?page={page}", user).doc["orders"]
         return found
 
     @initialize(target=made)
+    @step
     def start(self) -> MultipleResults[int]:
         """The orders so far; on a mock 5 hours and a second later (unpaid ones gone, their stock back). Then fixtures.
 
@@ -187,88 +119,53 @@ class LineItemsMachine(RuleBasedStateMachine):
         """
         if self.skip:
             return multiple()
-        session = self.session
-        try:
-            before = [self._mine(user) for user in (0, 1)]
-            after = before
-            if session.strict:
-                self._expire_all(before)
-                after = [self._mine(user) for user in (0, 1)]
-                self._check_refunded(after)
-            for user in (0, 1):
-                for doc in reversed(after[user]):
-                    if doc.get("state") in rules.TYPES["not_completed"] and session.strict:
-                        self._fail("listLineItemOrdersJson", "expired_gone", "an order unpaid for 5 hours is "
-                                   "still listed", "no order in created or payment", repr(doc.get("id")))  # fmt: skip
-                    self._adopt(user, doc)
-            made = [
-                self._create(0, None, [(33, 1)]),
-                self._create(0, None, [(251, 1)]),
-                self._create(0, None, [(36, 1)]),
-            ]
-            ids = [found for found in made if found is not None]
-            if len(ids) == 3:
-                self.pay(0, ids[0], "part")
-                self.pay(0, ids[1], "rest")
-                self.pay(0, ids[2], "used")
-            for state in (None, "created", "payment", "completed"):
-                for type_ in (None, "completed", "not_completed"):
-                    self.my_orders(0, "listLineItemOrdersJson", state, type_, 1)
-            # One entry per order tried, made or refused: the bundle's size must not depend on the stock earlier
-            # examples left (a replayed example must draw as before, or Hypothesis calls the run flaky).
-            return multiple(*(MISSING_ORDER if found is None else found for found in made))
-        except BaseException:
-            self.failed = True
-            raise
+        strict = self.session.strict
+        before = [self._mine(user) for user in (0, 1)]
+        after = before
+        if strict:
+            self._expire_all(before)
+            after = [self._mine(user) for user in (0, 1)]
+            self._check_refunded(after)
+        for user in (0, 1):
+            for doc in reversed(after[user]):
+                if strict and doc.get("state") in rules.TYPES["not_completed"]:
+                    self.fail("listLineItemOrdersJson", "expired_gone", "an order unpaid for 5 hours is still "
+                              "listed", "no order in created or payment", repr(doc.get("id")))  # fmt: skip
+                self.model.adopt(user, doc)
+        made = [self._create(0, None, [(33, 1)]), self._create(0, None, [(251, 1)]), self._create(0, None, [(36, 1)])]
+        ids = [found for found in made if found is not None]
+        if len(ids) == 3:
+            self.pay(0, ids[0], "part")
+            self.pay(0, ids[1], "rest")
+            self.pay(0, ids[2], "used")
+        for state in (None, "created", "payment", "completed"):
+            for type_ in (None, "completed", "not_completed"):
+                self.my_orders(0, "listLineItemOrdersJson", state, type_, 1)
+        # One entry per order tried, made or refused: the bundle's size must not depend on the stock earlier
+        # examples left (a replayed example must draw as before, or Hypothesis calls the run flaky).
+        return multiple(*(MISSING_ORDER if found is None else found for found in made))
 
     def _expire_all(self, before: list[list[dict[str, Any]]]) -> None:
         """Move the clock past every order's 5 hours: the listed unpaid ones must give their stock back."""
-        li = self.session.li
         held = self._stock()
-        expected = dict(held)
-        for docs in before:
-            for doc in docs:
-                if doc.get("state") in rules.TYPES["not_completed"]:
-                    needs = {int(i["variant"]["id"]): int(i["quantity"]) for i in doc.get("line_items") or []}
-                    expected = rules.release(expected, needs)
-        self._advance(li.expiry_seconds + 1)
-        self.reserved = self._stock()
+        expected = self.model.released(held, [doc for docs in before for doc in docs])
+        self._advance(self.session.li.expiry_seconds + 1)
+        self.model.reserved = self._stock()
         # Other users' orders may have expired too (less held), never more held than predicted.
-        kept = {v: n for v, n in self.reserved.items() if n > expected.get(v, 0)}
-        if kept:
-            self._fail("createLineItemOrder", "stock_restored", "the stock of orders unpaid for 5 hours comes back",
-                       f"reservations at most {expected}", f"{self.reserved} (before: {held})")  # fmt: skip
+        if any(n > expected.get(v, 0) for v, n in self.model.reserved.items()):
+            self.fail("createLineItemOrder", "stock_restored", "the stock of orders unpaid for 5 hours comes back",
+                      f"reservations at most {expected}", f"{self.model.reserved} (before: {held})")  # fmt: skip
 
     def _check_refunded(self, listed: list[list[dict[str, Any]]]) -> None:
         """The partly paid orders earlier examples left, now expired: each listed ``canceled``, all it took refunded."""
         session = self.session
         for order_id, (user, order) in sorted(session.partly_paid.items()):
-            kept = rules.decide_expiry(order)
             got = next((doc for doc in listed[user] if doc.get("id") == order_id), None)
-            expected = None if kept is None else {k: rules.order_json(session.li, kept, {})[k] for k in REFUND_FIELDS}
             shown = None if got is None else {k: got.get(k) for k in REFUND_FIELDS}
-            self._same("listLineItemOrdersJson", "expiry_refunds", f"order {order_id}, partly paid, 5 hours "
-                       "later (money is never silently lost: listed canceled, its payments refunded)", expected,
-                       shown)  # fmt: skip
+            self.same("listLineItemOrdersJson", REFUNDS, f"order {order_id}, partly paid, 5 hours later (money is "
+                      "never silently lost: listed canceled, its payments refunded)", self.model.expected_refund(order),
+                      shown)  # fmt: skip
         session.partly_paid.clear()
-
-    def _adopt(self, user: int, doc: dict[str, Any]) -> None:
-        """An order made before this example, as the model knows it (its creation long past)."""
-        lines = [[int(item["variant"]["id"]), int(item["quantity"]), int(item["variant"]["price_cents"])]
-                 for item in doc["line_items"]]  # fmt: skip
-        shipping = [[str(i["merchant"]), int(i["shipping_fee_cents"])] for i in doc["shipping_fee_items"]]
-        self.touched += 1
-        self.orders[int(doc["id"])] = {
-            "id": int(doc["id"]), "owner": user, "state": doc["state"],
-            "paid_cents": int(doc["total_cents"]) if doc["all_paid"] else int(doc.get("refunded_cents") or 0),
-            "references": [],
-            "created_at": float("-inf"), "touched": self.touched, "remarks": doc.get("remarks"),
-            "ship_address": {k: v for k, v in doc["ship_address"].items() if k != "full_name"},
-            "lines": lines, "shipping": shipping,
-        }  # fmt: skip
-        if doc["state"] == rules.CANCELED:
-            refund = {"refunded_cents": doc["refunded_cents"], "cancel_reason": doc["cancel_reason"]}
-            self.orders[int(doc["id"])] |= refund
 
     def _stock(self) -> dict[int, int]:
         answer = self._call("getLineItemStock", "GET", "/__admin/lineitems/stock", None)
@@ -285,13 +182,13 @@ class LineItemsMachine(RuleBasedStateMachine):
     @precondition(_active)
     @rule(target=made, user=USERS, remarks=st.sampled_from([None, "leave at the door"]),
           lines=st.lists(st.tuples(VARIANTS, st.integers(1, 4)), max_size=3))  # fmt: skip
+    @step
     def create(self, user: int, remarks: str | None, lines: list[tuple[int, int]]) -> MultipleResults[int]:
         """``createLineItemOrder``: priced and reserved, or the seed's short-stock body."""
         made = self._create(user, remarks, lines)
         return multiple(MISSING_ORDER if made is None else made)  # refused for stock: a missing order (see start)
 
     def _create(self, user: int, remarks: str | None, lines: list[tuple[int, int]]) -> int | None:
-        li = self.session.li
         body: dict[str, Any] = {
             "line_items": [{"variant_id": v, "quantity": q} for v, q in lines],
             "ship_address": {"firstname": "Gate", "lastname": "Buyer", "address1": "1 Test Road", "zipcode": "10110",
@@ -300,59 +197,43 @@ class LineItemsMachine(RuleBasedStateMachine):
         if remarks is not None:
             body["remarks"] = remarks
         op = "createLineItemOrder"
+        expect = self.model.expect_create(body["line_items"])
         answer = self._call(op, "POST", "/api/v1/orders.json", user, body)
-        priced = rules.price(li, body["line_items"])
-        if self.reserved is not None:
-            try:
-                self.reserved = rules.reserve(li, self.reserved, priced.needs)
-            except rules.StockShortage as short:
-                self._expect(op, answer, short.status, f"stock is short: {short.message}")
-                self._same(op, "stock", "the seed's short-stock body", short.body(), answer.body)
-                return None
-        elif answer.status == 409:
-            return None  # off a mock, stock is the target's: a refusal for stock is all it may say
-        self._expect(op, answer, 201, "the variants are known and in stock")
+        self.expect(op, answer, expect)
+        if expect.quote is not None:
+            self.same(op, "stock", "the seed's short-stock body", expect.quote, answer.body)
+        if answer.status != 201:
+            return None  # refused for stock, as predicted (off a mock the stock is the target's)
         order_id = answer.doc.get("id")
-        if not isinstance(order_id, int) or order_id in self.orders:
-            self._fail(op, "new_id", "a new order has a new id", "an id not seen before", repr(order_id))
-        order = rules.new_order(order_id, "", priced, body, now=self.now, touched=0)
-        order["owner"] = user
-        self._touch(order)
-        self.orders[order_id] = order
-        self._same(op, "order", "the created order", self._view(order), self._strip(answer.body))
+        if not isinstance(order_id, int) or order_id in self.model.orders:
+            self.fail(op, "new_id", "a new order has a new id", "an id not seen before", repr(order_id))
+        order = self.model.created(order_id, user, body)
+        self.same(op, "order", "the created order", self.model.view(order), self.model.shown(answer.body))
         return order_id
 
     @precondition(_active)
     @rule(user=USERS, order_id=st.one_of(made, st.just(MISSING_ORDER)),
           kind=st.sampled_from(("rest", "rest", "part", "used", "unknown")))  # fmt: skip
+    @step
     def pay(self, user: int, order_id: int, kind: str) -> None:
         """``payLineItemOrder``: the rest, a part, a used or an unknown reference id."""
-        li, op = self.session.li, "payLineItemOrder"
-        order = self.orders.get(order_id)
-        total = rules.priced_of(order).total_cents if order else 0
-        rest = max(total - int(order["paid_cents"]), 0) if order else 100
-        if kind == "used" and self.used:
-            reference = sorted(self.used)[order_id % len(self.used)]
+        op, used = "payLineItemOrder", sorted(self.model.used)
+        rest = self.model.left_to_pay(order_id)
+        if kind == "used" and used:
+            reference = used[order_id % len(used)]
         elif kind == "unknown":
             reference = "not-a-paypal-id"
         else:
             reference = self.session.reference(max(rest // 3, 1) if kind == "part" else rest, order_id)
+        expect = self.model.expect_pay(user, order_id, reference)
         answer = self._call(op, "POST", f"/api/orders/{order_id}/payments", user, {"reference_id": reference})
-        try:
-            rules.require_visible(order_id, str(order["owner"]) if order else None, str(user))
-            assert order is not None
-            paid = rules.paypal_amount(li, reference)
-            new = rules.decide_pay(order, reference, paid, used_by=self.used.get(reference), touched=0)
-        except RuleViolation as refusal:
-            self._expect(op, answer, refusal.status, f"rule {refusal.rule}: {refusal.message}")
-            return
-        self._expect(op, answer, 201, "a payment PayPal knows, new, of an order to pay")
-        self.used[reference] = order_id
-        self._touch(new)
-        self.orders[order_id] = new
-        self._same(op, "order", "the order after the payment", self._view(new), self._strip(answer.body))
+        self.expect(op, answer, expect)
+        if expect.quote is None:
+            return  # refused as predicted
+        new = self.model.paid(reference, expect.quote)
+        self.same(op, "order", "the order after the payment", self.model.view(new), self.model.shown(answer.body))
         if self.session.strict and new["state"] == rules.PAYMENT:
-            self.session.partly_paid[order_id] = (int(order["owner"]), new)
+            self.session.partly_paid[order_id] = (int(new["owner"]), new)
         else:
             self.session.partly_paid.pop(order_id, None)
 
@@ -361,90 +242,73 @@ class LineItemsMachine(RuleBasedStateMachine):
           state=st.sampled_from((None, "created", "payment", "completed")),
           type_=st.sampled_from((None, "completed", "not_completed")),
           page=st.one_of(st.integers(1, 3), st.sampled_from(PAGES_AT_THE_END)))  # fmt: skip
+    @step
     def my_orders(self, user: int, operation: str, state: str | None, type_: str | None, page: int | str) -> None:
         """``listLineItemOrders(Json)``: exactly the domain's page of the filtered orders, and its total_pages.
 
         ``page`` is a number, or the last page or the one past it (empty) of the domain's ``total_pages``.
         """
-        mine = [o for o in self.orders.values() if o["owner"] == user]
-        size = self.session.li.page_size
-        if isinstance(page, str):
-            pages, _ = rules.my_orders(mine, state=state, type_=type_, page=1, page_size=size)
-            page = max(pages, 1) if page == "last" else pages + 1
-        query = "&".join(f"{k}={v}" for k, v in (("state", state), ("type", type_), ("page", page)) if v)
+        number = self.model.page_number(user, state, type_, page)
+        query = "&".join(f"{k}={v}" for k, v in (("state", state), ("type", type_), ("page", number)) if v)
         answer = self._call(operation, "GET", f"{LIST_PATHS[operation]}?{query}", user)
-        self._expect(operation, answer, 200, "the caller's orders")
-        total_pages, chosen = rules.my_orders(mine, state=state, type_=type_, page=page, page_size=size)
+        self.expect(operation, answer, LISTED)
+        total_pages, chosen = self.model.my_orders(user, state, type_, number)
         got = answer.doc
-        self._same(operation, "total_pages", f"total_pages of state={state} type={type_}", total_pages,
-                   got.get("total_pages"))  # fmt: skip
-        self._same(operation, "filters", f"ids on page {page} of {total_pages}, state={state} type={type_}",
-                   [o["id"] for o in chosen], [o.get("id") for o in got.get("orders") or []])  # fmt: skip
-        self._same(operation, "order", "the listed orders", [self._view(o) for o in chosen],
-                   [self._strip(o) for o in got.get("orders") or []])  # fmt: skip
+        self.same(operation, "total_pages", f"total_pages of state={state} type={type_}", total_pages,
+                  got.get("total_pages"))  # fmt: skip
+        self.same(operation, "filters", f"ids on page {number} of {total_pages}, state={state} type={type_}",
+                  [o["id"] for o in chosen], [o.get("id") for o in got.get("orders") or []])  # fmt: skip
+        self.same(operation, "order", "the listed orders", [self.model.view(o) for o in chosen],
+                  [self.model.shown(o) for o in got.get("orders") or []])  # fmt: skip
 
     @precondition(_on_mock)
     @rule(order_id=made, state=st.sampled_from((rules.PARTIAL_DELIVERED, rules.DELIVERED)))
+    @step
     def deliver(self, order_id: int, state: str) -> None:
         """A merchant delivers (the admin API)."""
-        order = self.orders.get(order_id)
-        answer = self._call("setLineItemOrderState", "PUT", f"/__admin/lineitems/orders/{order_id}/state", None,
-                            {"state": state})  # fmt: skip
-        try:
-            rules.require_known(order_id, order is not None)
-            assert order is not None
-            new = rules.move_delivery(order, state, touched=0)
-        except RuleViolation as refusal:
-            self._expect("setLineItemOrderState", answer, refusal.status, refusal.message)
-            return
-        self._expect("setLineItemOrderState", answer, 200, "a completed order may be delivered")
-        self._touch(new)
-        self.orders[order_id] = new
+        op = "setLineItemOrderState"
+        expect = self.model.expect_deliver(order_id, state)
+        answer = self._call(op, "PUT", f"/__admin/lineitems/orders/{order_id}/state", None, {"state": state})
+        self.expect(op, answer, expect)
+        if expect.quote is not None:
+            self.model.delivered(expect.quote)
 
     @precondition(_on_mock)
     @rule(seconds=st.sampled_from(STEPS))
+    @step
     def time_passes(self, seconds: float) -> None:
         """The clock: orders not fully paid 5 hours after creation expired, their stock back.
 
         Each is gone, or kept ``canceled`` with its payments refunded (``rules.decide_expiry``): its owner's
         list shows it so.
         """
-        self._advance(seconds)
-        li = self.session.li
-        canceled = []
-        for order_id, order in list(self.orders.items()):
-            if rules.is_expired(li, order, self.now):
-                kept = rules.decide_expiry(order)
-                if kept is None:
-                    del self.orders[order_id]
-                else:
-                    self.orders[order_id] = kept
-                    canceled.append(kept)
-                self.session.partly_paid.pop(order_id, None)
-                assert self.reserved is not None
-                self.reserved = rules.release(self.reserved, rules.priced_of(order).needs)
+        expired = self._advance(seconds)
+        for order_id, _ in expired:
+            self.session.partly_paid.pop(order_id, None)
         stock = self._stock()
-        self._same("createLineItemOrder", "stock_restored", f"reservations {seconds:g} s later", self.reserved, stock)
-        for order in canceled:
-            self._refund_listed(order)
+        self.same("createLineItemOrder", "stock_restored", f"reservations {seconds:g} s later", self.model.reserved,
+                  stock)  # fmt: skip
+        for _, kept in expired:
+            if kept is not None:
+                self._refund_listed(kept)
 
     def _refund_listed(self, order: dict[str, Any]) -> None:
         """Its owner's list shows an order canceled at expiry where it was, with all it took refunded."""
-        op, size = "listLineItemOrdersJson", self.session.li.page_size
-        mine = [o for o in self.orders.values() if o["owner"] == order["owner"]]
-        ranked = sorted(mine, key=rules.listing_rank, reverse=True)
-        page = ranked.index(order) // size + 1
+        op = "listLineItemOrdersJson"
+        page = self.model.listed_on(order)
         answer = self._call(op, "GET", f"/api/orders.json?page={page}", order["owner"])
-        self._expect(op, answer, 200, "the caller's orders")
+        self.expect(op, answer, LISTED)
         got = next((doc for doc in answer.doc.get("orders") or [] if doc.get("id") == order["id"]), None)
-        self._same(op, "expiry_refunds", f"order {order['id']}, partly paid, 5 hours later (money is never silently "
-                   "lost: listed canceled, its payments refunded)", self._view(order), self._strip(got))  # fmt: skip
+        self.same(op, REFUNDS, f"order {order['id']}, partly paid, 5 hours later (money is never silently lost: "
+                  "listed canceled, its payments refunded)", self.model.view(order), self.model.shown(got))  # fmt: skip
 
-    def _advance(self, seconds: float) -> None:
+    def _advance(self, seconds: float) -> list[tuple[int, dict[str, Any] | None]]:
+        """Move the mock's clock (and the model's): the orders that expired (``LineItemsModel.time_passes``)."""
         answer = self._call("advanceClock", "POST", "/__admin/clock", None, {"advanceSeconds": seconds})
-        self._expect("advanceClock", answer, 200, "the mock's clock moves forward")
-        self.now += seconds
+        self.expect("advanceClock", answer, Expect(200, "expected_status", "the mock's clock moves forward"))
+        expired = self.model.time_passes(seconds)
         self.session.relogin()
+        return expired
 
 
 def run_lineitems_machine(context: RunContext, *, max_examples: int, seed: int, **options: Any) -> MachineResult:

@@ -84,18 +84,21 @@ class Cart:
 class Expect:
     """A prediction: the status a request must get, and the invariant at stake if it does not.
 
+    Every API's model predicts with it (``suites.property.engine`` judges answers by it).
+
     Attributes:
         status: the predicted HTTP status.
-        check: the invariant a different status breaks.
+        check: the invariant a different status breaks (a refusal's rule).
         why: the model's reason, for the failure message.
-        quote: the exact pricing, when the model knows it (the target prices from the contract's catalog).
-        also: other statuses accepted (only when the target's catalog is not the contract's).
+        quote: what the model knows of the answer beyond its status (an API's own: here the exact pricing,
+            when the target prices from the contract's catalog).
+        also: other statuses accepted (where the target is not the mock, some facts are its own).
     """
 
     status: int
     check: str
     why: str
-    quote: Quote | None = None
+    quote: Any = None
     also: tuple[int, ...] = ()
 
     @property
@@ -140,6 +143,15 @@ class ChargeModel:
     def facts(self) -> payments.ChargeFacts:
         """What the payment rules need to know of it."""
         return payments.ChargeFacts(self.charge_id, self.state, self.amount)
+
+
+def gateway_down() -> RuleViolation:
+    """The domain's refusal of a charge whose card's gateway does not answer (nothing is charged)."""
+    refusal = refusal_of(
+        payments.check_token, known=True, used=False, expires_at=float("inf"), now=0.0, gateway_down=True
+    )
+    assert refusal is not None
+    return refusal
 
 
 class StockLedger:
@@ -303,7 +315,8 @@ class Model:
     def expect_charge(self, user: int, order_id: str, amount: Satang | None, *, card: str | None = None) -> Expect:
         """``charge`` of ``amount`` for ``order_id`` with a fresh token of ``card``, as the domain decides it.
 
-        ``card`` None: the card's gateway is not known (another backend's cards), so neither is its refusal.
+        ``card`` None: the card's gateway is not known (another backend's cards), so neither is its refusal:
+        the gateway may be down (``gateway_down``: nothing charged).
         """
         order = self._payable(order_id)
         token = None
@@ -324,7 +337,8 @@ class Model:
         )
         if refusal is not None:
             return Expect.of(refusal)
-        return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total")
+        also = () if card is not None else (gateway_down().status,)
+        return Expect(200, "expected_status", "an unpaid order of the caller, for its grand total", also=also)
 
     def expect_charge_state(self, card: str) -> str | None:
         """The transaction state a charge with ``card`` gets; None when the gateway is down (503)."""
@@ -400,4 +414,5 @@ __all__ = [
     "Model",
     "OrderModel",
     "StockLedger",
+    "gateway_down",
 ]
