@@ -53,19 +53,9 @@ class LineItemsSession(RunSession):
     def __init__(self, context: RunContext, **options: Any) -> None:
         super().__init__(context, **options)
         self.li = rules.LineItemsData.from_contract(context.contracts)
-        self.headers = [dict(account.headers) for account in self.target.accounts]
         self.references = 0
         self.partly_paid: dict[int, tuple[int, dict[str, Any]]] = {}
         """Orders left partly paid by an example (id → owner, record): the next example's start expires them."""
-
-    def relogin(self) -> None:
-        """New ID tokens for both accounts (the admin API's password-less login; a mock only)."""
-        for index, account in enumerate(self.target.accounts):
-            answer = self.http.post(
-                f"{self.base}/__admin/users/{account.username}/tokens", headers=self.target.admin_headers
-            )
-            if answer.status_code == 200:
-                self.headers[index] = {"Authorization": f"Bearer {answer.json()['IdToken']}"}
 
     def reference(self, cents: int, order_id: int) -> str:
         """A reference id the mock's PayPal sandbox knows as a payment of ``cents``, new on this target.

@@ -8,6 +8,13 @@ order ids are unique; totals are the catalog's (``grandTotal = subTotal + delive
 any target); stock is reserved; a paid order stays paid and unchanged; a declined card never pays;
 another user never sees or changes an order (404, exactly like a missing id).
 
+On a mock where payments are allowed, time passes once an example at most (the clock rule, 5 hours
+and a second through the admin API; a payer who was slow leaves a charge waiting for 3-D Secure
+first): unpaid orders expire as ``payments.decide_expiry`` decides, deleted (404 to their owner)
+or, when they held money, kept ``EXPIRED`` with that money voided (verify answers the charge
+``Voided``): money is never silently lost. The gate runs this machine after the machines that keep
+the clock still.
+
 The machine only makes its own orders and never resets the target. At the end of each example it
 empties its unpaid orders, so they stop holding stock. Stock is predicted exactly on a mock whose
 journal shows no order stored before the run (a fresh mock); otherwise other orders may hold some,
@@ -19,9 +26,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn, cast
+from typing import Any, cast
 
-import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -37,12 +43,11 @@ from suites.property import strategies
 from suites.property.engine import skips, step
 from suites.property.invariants import Problem, money, order_problems, paid_problems, pricing_problems, substance
 from suites.property.model import Cart, Expect, Model, OrderModel, gateway_down
-from suites.property.session import Answer, Call, Session
+from suites.property.session import Answer, Call
+from suites.property.villa_calls import MISSING_CHARGE_ID, MISSING_ORDER_ID, VillaCalls
 from villa_contracts.domain.money import Satang, fmt, to_json
-from villa_contracts.domain.payments import AUTHORIZED, DECLINED, PRE_AUTHORIZED
-
-MISSING_ORDER_ID = "100000000000"
-MISSING_CHARGE_ID = "chrg_test_missing"
+from villa_contracts.domain.orders import PAYMENT_EXPIRED, UNPAID_EXPIRY_SECONDS, is_expired_record
+from villa_contracts.domain.payments import AUTHORIZED, DECLINED, PRE_AUTHORIZED, VOIDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +67,13 @@ class ChargeRef:
     user: int
 
 
-class VillaMachine(RuleBasedStateMachine):
+class VillaMachine(VillaCalls, RuleBasedStateMachine):
     """Two users' calls against ``session.target``, each answer checked against the model.
 
     Bundle entries are references to the machine's own calls, never the target's answers, so that
     the sequence of choices (and so of requests) depends only on the seed.
     """
 
-    session: ClassVar[Session]
     ids: Bundle[IdRef] = Bundle("ids")
     orders: Bundle[IdRef] = Bundle("orders")  # ids a create was attempted with
     charges: Bundle[ChargeRef] = Bundle("charges")
@@ -77,85 +81,11 @@ class VillaMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.model = Model(self.session.data, strict=self.session.strict, ledger=self.session.ledger)
-        self.calls: list[Call] = []
         self.order_ids: dict[int, str | None] = {}
         self.charge_ids: dict[int, str | None] = {}
-        self.failed = False
+        self.moved = False
         self.session.example_started()
         self.skip = skips(self.session)
-
-    # HTTP and failing.
-
-    def _sub(self, user: int) -> str:
-        return self.session.target.accounts[user].sub
-
-    def _call(self, operation: str, path: str, body: Any, user: int | None) -> Answer:
-        session = self.session
-        url = session.base + path
-        headers = session.target.accounts[user].headers if user is not None else {}
-        try:
-            response = session.http.post(url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            self.calls.append(Call(operation, url, user, body, None))
-            self._fail(operation, "no_answer", f"{operation} did not answer", "an HTTP answer", type(exc).__name__)
-        session.steps += 1
-        session.statuses[operation].add(response.status_code)
-        self.calls.append(Call(operation, url, user, body, response.status_code))
-        answer = Answer(response.status_code, None, response.text)
-        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            got = f"HTTP {answer.status} {media or 'without Content-Type'}: {answer.snippet(200)}"
-            self._fail(operation, "content_type", f"{operation} did not answer JSON", "application/json", got)
-        try:
-            return Answer(response.status_code, response.json(), response.text)
-        except ValueError:
-            self._fail(operation, "content_type", f"{operation} answered malformed JSON", "JSON", answer.snippet())
-
-    def _fail(
-        self, operation: str, check: str, title: str, expected: str, got: str, *, keeps_ledger: bool = False
-    ) -> NoReturn:
-        """Raise the mismatch (the target may now differ from the model: stop trusting the stock ledger)."""
-        self.failed = True
-        if not keeps_ledger:
-            self.session.ledger.trusted = False
-        raise self.session.mismatch(operation, operation, check, title, expected, got, self.calls)
-
-    def _status(self, operation: str, answer: Answer, expect: Expect, *, keeps_ledger: bool = False) -> None:
-        if answer.status not in expect.statuses:
-            self._fail(
-                operation,
-                expect.check,
-                f"{operation} answered {answer.status}; the model expected {expect.status}",
-                f"HTTP {expect.status} ({expect.why})",
-                f"HTTP {answer.status}: {answer.snippet()}",
-                keeps_ledger=keeps_ledger,
-            )
-
-    def _problems(self, operation: str, problems: list[Problem], *, keeps_ledger: bool = False) -> None:
-        if problems:
-            first = problems[0]
-            more = "".join(f"\n  also {p.check}: expected {p.expected}, got {p.got}" for p in problems[1:])
-            title, got = f"{operation}: {first.expected}", first.got + more
-            self._fail(operation, first.check, title, first.expected, got, keeps_ledger=keeps_ledger)
-
-    def _like_missing(self, operation: str, answer: Answer, user: int, path: str, missing_body: Any) -> None:
-        """Someone else's record must answer exactly like a missing one, and leak nothing of it."""
-        if operation not in self.session.missing:
-            self.session.missing[operation] = self._call(operation, path, missing_body, user)
-        missing = self.session.missing[operation]
-        if answer.status != missing.status or answer.doc.get("code") != missing.doc.get("code"):
-            self._fail(
-                operation,
-                "ownership",
-                f"{operation} answers the other user's record unlike a missing one",
-                f"HTTP {missing.status} code {missing.doc.get('code')!r}, as for a missing id",
-                f"HTTP {answer.status} code {answer.doc.get('code')!r}",
-            )
-        owner = self._sub(1 - user)
-        if owner in answer.text:
-            self._fail(
-                operation, "ownership", f"{operation} leaks the owner's id", "no trace of the owner", answer.snippet()
-            )
 
     # Rules.
 
@@ -433,7 +363,7 @@ class VillaMachine(RuleBasedStateMachine):
     def _verify(self, user: int, charge_id: str) -> None:
         op = self.session.ops["verify"]
         charge = self.model.charges[charge_id]
-        order = self.model.orders[charge.order_id]
+        order = self.model.orders.get(charge.order_id)  # None: deleted at expiry (it held no money)
         expect, paid = self.model.expect_verify(user, charge_id)
         path = f"{self.session.target.payment_prefix}/verify"
         answer = self._call(op, path, {"orderId": charge.order_id, "chargeId": charge_id}, user)
@@ -441,8 +371,10 @@ class VillaMachine(RuleBasedStateMachine):
         if expect.check == "ownership":
             self._like_missing(op, answer, user, path, {"orderId": MISSING_ORDER_ID, "chargeId": MISSING_CHARGE_ID})
             return
-        if answer.status != 200:  # refused as predicted (a stale charge, an order paid by another): nothing moved
+        if answer.status != 200 or order is None:  # refused as predicted (a stale charge, an order paid by another)
             return
+        if charge.state == VOIDED and answer.doc.get("transaction_state") != VOIDED:
+            self._fail(op, "expiry_voids", f"{op}: a charge voided at expiry", VOIDED, answer.snippet())
         got, doc = answer.doc.get("paid"), answer.doc.get("order")
         doc_paid = isinstance(doc, dict) and (doc.get("payment") or {}).get("isPaid") is True
         if charge.state == DECLINED and (got is not False or (doc_paid and not order.paid)):
@@ -473,12 +405,63 @@ class VillaMachine(RuleBasedStateMachine):
         if not self.skip and charge_id is not None:
             self._three_ds(charge_id, action)
 
+    @precondition(lambda self: self._may_move_clock())
+    @rule()
+    @step
+    def time_passes(self) -> None:
+        """5 hours and a second later, unpaid orders expire: deleted, or kept ``EXPIRED`` with their money voided.
+
+        The model asks the domain (``payments.decide_expiry``) which; each order is then read by its owner
+        (404 when deleted), and each voided charge verified: ``Voided``, ``paid`` false, with the expired order.
+        """
+        self.moved = True
+        self._slow_payer()
+        session, seconds = self.session, UNPAID_EXPIRY_SECONDS + 1
+        url = session.base + "/__admin/clock"
+        response = session.http.post(url, json={"advanceSeconds": seconds}, headers=session.target.admin_headers)
+        self.calls.append(Call("advanceClock", url, None, {"advanceSeconds": seconds}, response.status_code))
+        now = response.json().get("now") if response.status_code == 200 else None
+        if not isinstance(now, int | float):
+            self._fail("advanceClock", "expected_status", "the mock's clock did not move", "HTTP 200", response.text)
+        session.relogin()  # the run's ID tokens are older than their life now
+        before = set(self.model.orders)
+        kept, deleted = self.model.expire(float(now))
+        for order in deleted:
+            self._get(order.owner, order.order_id)
+        for order in kept:
+            self._expired_record(order)
+        for charge in [c for c in self.model.charges.values() if c.state == VOIDED and c.order_id in before]:
+            self._verify(charge.owner, charge.charge_id)
+
+    def _slow_payer(self) -> None:
+        """A payer who was slow: the example's first unpaid order gets a charge left waiting for 3-D Secure."""
+        slow = [(n, self.model.orders.get(i or "")) for n, i in self.order_ids.items()]
+        number, order = next(((n, o) for n, o in slow if o is not None and not o.paid), (0, None))
+        card = next((c.number for c in self.session.data.cards.values() if c.outcome == "three_ds"), None)
+        if order is not None and card is not None:
+            self._pay(order.owner, IdRef(number, order.owner, order.cart.branch), card, "leave", None)
+
+    def _may_move_clock(self) -> bool:
+        session = self.session
+        return session.target.allow_payments and session.strict and not self.moved and not self.skip
+
+    def _expired_record(self, order: OrderModel) -> None:
+        """An order kept at expiry reads ``EXPIRED`` to its owner, its lines and total as they were."""
+        op = "getOrder"
+        answer = self._call(op, "/api/order/get", {"orderId": order.order_id}, order.owner)
+        self._status(op, answer, Expect(200, "expiry_voids", "an order that expired holding money is its record"))
+        doc = answer.doc
+        if not is_expired_record(doc) or substance(doc) != substance(order.doc):
+            expected = f"order {order.order_id} as it was, payment.status {PAYMENT_EXPIRED}: its charges voided"
+            self._fail(op, "expiry_voids", f"{op}: an order that expired holding money", expected, answer.snippet())
+        order.doc = doc
+
     def teardown(self) -> None:
         """Empty the example's unpaid orders (so they hold no stock), then read every order as both users."""
         if self.skip or self.failed:
             return
         for order in list(self.model.orders.values()):
-            if not order.paid and order.cart.lines:
+            if not order.paid and not order.expired and order.cart.lines:
                 self._update(order.owner, order.order_id, Cart(order.cart.branch, ()))
             self._get(order.owner, order.order_id)  # also shows whether the emptying was kept
             self._get(1 - order.owner, order.order_id)

@@ -122,6 +122,8 @@ class OrderModel:
     total: Satang
     doc: dict[str, Any]
     paid_by: str | None = None
+    expired: bool = False
+    """It expired unpaid holding money: kept as the record of its voided charges (``payments.decide_expiry``)."""
 
     @property
     def paid(self) -> bool:
@@ -255,7 +257,12 @@ class Model:
         if isinstance(order, Expect):
             return order
         refusal = refusal_of(
-            orders.check_update, order_id, paid=order.paid, stored_branch=order.cart.branch, branch=cart.branch
+            orders.check_update,
+            order_id,
+            paid=order.paid,
+            stored_branch=order.cart.branch,
+            branch=cart.branch,
+            expired=order.expired,
         )
         if refusal is not None:
             return Expect.of(refusal)
@@ -297,7 +304,7 @@ class Model:
         order = self.orders.get(order_id)
         if order is None:
             return payments.MISSING
-        return payments.PayableOrder(str(order.owner), order.paid, order.paid_by, order.total)
+        return payments.PayableOrder(str(order.owner), order.paid, order.paid_by, order.total, expired=order.expired)
 
     def _sent(self, order_id: str, amount: Satang | None) -> str:
         order = self.orders.get(order_id)
@@ -364,7 +371,8 @@ class Model:
     def expect_three_ds(self, charge_id: str) -> Expect:
         """``threeDSecureSubmit`` for a charge."""
         charge = self.charges[charge_id]
-        paid = self.orders[charge.order_id].paid
+        order = self.orders.get(charge.order_id)
+        paid = order is not None and order.paid
         refusal = refusal_of(payments.check_three_ds, charge_id, charge.state, order_paid=paid)
         if refusal is not None:
             return Expect.of(refusal)
@@ -401,6 +409,33 @@ class Model:
         """``verify`` paid ``order_id`` with ``charge_id``."""
         order = self.orders[order_id]
         order.paid_by, order.doc = charge_id, doc
+
+    def expire(self, now: float) -> tuple[list[OrderModel], list[OrderModel]]:
+        """The mock's clock reads ``now``: the orders due expire as the domain decides; ``(kept, deleted)``.
+
+        Each order unpaid at its ``orders.expires_at`` gives its stock back; ``payments.decide_expiry`` voids
+        the charges that hold money and keeps the order as their record (``expired``), or deletes it.
+        """
+        kept, deleted = [], []
+        for order in list(self.orders.values()):
+            created = order.doc.get("orderDate")
+            if (
+                order.expired
+                or not isinstance(created, int | float)
+                or not orders.is_expired(order.doc, orders.expires_at(float(created)), now)
+            ):
+                continue
+            self.ledger.move(order.cart.branch, order.cart.needs(), Counter())
+            expiry = payments.decide_expiry(c.facts for c in self.charges.values() if c.order_id == order.order_id)
+            for facts in expiry.voided:
+                self.charges[facts.charge_id].state = payments.VOIDED
+            if expiry.keep:
+                order.expired = True
+                kept.append(order)
+            else:
+                del self.orders[order.order_id]
+                deleted.append(order)
+        return kept, deleted
 
     @staticmethod
     def _total(doc: Mapping[str, Any]) -> Satang:

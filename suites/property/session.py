@@ -158,6 +158,19 @@ class RunSession:
         self.statuses: dict[str, set[int]] = defaultdict(set)
         self.first_failure: float | None = None
         self.mismatches: dict[tuple[str, str], Mismatch] = {}
+        self.headers = [dict(account.headers) for account in self.target.accounts]
+        """Each account's current ``Authorization`` (fresh ID tokens after the mock's clock moves: ``relogin``)."""
+        if self.strict:  # a machine that ran before may have moved the mock's clock past the tokens' life
+            self.relogin()
+
+    def relogin(self) -> None:
+        """New ID tokens for both accounts (the admin API's password-less login; a mock only)."""
+        for index, account in enumerate(self.target.accounts):
+            answer = self.http.post(
+                f"{self.base}/__admin/users/{account.username}/tokens", headers=self.target.admin_headers
+            )
+            if answer.status_code == 200:
+                self.headers[index] = {"Authorization": f"Bearer {answer.json()['IdToken']}"}
 
     @property
     def stopped(self) -> bool:

@@ -19,11 +19,13 @@ from tests.villa_contracts.lineitems_fault_probes import PROBES as LINEITEMS_PRO
 from tests.villa_contracts.shop_fault_probes import PROBES as SHOP_PROBES
 from villa_contracts.contract import ContractValidator, load
 from villa_contracts.domain.money import to_satang
+from villa_contracts.domain.orders import UNPAID_EXPIRY_SECONDS
 
 pytestmark = pytest.mark.socket
 
 APPROVED_CARD = "4111111111111111"
 DECLINED_CARD = "4000000000000002"
+THREE_DS_CARD = "4000000000003220"
 
 
 # --- plain HTTP probes ----------------------------------------------------------------------------
@@ -168,6 +170,19 @@ def _declined_card_pays(api: Api) -> bool:
     return verify["paid"] is True and api.get(order_id).json()["payment"]["isPaid"] is True
 
 
+def _expired_money_lost(api: Api) -> bool:
+    order_id, created = api.create()
+    common = {"orderId": order_id, "basketId": api.subs[0], "grandTotal": created.json()["payment"]["grandTotal"]}
+    card = {"number": THREE_DS_CARD, "expirationMonth": "12", "expirationYear": "2030", "securityCode": "123"}
+    token = api.call("createCardTokenDev", {**common, "card": card}).json()["cardToken"]
+    charge = api.call("createChargeDev", {**common, "token": token}).json()
+    assert charge["transaction_state"] == "Pre-Authorized"  # money the card holder may still give
+    api.http.post("/__admin/clock", json={"advanceSeconds": UNPAID_EXPIRY_SECONDS + 1}).raise_for_status()
+    api.relogin()
+    verify = api.call("verifyPaymentDev", {"orderId": order_id, "chargeId": charge["chargeId"]})
+    return verify.status_code == 404  # the correct mock answers the charge Voided, with the order's record
+
+
 def _duplicate_order_ids(api: Api) -> bool:
     return api.new_order_id() == api.new_order_id()
 
@@ -239,6 +254,7 @@ PROBES: dict[str, Callable[[Api], bool]] = {
     "valid_pricing_refused": _valid_pricing_refused,
     "declined_card_pays": _declined_card_pays,
     "duplicate_order_ids": _duplicate_order_ids,
+    "expired_money_lost": _expired_money_lost,
     "wrong_content_type": _wrong_content_type,
     "undocumented_status": _undocumented_status,
     "price_drift": _price_drift,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -321,3 +322,32 @@ def test_the_model_says_which_charges_pay() -> None:
     model.charged("chrg_test_d", "100026000002", 0, "Authorized", 17400)  # made before the order grew
     assert model.expect_verify(0, "chrg_test_d") == (model.expect_verify(0, "chrg_test_d")[0], False)
     assert model.expect_verify(0, "chrg_test_d")[0].check == "amount_must_match"
+
+
+def test_the_model_expires_unpaid_orders_as_the_domain_decides() -> None:
+    model = _model()
+    created, expiry = 1_767_139_200.0, order_rules.UNPAID_EXPIRY_SECONDS
+    for number, lines in ((1, ((25281, 1),)), (2, ((25281, 2),)), (3, ((231150, 1),))):
+        order_id = f"10002600000{number}"
+        model.issue(order_id, 0, "1000")
+        cart = Cart("1000", lines)
+        model.held(order_id, cart)
+        doc = {"orderDate": created, "payment": {"grandTotal": 174.0, "isPaid": False}}
+        model.created(order_id, 0, cart, doc)
+    model.charged("chrg_test_wait", "100026000001", 0, "Pre-Authorized", 17400)  # 3-D Secure never done
+    model.charged("chrg_test_no", "100026000002", 0, "Declined", 17400)  # held no money
+    model.charged("chrg_test_paid", "100026000003", 0, "Authorized", 17400)
+    model.settled("100026000003", "chrg_test_paid", {"orderDate": created, "payment": {"isPaid": True}})
+    assert model.expire(created + expiry - 1) == ([], [])  # not yet
+    kept, deleted = model.expire(created + expiry)
+    assert [o.order_id for o in kept] == ["100026000001"] and kept[0].expired
+    assert [o.order_id for o in deleted] == ["100026000002"]
+    assert model.charges["chrg_test_wait"].state == "Voided" and model.charges["chrg_test_no"].state == "Declined"
+    assert model.expect_get(0, "100026000002").status == 404  # deleted: missing to its owner too
+    assert model.expect_get(0, "100026000001").status == 200  # the record of the void
+    assert model.expect_verify(0, "chrg_test_wait") == (model.expect_verify(0, "chrg_test_wait")[0], False)
+    assert model.expect_update(0, "100026000001", Cart("1000", ())).check == "expired_stays_expired"
+    assert model.expect_charge(0, "100026000001", None).status == 409  # nothing more is charged to it
+    assert model.expect_three_ds("chrg_test_wait").check == "payment_outcome"  # voided: 3-D Secure is over
+    assert model.ledger.others("1000", Counter()) == {25281: 0, 231150: 1}  # only the paid order holds stock
+    assert model.expire(created + 10 * expiry) == ([], [])  # each order expires once

@@ -40,6 +40,7 @@ MISSES: dict[str, dict[str, str]] = {
         "li_expired_order_listed": EXPIRY,
         "li_expired_payment_lost": EXPIRY,
         "shop_late_approval_kept": EXPIRY,
+        "expired_money_lost": EXPIRY,
     },
     "proxy": {},
     "fast": {
@@ -47,6 +48,7 @@ MISSES: dict[str, dict[str, str]] = {
         "li_expired_order_listed": SLOW_EXPIRY,
         "li_expired_payment_lost": SLOW_EXPIRY,
         "shop_late_approval_kept": SLOW_EXPIRY,
+        "expired_money_lost": SLOW_EXPIRY,
     },
 }
 """Faults a mode does not catch, and why (every other fault of the catalogue it must catch)."""

@@ -59,6 +59,9 @@ NOT_SHOWN_BY_TRAFFIC = {
     "shop_late_approval_kept": "expiry runs on the backend's clock, which no answer carries: an order the proxy saw "
     "HOLD may have been cancelled since, so a refused late approval cannot be told from a right one. The gate's "
     "machine moves the mock's clock and approves a cancelled order's pending attempt",
+    "expired_money_lost": "the proxy sees the backend's clock (each answer's Date) but not when a charge waiting for "
+    "3-D Secure is voided: an order it saw unpaid and then answered 404 past its 5 hours may rightly be gone (it held "
+    "no money). The gate's machine moves the mock's clock and reads the expired order's record and voided charge",
     "li_expired_order_listed": "expiry runs on the backend's clock, which no answer carries: an unpaid order still "
     "listed may simply be younger than 5 hours. The gate's machine moves the mock's clock and predicts the list",
 }

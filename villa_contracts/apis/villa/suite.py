@@ -8,4 +8,9 @@ from suites.property import checks  # noqa: F401 - registers the Villa API's bus
 from suites.property.livedata import setup_villa
 from suites.property.stateful import run_machine
 
-SUITE = Suite(setup=setup_villa, machine=run_machine, flow=villa_flow)
+SUITE = Suite(
+    setup=setup_villa,
+    machine=run_machine,
+    moves_clock=True,  # its clock rule: unpaid orders expire, the money they hold voided
+    flow=villa_flow,
+)
