@@ -125,7 +125,7 @@ def _hold_all_salmon(target: Target) -> None:
 
 def test_stock_held_before_the_run_is_no_false_alarm() -> None:
     # The journal shows an order stored before the run: the machine cannot know what it holds.
-    with mock_target() as target:
+    with mock_target(allow_payments=False) as target:  # no clock rule: the unpaid hold must not expire
         _hold_all_salmon(target)
         result = _run(target, max_examples=12, seed=2)
     assert result.failures == (), [f.message for f in result.failures]
@@ -135,11 +135,12 @@ def test_stock_held_before_the_run_is_no_false_alarm() -> None:
 def test_on_a_fresh_mock_stock_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     # The same run, had the machine wrongly believed the mock fresh, flags the refused salmon.
     monkeypatch.setattr(Session, "mock_holds_no_stock", lambda self: True)
-    with mock_target() as target:
+    with mock_target(allow_payments=False) as target:  # no clock rule: the unpaid hold must not expire
         _hold_all_salmon(target)
         result = _run(target, max_examples=12, seed=2, shrink_seconds=2.0)
-    assert [(f.operation, f.check) for f in result.failures] == [("createOrder", "state_machine:expected_status")]
-    assert "231150 is out of stock" in result.failures[0].message
+    assert {f.check for f in result.failures} == {"state_machine:expected_status"}
+    assert {f.operation for f in result.failures} <= {"createOrder", "updateOrder"}  # whichever asks for salmon
+    assert all("231150 is out of stock" in f.message for f in result.failures)
 
 
 # (2) Planted bugs are caught, and the failure names the operation and the invariant.
