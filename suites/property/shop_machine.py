@@ -134,7 +134,7 @@ class ShopMachine(RuleBasedStateMachine):
 
         A refused answer must be the refusal's status and, on a mock, its very message (``message``).
         """
-        if answer.status != expect.status and answer.status not in expect.also:
+        if answer.status not in expect.statuses:
             self._fail(
                 operation,
                 "expected_status",

@@ -54,6 +54,11 @@ class Expect:
     refusal: RuleViolation | None = None
     also: tuple[int, ...] = ()
 
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        """Every accepted status, the predicted one first."""
+        return (self.status, *self.also)
+
     @classmethod
     def of(cls, refusal: RuleViolation) -> Expect:
         """The refusal a rule of the domain predicts."""
