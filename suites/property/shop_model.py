@@ -16,8 +16,9 @@ Amounts are integer satang.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from suites.property.invariants import Problem
@@ -35,7 +36,11 @@ GUEST = 2
 MISSING_ADDRESS = 999_999_999
 READS = {"getOrder": "", "getOrderToPay": "/pay", "listPaymentAttempts": "/attempts"}
 """The reads of one order, and the path suffix of each."""
+TO_PAY = frozenset({"getOrderToPay", "createPaymentAttempt"})
+"""The operations on one order that also need it to wait for payment."""
 _FILLED = {"first_name": "x", "last_name": "x", "phone": "x", "email": "x"}
+Rule = tuple[str, Callable[[], object]]
+"""A rule of the domain by name, ready to decide (it raises its refusal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,61 @@ class Payment:
         }
 
 
+# --- the decisions the gate's model and the proxy's oracle share --------------------------------
+
+
+def order_rules(operation: str, key: str, owner: str | None, caller: str, status: str | None) -> list[Rule]:
+    """The domain's rules an operation on one order goes through, in order, by rule name.
+
+    The order must be the caller's (``ownership``; someone else's reads as missing), then, for ``TO_PAY``
+    operations, wait for payment (``paid_stays_paid``; ``status`` None: not known, not judged).
+    """
+    found: list[Rule] = [("ownership", partial(rules.require_visible, key, owner, caller))]
+    if operation in TO_PAY and status is not None:
+        found.append(("paid_stays_paid", partial(rules.require_payable, key, status)))
+    return found
+
+
+def first_refusal(found: list[Rule]) -> RuleViolation | None:
+    """The refusal of the first rule that refuses (the answer; the rest cannot be told apart), or None."""
+    return next((refusal for _, decide in found if (refusal := refusal_of(decide)) is not None), None)
+
+
+def known_address(address_id: int, owner: str) -> rules.Address:
+    """An address as far as the checkout's rules need it: its id and its owner."""
+    return rules.Address(address_id, owner, "", "", "", "")
+
+
+def cart_after_write(cart: Mapping[int, int], product: int, quantity: int | None, *, add: bool) -> dict[int, int]:
+    """The cart after ``add``-ing ``quantity`` of ``product``, or setting its line (None: removed); or the refusal."""
+    if add:
+        return rules.add_to_cart(cart, product, quantity or 0)
+    rules.require_in_cart(cart, product)
+    after = {**cart, product: quantity or 0}
+    if quantity is None:
+        del after[product]
+    return after
+
+
+def page_report(action: str, total: Satang, currency: str) -> tuple[str, Satang, str] | None:
+    """The payer's ``action`` on the gateway's page as its report: the status, the attempt's own amount and currency."""
+    status = rules.PAYER_ACTIONS.get(action)
+    return None if status is None else (status, total, currency)
+
+
+def decide_report(
+    report: tuple[str, str, int, str], *, attempt: str, order_status: str, paid_by: str | None, total: Satang,
+    currency: str,
+) -> Payment:  # fmt: skip
+    """``decide_callback`` on a report ``(external_id, status, amount, currency)`` on an attempt ``attempt`` now."""
+    external_id, status, amount, sent = report
+    decision = rules.decide_callback(
+        attempt_status=attempt, order_status=order_status, paid_by=paid_by, external_id=external_id, status=status,
+        total_amount=amount, currency=sent, expected_amount=total, expected_currency=currency,
+    )  # fmt: skip
+    return Payment(external_id, status, amount, sent, decision)
+
+
 class ShopModel:
     """The oracle: the example's customers, carts, orders, attempts, stock and clock, and each next answer.
 
@@ -196,26 +256,23 @@ class ShopModel:
     def expect_add_item(self, actor: int, product: int, quantity: int) -> Expect:
         """``addCartItem``: a product the store sells, and a line that stays within 9999 units."""
         refusal = refusal_of(rules.line, self.data, self.shop, product, quantity)
-        refusal = refusal or refusal_of(rules.add_to_cart, self.customers[actor].cart, product, quantity)
+        refusal = refusal or refusal_of(cart_after_write, self.customers[actor].cart, product, quantity, add=True)
         return Expect.of(refusal) if refusal is not None else Expect.ok("the store sells it")
 
     def item_added(self, actor: int, product: int, quantity: int) -> None:
         """``addCartItem`` was answered: the line holds ``quantity`` more."""
         customer = self.customers[actor]
-        customer.cart = rules.add_to_cart(customer.cart, product, quantity)
+        customer.cart = cart_after_write(customer.cart, product, quantity, add=True)
 
     def expect_change_item(self, actor: int, product: int) -> Expect:
         """``changeCartItem`` / ``removeCartItem``: only a line that is in the cart."""
-        refusal = refusal_of(rules.require_in_cart, self.customers[actor].cart, product)
+        refusal = refusal_of(cart_after_write, self.customers[actor].cart, product, None, add=False)
         return Expect.of(refusal) if refusal is not None else Expect.ok("the line is in the cart")
 
     def item_changed(self, actor: int, product: int, quantity: int | None) -> None:
         """The line was changed to ``quantity`` (None: removed)."""
-        cart = self.customers[actor].cart
-        if quantity is None:
-            del cart[product]
-        else:
-            cart[product] = quantity
+        customer = self.customers[actor]
+        customer.cart = cart_after_write(customer.cart, product, quantity, add=False)
 
     # --- checkout ------------------------------------------------------------------------------
 
@@ -229,7 +286,7 @@ class ShopModel:
         owner = self.customers[actor if choice == "own" else (actor + 1) % 3]
         if not owner.addresses:
             return MISSING_ADDRESS, None
-        return owner.addresses[0], rules.Address(owner.addresses[0], owner.identity, "", "", "", "")
+        return owner.addresses[0], known_address(owner.addresses[0], owner.identity)
 
     def expect_checkout(self, actor: int, choice: str, payment: int, shipping: int) -> CheckoutExpect:
         """``checkoutCart``: every rule of seed 002 in its order (``check_checkout``); the first that fails wins.
@@ -287,21 +344,18 @@ class ShopModel:
 
     def expect_read(self, ref: int, actor: int, what: str) -> Expect:
         """``getOrder``, ``getOrderToPay`` or ``listPaymentAttempts`` of order ``ref`` by ``actor``."""
+        refusal = first_refusal(self._order_rules(what, ref, actor))
+        return Expect.of(refusal) if refusal is not None else Expect.ok("the caller's own order")
+
+    def _order_rules(self, operation: str, ref: int, actor: int) -> list[Rule]:
         order = self.orders[ref]
         assert order is not None
-        refusal = refusal_of(rules.require_visible, order.key, self.customers[order.owner].identity,
-                             self.customers[actor].identity)  # fmt: skip
-        if refusal is None and what == "getOrderToPay":
-            refusal = refusal_of(rules.require_payable, order.key, order.status)
-        return Expect.of(refusal) if refusal is not None else Expect.ok("the caller's own order")
+        owner, caller = self.customers[order.owner].identity, self.customers[actor].identity
+        return order_rules(operation, order.key, owner, caller, order.status)
 
     def expect_new_attempt(self, ref: int, actor: int) -> Expect:
         """``createPaymentAttempt``: only the owner, only while unpaid."""
-        order = self.orders[ref]
-        assert order is not None
-        refusal = refusal_of(rules.require_visible, order.key, self.customers[order.owner].identity,
-                             self.customers[actor].identity)  # fmt: skip
-        refusal = refusal or refusal_of(rules.require_payable, order.key, order.status)
+        refusal = first_refusal(self._order_rules("createPaymentAttempt", ref, actor))
         return Expect.of(refusal) if refusal is not None else Expect.ok("an unpaid order of the caller", CREATED)
 
     def attempt_started(self, ref: int, external_id: str) -> None:
@@ -310,16 +364,12 @@ class ShopModel:
         assert order is not None
         order.attempts[external_id] = rules.PENDING
 
-    def expected_order(self, order: ShopOrder) -> dict[str, Any]:
-        """What an answer of ``order`` must say: its key, status and owner."""
-        return {"order_key": order.key, "status": order.status, "customer": self.customers[order.owner].identity}
-
     def order_problems(self, order: ShopOrder, doc: Mapping[str, Any], *, prices: bool) -> list[Problem]:
         """An answered order against the model's (its first difference).
 
         Key, status, owner, lines, the total (``prices``: the catalog's), and the paying attempt its snapshot names.
         """
-        expected = self.expected_order(order)
+        expected = {"order_key": order.key, "status": order.status, "customer": self.customers[order.owner].identity}
         got = {key: doc.get(key) for key in expected}
         if got != expected:
             return [Problem("shop_order", f"the order as the domain has it: {expected!r}", repr(got))]
@@ -387,15 +437,14 @@ class ShopModel:
         if order is None or not order.attempts:
             return None
         external_id = list(order.attempts)[-1]
-        amount = order.total + (1 if wrong == "amount" else 0)
-        currency = "USD" if wrong == "currency" else self.shop.currency
-        status = rules.PAYER_ACTIONS[action]
-        decision = rules.decide_callback(
-            attempt_status=order.attempts[external_id], order_status=order.status, paid_by=order.paid_by,
-            external_id=external_id, status=status, total_amount=amount, currency=currency,
-            expected_amount=order.total, expected_currency=self.shop.currency,
-        )  # fmt: skip
-        return Payment(external_id, status, amount, currency, decision)
+        reported = page_report(action, order.total, self.shop.currency)
+        assert reported is not None, action
+        status, amount, currency = reported
+        amount += 1 if wrong == "amount" else 0
+        currency = "USD" if wrong == "currency" else currency
+        return decide_report((external_id, status, amount, currency), attempt=order.attempts[external_id],
+                             order_status=order.status, paid_by=order.paid_by, total=order.total,
+                             currency=self.shop.currency)  # fmt: skip
 
     def reported(self, ref: int, payment: Payment) -> ShopOrder:
         """The report was sent: the attempt is what the domain decided.
@@ -428,4 +477,17 @@ class ShopModel:
         return order is not None and list(order.attempts.values())[-1:] == [rules.PENDING]
 
 
-__all__ = ["CheckoutExpect", "Customer", "Expect", "Payment", "ShopModel", "ShopOrder"]
+__all__ = [
+    "CheckoutExpect",
+    "Customer",
+    "Expect",
+    "Payment",
+    "ShopModel",
+    "ShopOrder",
+    "cart_after_write",
+    "decide_report",
+    "first_refusal",
+    "known_address",
+    "order_rules",
+    "page_report",
+]

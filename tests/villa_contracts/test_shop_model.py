@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from suites.property.shop_model import GUEST, MISSING_ADDRESS, ShopModel
+from suites.property.shop_model import (
+    GUEST,
+    MISSING_ADDRESS,
+    ShopModel,
+    cart_after_write,
+    first_refusal,
+    order_rules,
+    page_report,
+)
 from villa_contracts.contract import load
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.catalog import BusinessData
+from villa_contracts.domain.errors import RuleViolation
 
 MILK, RICE, SALMON = 25281, 188468, 231150  # chilled 79.00, dry 129.00, chilled 310.25
 GATEWAY, CASH, RETIRED_TRANSFER, GATEWAY_DOWN, NO_SUCH_METHOD = 1, 3, 4, 5, 99
@@ -262,3 +271,37 @@ def test_an_approval_after_expiry_is_refunded_whatever_it_reports(wrong: str | N
     assert model.expect_read(ref, 0, "getOrderToPay").status == 409  # a cancelled order is not payable
     assert model.expect_new_attempt(ref, 0).status == 409
     assert model.time_passes(rules.EXPIRY_SECONDS + 1) == []  # cancelled once
+
+
+# --- the decisions the proxy's oracle shares ----------------------------------------------------
+
+
+def test_an_order_is_checked_for_its_owner_before_its_payability() -> None:
+    def rule(operation: str, caller: str, status: str | None) -> str | None:
+        refusal = first_refusal(order_rules(operation, "ORD-2026-000001", "user:a", caller, status))
+        return None if refusal is None else f"{refusal.status} {refusal.rule}"
+
+    assert rule("getOrderToPay", "user:b", rules.PROCESSING) == "404 ownership"
+    assert rule("getOrderToPay", "user:a", rules.PROCESSING) == "409 paid_stays_paid"
+    assert rule("createPaymentAttempt", "user:a", rules.CANCELLED) == "409 paid_stays_paid"
+    assert rule("getOrder", "user:a", rules.PROCESSING) is None  # a paid order may still be read
+    assert rule("getOrderToPay", "user:a", None) is None  # status unknown: not judged
+    assert [name for name, _ in order_rules("getOrderToPay", "k", "user:a", "user:a", rules.HOLD)] == [
+        "ownership",
+        "paid_stays_paid",
+    ]
+
+
+def test_the_gateway_page_reports_the_attempts_own_amount_and_a_cart_write_changes_only_its_line() -> None:
+    assert page_report("approve", 17400, "THB") == (rules.PAID, 17400, "THB")
+    assert page_report("abandon", 17400, "THB") == (rules.ABANDONED, 17400, "THB")
+    assert page_report("refund", 17400, "THB") is None  # no such button
+    cart = {MILK: 1}
+    assert cart_after_write(cart, RICE, 2, add=True) == {MILK: 1, RICE: 2}
+    assert cart_after_write(cart, MILK, 2, add=True) == {MILK: 3}
+    assert cart_after_write(cart, MILK, 5, add=False) == {MILK: 5}
+    assert cart_after_write(cart, MILK, None, add=False) == {}
+    assert cart == {MILK: 1}  # a new cart: the one given is not changed
+    with pytest.raises(RuleViolation) as absent:
+        cart_after_write(cart, RICE, None, add=False)
+    assert (absent.value.status, absent.value.rule) == (404, "exists")
