@@ -5,14 +5,15 @@ check out with any address (one's own, another customer's, a missing one) and an
 shipping method (active or not, supporting the cart's goods or not), pay on the mock gateway's
 page or through the gateway's callback (approve, decline, abandon; a wrong amount), start new
 attempts and read orders, their attempts and the order lists, as any of the three. Every answer
-is predicted with ``villa_contracts.domain.shop`` (the oracle: which rule refuses, with which
-status and message, and what the order, cart and attempts become) and checked against the
-invariants of ``suites.property.shop_invariants``.
+is predicted by ``suites.property.shop_model`` (the oracle, which asks ``villa_contracts.domain.shop``
+which rule refuses, with which status and message, and what the order, cart and attempts become) and
+checked against the invariants of ``suites.property.shop_invariants``. The machine only sends the
+requests, tells the model the answers it accepted, and compares.
 
 On a mock where payments are allowed, time passes once an example at most (the clock rule, 5 hours
 and a second through the admin API): every order still ``HOLD`` must then be ``CANCELLED``, and a
-payer who approves its pending attempt afterwards is refunded (``rules.refunds_at_expiry``, through
-``decide_callback``): the attempt reads ``REFUNDED`` to its owner (money is never silently lost).
+payer who approves its pending attempt afterwards is refunded (the model asks ``decide_callback``,
+which asks ``refunds_at_expiry``): the attempt reads ``REFUNDED`` to its owner (money is never silently lost).
 The gate runs this machine after the machines that keep the clock still.
 
 Stock is predicted exactly on a mock: each example starts from its ``GET /__admin/stock``; elsewhere
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -37,18 +38,15 @@ from suites.auth import gateway_key, shop_token_key
 from suites.property.paging import Page, read_page, walk, walk_problems
 from suites.property.session import Answer, RunSession, mock_stock
 from suites.property.shop_invariants import order_total_problems, snapshot_problems, status_problems
+from suites.property.shop_model import CREATED, GUEST, READS, Expect, ShopModel, ShopOrder
 from villa_contracts.domain import shop as rules
-from villa_contracts.domain.errors import RuleViolation
-from villa_contracts.domain.money import Satang, fmt, to_satang
 
 if TYPE_CHECKING:
     from suites.context import RunContext
     from suites.property.invariants import Problem
     from suites.property.reporting import MachineResult
 
-GUEST = 2
 ACTORS = st.sampled_from((0, 1, GUEST))
-MISSING_ADDRESS = 999_999_999
 UNKNOWN_PRODUCT = 999_999
 _TOKEN_VARIABLES = ("$VILLA_SHOP_TOKEN", "$VILLA_SHOP_TOKEN_2", "$VILLA_SHOP_GUEST_TOKEN")
 
@@ -78,33 +76,6 @@ class ShopCall:
         return " ".join(parts) + f"  # {self.operation} -> {self.status if self.status is not None else 'no answer'}"
 
 
-@dataclass
-class Customer:
-    """What the model knows of one customer."""
-
-    identity: str
-    headers: dict[str, str]
-    addresses: list[int]
-    profile_complete: bool
-    cart: dict[int, int] = field(default_factory=dict)
-
-
-@dataclass
-class ShopOrder:
-    """What the model knows of one order the example made."""
-
-    key: str
-    owner: int
-    lines: tuple[rules.Line, ...]
-    total: Satang
-    kind: str
-    status: str
-    attempts: dict[str, str] = field(default_factory=dict)
-    paid_by: str | None = None
-    created_at: float = 0.0
-    """When it was checked out, on the example's clock (``ShopMachine.now``)."""
-
-
 class ShopSession(RunSession):
     """One run of the shop machine: the two accounts' token keys and addresses, made once per run."""
 
@@ -118,16 +89,8 @@ class ShopSession(RunSession):
         self.base = context.base_url
 
 
-def _refusal(make: Any) -> RuleViolation | None:
-    try:
-        make()
-    except RuleViolation as refusal:
-        return refusal
-    return None
-
-
 class ShopMachine(RuleBasedStateMachine):
-    """Two users and a guest against ``session.target``, each answer checked against the domain."""
+    """Two users and a guest against ``session.target``, each answer checked against the model's prediction."""
 
     session: ClassVar[ShopSession]
     checkouts: Bundle[int] = Bundle("checkouts")
@@ -135,11 +98,8 @@ class ShopMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[ShopCall] = []
-        self.customers: dict[int, Customer] = {}
-        self.orders: dict[int, ShopOrder | None] = {}
-        self.free: dict[int, int] | None = None
-        self.before: dict[int, int] = {GUEST: 0}
-        self.now = 0.0
+        self.headers: dict[int, dict[str, str]] = {}
+        self.model = ShopModel(self.session.data, self.session.shop)
         self.moved = False
         self.failed = False
         self.session.example_started()
@@ -152,7 +112,7 @@ class ShopMachine(RuleBasedStateMachine):
     ) -> Answer:
         session = self.session
         url = session.base + path
-        headers = dict(self.customers[actor].headers) if actor is not None else {}
+        headers = dict(self.headers[actor]) if actor is not None else {}
         if gateway and session.gateway:
             headers["X-Gateway-Key"] = session.gateway
         try:
@@ -169,24 +129,24 @@ class ShopMachine(RuleBasedStateMachine):
         self.failed = True
         raise self.session.mismatch(f"shop.{operation}", operation, check, title, expected, got, self.calls)
 
-    def _expect(self, operation: str, answer: Answer, status: int, why: str, *, also: tuple[int, ...] = ()) -> None:
-        if answer.status != status and answer.status not in also:
+    def _expect(self, operation: str, answer: Answer, expect: Expect, *, message: bool = True) -> bool:
+        """The answer must have the predicted status (or one it allows); True when it is a refusal to stop at.
+
+        A refused answer must be the refusal's status and, on a mock, its very message (``message``).
+        """
+        if answer.status not in expect.statuses:
             self._fail(
                 operation,
                 "expected_status",
-                f"{operation} answered {answer.status}; the domain expected {status}",
-                f"HTTP {status} ({why})",
+                f"{operation} answered {answer.status}; the domain expected {expect.status}",
+                f"HTTP {expect.status} ({expect.why})",
                 f"HTTP {answer.status}: {answer.snippet()}",
             )
-
-    def _refused(self, operation: str, answer: Answer, refusal: RuleViolation) -> None:
-        """The answer must be the refusal's status (and, on a mock, its very message)."""
-        self._expect(operation, answer, refusal.status, f"rule {refusal.rule}: {refusal.message}")
-        error = answer.doc.get("error")
-        if self.session.strict and error != refusal.message:
-            self._fail(
-                operation, refusal.rule, f"{operation}: the refusal's message", repr(refusal.message), repr(error)
-            )
+        refusal = expect.refusal
+        if refusal is not None and message and self.session.strict and answer.doc.get("error") != refusal.message:
+            self._fail(operation, refusal.rule, f"{operation}: the refusal's message", repr(refusal.message),
+                       repr(answer.doc.get("error")))  # fmt: skip
+        return refusal is not None or answer.status != expect.status
 
     def _problems(self, operation: str, problems: list[Problem]) -> None:
         if problems:
@@ -195,43 +155,52 @@ class ShopMachine(RuleBasedStateMachine):
 
     # --- set-up --------------------------------------------------------------------------------
 
-    def _user(self, actor: int) -> Customer:
+    def _login(self, actor: int) -> None:
+        session = self.session
+        self.headers[actor] = {"Authorization": f"Token {session.keys[actor]}"}
+
+    def _user(self, actor: int) -> None:
         session = self.session
         if actor not in session.keys:
             make = partial(shop_token_key, session.context, actor)
             # On a mock, a machine that ran first may have moved the clock past the run's keys' 24 hours: a new one.
             keep = session.context.renew if session.target.is_mock else session.context.cached
             session.keys[actor] = keep(("tokenKey", actor), make)
-        customer = Customer("", {"Authorization": f"Token {session.keys[actor]}"}, [], True)
-        self.customers[actor] = customer
+        self._login(actor)
         profile = self._call("getProfile", "GET", "/api/shop/profile", actor)
-        customer.identity = str(profile.doc.get("customer"))
+        self.model.meet(actor, str(profile.doc.get("customer")))
         if not profile.doc.get("completed"):
             self._complete(actor)
         if actor not in session.addresses:
-            address = self._call("addAddress", "POST", "/api/shop/addresses", actor, self._address_body())
-            self._expect("addAddress", address, 201, "a valid address")
-            session.addresses[actor] = int(address.doc["id"])
-        customer.addresses.append(session.addresses[actor])
-        return customer
+            session.addresses[actor] = self._add_address(actor)
+        else:
+            self.model.address_added(actor, session.addresses[actor])
 
-    @staticmethod
-    def _address_body() -> dict[str, Any]:
-        return {"line1": "12 Soi Ari 4", "city": "Bangkok", "postcode": "10400", "phone": "0898765432"}
+    def _add_address(self, actor: int) -> int:
+        body = {"line1": "12 Soi Ari 4", "city": "Bangkok", "postcode": "10400", "phone": "0898765432"}
+        address = self._call("addAddress", "POST", "/api/shop/addresses", actor, body)
+        self._expect("addAddress", address, Expect.ok("a valid address", CREATED))
+        self.model.address_added(actor, int(address.doc["id"]))
+        return int(address.doc["id"])
 
     def _complete(self, actor: int) -> None:
         body = {"first_name": "Gate", "last_name": "Customer", "phone": "0812345678", "email": "gate@villa.example"}
         answer = self._call("updateProfile", "PUT", "/api/shop/profile", actor, body)
-        self._expect("updateProfile", answer, 200, "a valid profile")
+        self._expect("updateProfile", answer, Expect.ok("a valid profile"))
         if answer.doc.get("completed") is not True:
             self._fail("updateProfile", "profile_complete", "a filled profile is complete", "completed true",
                        repr(answer.doc.get("completed")))  # fmt: skip
-        self.customers[actor].profile_complete = True
+        self.model.completed(actor)
 
     def _empty_cart(self, actor: int) -> None:
         cart = self._call("getCart", "GET", "/api/shop/cart", actor)
         for item in cart.doc.get("items") or []:
             self._call("removeCartItem", "DELETE", f"/api/shop/cart/items/{item['product_id']}", actor)
+
+    def _free_stock(self) -> dict[int, int]:
+        branches = mock_stock(self.session.context) or {}
+        units = branches.get(self.session.shop.branch, {})
+        return {int(code): int(u["free"]) for code, u in units.items()}
 
     @initialize(target=checkouts)
     def start(self) -> MultipleResults[int]:
@@ -250,21 +219,18 @@ class ShopMachine(RuleBasedStateMachine):
                 self._user(actor)
                 self._empty_cart(actor)
             guest = self._call("startGuest", "POST", "/api/shop/auth/guest", None)
-            self._expect("startGuest", guest, 201, "anyone may start as a guest")
-            self.customers[GUEST] = Customer(
-                str(guest.doc.get("customer")), {"Authorization": f"Token {guest.doc.get('token')}"}, [], False
-            )
+            self._expect("startGuest", guest, Expect.ok("anyone may start as a guest", CREATED))
+            self.headers[GUEST] = {"Authorization": f"Token {guest.doc.get('token')}"}
+            self.model.meet(GUEST, str(guest.doc.get("customer")), complete=False)
             if self.session.strict:  # on a mock the users' lists are the run's alone: their counts are exact
                 for actor in (0, 1):
                     answer = self._call("listOrders", "GET", "/api/shop/orders?page_size=1", actor)
-                    self.before[actor] = int(answer.doc.get("count") or 0)
+                    self.model.before[actor] = int(answer.doc.get("count") or 0)
             for actor in (0, 1):
                 self.add_item(actor, 25281, 2)
                 self.change_item(actor, 25281, 1, remove=False)  # every example reaches changeCartItem's 200
             if self.session.strict:
-                branches = mock_stock(self.session.context) or {}
-                units = branches.get(self.session.shop.branch, {})
-                self.free = {int(code): int(u["free"]) for code, u in units.items()}
+                self.model.free = self._free_stock()
             self._checkout(0, "foreign", 1, 2)  # first with the other user's address: refused
             if not self.session.target.allow_payments:
                 return multiple()
@@ -283,32 +249,19 @@ class ShopMachine(RuleBasedStateMachine):
     # --- cart ----------------------------------------------------------------------------------
 
     def _cart_check(self, operation: str, answer: Answer, actor: int) -> None:
-        cart = self.customers[actor].cart
-        items = answer.doc.get("items") or []
-        got = [(i.get("product_id"), i.get("quantity")) for i in items]
-        if got != list(cart.items()):
-            self._fail(operation, "cart", f"{operation}: the cart's lines", repr(list(cart.items())), repr(got))
-        if self.session.strict:
-            lines = [rules.line(self.session.data, self.session.shop, p, q) for p, q in cart.items()]
-            total = fmt(rules.items_total(lines))
-            if answer.doc.get("items_total") != total:
-                self._fail(operation, "shop_totals", f"{operation}: items_total", total,
-                           repr(answer.doc.get("items_total")))  # fmt: skip
+        self._problems(operation, self.model.cart_problems(actor, answer.doc, prices=self.session.strict))
 
     @precondition(_active)
     @rule(actor=ACTORS, product=st.sampled_from((25281, 188468, 164687, 104421, 231150, UNKNOWN_PRODUCT)),
           quantity=st.integers(1, 3))  # fmt: skip
     def add_item(self, actor: int, product: int, quantity: int) -> None:
         """``addCartItem``: a product the store sells (or not)."""
-        customer = self.customers[actor]
-        refusal = _refusal(lambda: rules.line(self.session.data, self.session.shop, product, quantity))
+        expect = self.model.expect_add_item(actor, product, quantity)
         op = "addCartItem"
         answer = self._call(op, "POST", "/api/shop/cart/items", actor, {"product_id": product, "quantity": quantity})
-        if refusal is not None:
-            self._refused(op, answer, refusal)
+        if self._expect(op, answer, expect):
             return
-        customer.cart = rules.add_to_cart(customer.cart, product, quantity)
-        self._expect(op, answer, 200, "the store sells it")
+        self.model.item_added(actor, product, quantity)
         self._cart_check(op, answer, actor)
 
     @precondition(_active)
@@ -316,19 +269,13 @@ class ShopMachine(RuleBasedStateMachine):
           remove=st.booleans())  # fmt: skip
     def change_item(self, actor: int, product: int, quantity: int, remove: bool) -> None:
         """``changeCartItem`` / ``removeCartItem``: only a line that is in the cart."""
-        customer = self.customers[actor]
-        refusal = _refusal(lambda: rules.require_in_cart(customer.cart, product))
+        expect = self.model.expect_change_item(actor, product)
         op, method = ("removeCartItem", "DELETE") if remove else ("changeCartItem", "PATCH")
         body = None if remove else {"quantity": quantity}
         answer = self._call(op, method, f"/api/shop/cart/items/{product}", actor, body)
-        if refusal is not None:
-            self._refused(op, answer, refusal)
+        if self._expect(op, answer, expect):
             return
-        if remove:
-            del customer.cart[product]
-        else:
-            customer.cart[product] = quantity
-        self._expect(op, answer, 200, "the line is in the cart")
+        self.model.item_changed(actor, product, None if remove else quantity)
         self._cart_check(op, answer, actor)
 
     @precondition(_active)
@@ -336,28 +283,17 @@ class ShopMachine(RuleBasedStateMachine):
     def view_cart(self, actor: int) -> None:
         """``getCart``."""
         answer = self._call("getCart", "GET", "/api/shop/cart", actor)
-        self._expect("getCart", answer, 200, "anyone has a cart")
+        self._expect("getCart", answer, Expect.ok("anyone has a cart"))
         self._cart_check("getCart", answer, actor)
 
-    @precondition(lambda self: self._active() and not self.customers[GUEST].profile_complete)
+    @precondition(lambda self: self._active() and not self.model.customers[GUEST].profile_complete)
     @rule()
     def guest_completes_profile(self) -> None:
         """``updateProfile`` and ``addAddress`` as the guest."""
         self._complete(GUEST)
-        address = self._call("addAddress", "POST", "/api/shop/addresses", GUEST, self._address_body())
-        self._expect("addAddress", address, 201, "a valid address")
-        self.customers[GUEST].addresses.append(int(address.doc["id"]))
+        self._add_address(GUEST)
 
     # --- checkout ------------------------------------------------------------------------------
-
-    def _address(self, actor: int, choice: str) -> tuple[int, rules.Address | None]:
-        """The address id a checkout sends, and the address the domain sees (its owner matters)."""
-        if choice == "missing":
-            return MISSING_ADDRESS, None
-        owner = self.customers[actor if choice == "own" else (actor + 1) % 3]
-        if not owner.addresses:
-            return MISSING_ADDRESS, None
-        return owner.addresses[0], rules.Address(owner.addresses[0], owner.identity, "", "", "", "")
 
     @precondition(_active)
     @rule(target=checkouts, actor=ACTORS, choice=st.sampled_from(("own",) * 6 + ("foreign", "missing")),
@@ -368,106 +304,50 @@ class ShopMachine(RuleBasedStateMachine):
         return self._checkout(actor, choice, payment, shipping)
 
     def _checkout(self, actor: int, choice: str, payment: int, shipping: int) -> int:
-        number = len(self.orders)
-        self.orders[number] = None
-        customer, session = self.customers[actor], self.session
-        lines = [rules.line(session.data, session.shop, p, q) for p, q in customer.cart.items()]
-        address_id, address = self._address(actor, choice)
-        free = self.free if self.free is not None else {line.product_id: 10**9 for line in lines}
-        profile = {"first_name": "x", "last_name": "x", "phone": "x", "email": "x"} if customer.profile_complete else {}
-
-        def decide(free: dict[int, int]) -> rules.Checkout:
-            return rules.check_checkout(
-                session.shop, lines=lines, free=free, profile=profile, address=address, address_id=address_id,
-                payment_method_id=payment, shipping_method_id=shipping, caller=customer.identity,
-            )  # fmt: skip
-
-        outcome: rules.Checkout | RuleViolation
-        try:
-            outcome = decide(free)
-        except RuleViolation as refusal:
-            outcome = refusal
-        body = {"address": address_id, "payment_method": payment, "shipping_method": shipping}
+        number = len(self.model.orders)
+        self.model.orders[number] = None
+        predicted = self.model.expect_checkout(actor, choice, payment, shipping)
         op = "checkoutCart"
-        answer = self._call(op, "POST", "/api/shop/checkout/cart", actor, body)
-        if isinstance(outcome, RuleViolation):
-            self._refused(op, answer, outcome)
+        answer = self._call(op, "POST", "/api/shop/checkout/cart", actor, predicted.body)
+        # Refused as predicted (or, where stock is not known, for stock: which may be the reason, but nothing else).
+        if self._expect(op, answer, predicted.expect) or predicted.outcome is None:
             return number
-        if self.free is None and answer.status == 400:
-            # Not a mock: stock is unknown, and may be the reason, but nothing else may.
-            stock_refusal = _refusal(lambda: decide({line.product_id: 0 for line in lines}))
-            if stock_refusal is not None and stock_refusal.rule == "in_stock":
-                return number
-        self._expect(op, answer, 200, "every checkout rule holds")
-        if self.free is not None:
-            for product, units in outcome.needs.items():
-                self.free[product] -= units
-        if outcome.payment.kind == rules.DIRECT:
-            key = str(answer.doc.get("order_key"))
-            self.orders[number] = ShopOrder(
-                key, actor, outcome.lines, outcome.total, rules.DIRECT, rules.PROCESSING, created_at=self.now
-            )
-            customer.cart = rules.cart_after_payment(customer.cart)
+        if predicted.outcome.payment.kind == rules.DIRECT:
+            order = self.model.checked_out(number, actor, predicted.outcome, str(answer.doc.get("order_key")), None)
         else:
             step = str(answer.doc.get("next_step") or "")
             if "next_step" not in answer.doc:
                 self._fail(op, "checkout_answer", "a redirect method answers next_step", "next_step", answer.snippet())
             newest = self._call("listOrders", "GET", "/api/shop/orders?page=1&page_size=1", actor)
-            results = newest.doc.get("results") or [{}]
-            order = ShopOrder(str(results[0].get("order_key")), actor, outcome.lines, outcome.total, rules.REDIRECT,
-                              rules.HOLD, created_at=self.now)  # fmt: skip
-            order.attempts[step.rstrip("/").rsplit("/", 1)[-1]] = rules.PENDING
-            self.orders[number] = order
-        self._order_check("checkoutCart", self._get_order(actor, self.orders[number]), self.orders[number])
+            key = str((newest.doc.get("results") or [{}])[0].get("order_key"))
+            attempt = step.rstrip("/").rsplit("/", 1)[-1]
+            order = self.model.checked_out(number, actor, predicted.outcome, key, attempt)
+        self._order_check(op, self._get_order(actor, order), order)
         return number
 
     # --- orders --------------------------------------------------------------------------------
 
-    def _get_order(self, actor: int, order: ShopOrder | None) -> Answer:
-        assert order is not None
+    def _get_order(self, actor: int, order: ShopOrder) -> Answer:
         answer = self._call("getOrder", "GET", f"/api/shop/orders/{order.key}", actor)
-        self._expect("getOrder", answer, 200, "the caller's own order")
+        self._expect("getOrder", answer, Expect.ok("the caller's own order"))
         return answer
 
-    def _order_check(self, operation: str, answer: Answer, order: ShopOrder | None) -> None:
-        assert order is not None
-        doc = answer.doc
-        self._problems(operation, [*status_problems(doc), *order_total_problems(doc), *snapshot_problems(doc)])
-        expected = {"order_key": order.key, "status": order.status, "customer": self.customers[order.owner].identity}
-        got = {key: doc.get(key) for key in expected}
-        if got != expected:
-            self._fail(
-                operation, "shop_order", f"{operation}: the order as the domain has it", repr(expected), repr(got)
-            )
-        bought = [(line.product_id, line.quantity) for line in order.lines]
-        answered = [(i.get("product_id"), i.get("quantity")) for i in doc.get("items") or []]
-        if bought != answered:
-            self._fail(operation, "shop_order", f"{operation}: the order's lines", repr(bought), repr(answered))
-        if self.session.strict and to_satang(doc.get("total", "0")) != order.total:
-            self._fail(operation, "shop_totals", f"{operation}: the order's total", fmt(order.total),
-                       repr(doc.get("total")))  # fmt: skip
-        snapshot = doc.get("snapshot") or {}
-        if order.status == rules.PROCESSING and snapshot.get("payment_external_id") != order.paid_by:
-            self._fail(operation, "shop_one_payment", f"{operation}: the snapshot names the paying attempt",
-                       repr(order.paid_by), repr(snapshot.get("payment_external_id")))  # fmt: skip
+    def _order_check(self, operation: str, answer: Answer, order: ShopOrder) -> None:
+        doc, prices = answer.doc, self.session.strict
+        self._problems(operation, [*status_problems(doc), *order_total_problems(doc), *snapshot_problems(doc),
+                                   *self.model.order_problems(order, doc, prices=prices)])  # fmt: skip
 
     @precondition(_active)
-    @rule(ref=checkouts, actor=ACTORS, what=st.sampled_from(("getOrder", "getOrderToPay", "listPaymentAttempts")))
+    @rule(ref=checkouts, actor=ACTORS, what=st.sampled_from(tuple(READS)))
     def read_order(self, ref: int, actor: int, what: str) -> None:
         """One order, the order to pay, or its attempts, as its owner or someone else."""
-        order = self.orders.get(ref)
+        order = self.model.orders.get(ref)
         if order is None:
             return
-        suffix = {"getOrder": "", "getOrderToPay": "/pay", "listPaymentAttempts": "/attempts"}[what]
-        caller = self.customers[actor].identity
-        refusal = _refusal(lambda: rules.require_visible(order.key, self.customers[order.owner].identity, caller))
-        if refusal is None and what == "getOrderToPay":
-            refusal = _refusal(lambda: rules.require_payable(order.key, order.status))
-        answer = self._call(what, "GET", f"/api/shop/orders/{order.key}{suffix}", actor)
-        if refusal is not None:
-            self._expect(what, answer, refusal.status, f"rule {refusal.rule}: {refusal.message}")
+        expect = self.model.expect_read(ref, actor, what)
+        answer = self._call(what, "GET", f"/api/shop/orders/{order.key}{READS[what]}", actor)
+        if self._expect(what, answer, expect, message=False):
             return
-        self._expect(what, answer, 200, "the caller's own order")
         if what == "listPaymentAttempts":
             got = {a.get("external_id"): a.get("status") for a in answer.doc.get("results") or []}
             if got != order.attempts:
@@ -490,50 +370,27 @@ class ShopMachine(RuleBasedStateMachine):
             return read_page(number, got.status, got.body, items="results", id_key="order_key", counted=True)
 
         walked = walk(fetch)
-        self._expect(op, answers[1], 200, "anyone has an order list")
+        self._expect(op, answers[1], Expect.ok("anyone has an order list"))
         if walked is None:
             self._fail(op, "shop_pages", f"{op}: a page of orders", "results: a list of orders", answers[1].snippet())
-        mine = [o for o in reversed(self.orders.values()) if o is not None and o.owner == actor]
-        before = self.before.get(actor)
-        count = before + len(mine) if before is not None else walked.pages[0].count or 0
-        for page in walked.pages:
-            start, end, total = rules.page_of(count, page.number, size)
-            predicted = (200, count, total, (page.number, size), end - start)
-            got = (page.status, page.count, page.total_pages, page.echo, len(page.ids))
-            if got != predicted:
-                self._fail(op, "shop_pages", f"{op}: page {page.number} of page_size {size} (status, count, "
-                           "total_pages, (page, page_size), orders)", repr(predicted), repr(got))  # fmt: skip
         self._problems(op, walk_problems(walked, page_size=size, check="shop_pages"))
         docs = {doc.get("order_key"): doc for answer in answers.values() for doc in answer.doc.get("results") or []}
-        listed = walked.listed()
-        head = [(key, docs[key].get("status")) for key in listed[: len(mine)]]
-        expected = [(o.key, o.status) for o in mine][: len(listed)]
         # Off a mock, orders of the same instant may come in any order: the example's must still come first.
-        if head != expected and (self.session.strict or sorted(head) != sorted(expected)):
-            self._fail(op, "shop_order", f"{op}: the example's orders first, newest first", repr(expected),
-                       repr(head))  # fmt: skip
-        for doc in docs.values():
-            if doc.get("customer") != self.customers[actor].identity:
-                self._fail(op, "ownership", f"{op}: only the caller's orders", self.customers[actor].identity,
-                           repr(doc.get("customer")))  # fmt: skip
+        self._problems(op, self.model.list_problems(actor, walked, docs, size, exact_order=self.session.strict))
 
     @precondition(_active)
     @rule(ref=checkouts, actor=ACTORS)
     def new_attempt(self, ref: int, actor: int) -> None:
         """``createPaymentAttempt``: only the owner, only while unpaid."""
-        order = self.orders.get(ref)
+        order = self.model.orders.get(ref)
         if order is None:
             return
-        caller = self.customers[actor].identity
-        refusal = _refusal(lambda: rules.require_visible(order.key, self.customers[order.owner].identity, caller))
-        refusal = refusal or _refusal(lambda: rules.require_payable(order.key, order.status))
+        expect = self.model.expect_new_attempt(ref, actor)
         op = "createPaymentAttempt"
         answer = self._call(op, "POST", f"/api/shop/orders/{order.key}/attempts", actor)
-        if refusal is not None:
-            self._expect(op, answer, refusal.status, f"rule {refusal.rule}: {refusal.message}")
+        if self._expect(op, answer, expect, message=False):
             return
-        self._expect(op, answer, 201, "an unpaid order of the caller")
-        order.attempts[str(answer.doc.get("external_id"))] = rules.PENDING
+        self.model.attempt_started(ref, str(answer.doc.get("external_id")))
 
     # --- payment -------------------------------------------------------------------------------
 
@@ -546,35 +403,24 @@ class ShopMachine(RuleBasedStateMachine):
           wrong=st.sampled_from((None, None, "amount", "currency")))  # fmt: skip
     def pay(self, ref: int, action: str, via: str, wrong: str | None) -> None:
         """The payer decides on the gateway's page, or the gateway calls back (with a wrong amount or currency)."""
-        order = self.orders.get(ref)
         session = self.session
-        if order is None or not order.attempts:
-            return
         if via == "page" and not session.target.is_mock:
             via = "callback"
         if via == "callback" and session.gateway is None:
             return
-        external_id = list(order.attempts)[-1]
-        status = rules.PAYER_ACTIONS[action]
-        amount = order.total + (1 if wrong == "amount" and via == "callback" else 0)
-        currency = "USD" if wrong == "currency" and via == "callback" else session.shop.currency
-        decision = rules.decide_callback(
-            attempt_status=order.attempts[external_id], order_status=order.status, paid_by=order.paid_by,
-            external_id=external_id, status=status, total_amount=amount, currency=currency,
-            expected_amount=order.total, expected_currency=session.shop.currency,
-        )  # fmt: skip
+        payment = self.model.decide_payment(ref, action, wrong=wrong if via == "callback" else None)
+        if payment is None:
+            return
         if via == "page":
             op = "gatewayDecision"
-            answer = self._call(op, "POST", f"/mock/gateway/{external_id}", None, {"action": action})
+            answer = self._call(op, "POST", f"/mock/gateway/{payment.external_id}", None, {"action": action})
         else:
             op = "paymentCallback"
-            body = {"external_id": external_id, "status": status, "total_amount": amount, "currency": currency}
-            answer = self._call(op, "POST", "/api/shop/payments/callback", None, body, gateway=True)
-        order.attempts[external_id] = decision.attempt_status
-        if decision.refusal is not None:
-            self._refused(op, answer, decision.refusal)
+            answer = self._call(op, "POST", "/api/shop/payments/callback", None, payment.callback_body(), gateway=True)
+        order = self.model.reported(ref, payment)
+        if self._expect(op, answer, payment.expect):
             return
-        self._expect(op, answer, 200, f"the attempt becomes {decision.attempt_status}")
+        decision = payment.decision
         if answer.doc.get("status") != decision.attempt_status:
             self._fail(op, "shop_attempts", f"{op}: the attempt's status", decision.attempt_status,
                        repr(answer.doc.get("status")))  # fmt: skip
@@ -582,10 +428,6 @@ class ShopMachine(RuleBasedStateMachine):
             self._fail(
                 op, "shop_one_payment", f"{op}: processed", repr(decision.pays), repr(answer.doc.get("processed"))
             )
-        if decision.pays:
-            order.status, order.paid_by = rules.PROCESSING, external_id
-            owner = self.customers[order.owner]
-            owner.cart = rules.cart_after_payment(owner.cart)
         self._order_check(op, self._get_order(order.owner, order), order)
 
     def _may_move_clock(self) -> bool:
@@ -597,7 +439,7 @@ class ShopMachine(RuleBasedStateMachine):
     def time_passes(self) -> None:
         """5 hours and a second later: every ``HOLD`` order is ``CANCELLED``, its stock back; a late approval refunded.
 
-        Each order the domain expires is read by its owner; a cancelled order with a pending attempt is then
+        Each order the model expires is read by its owner; a cancelled order with a pending attempt is then
         approved on the gateway's page (a payer who was slow): the gateway took the money, so the domain has it
         refunded, and the owner's attempts must say ``REFUNDED``.
         """
@@ -609,23 +451,21 @@ class ShopMachine(RuleBasedStateMachine):
             session.http.post(url, json={"advanceSeconds": seconds}, headers=session.target.admin_headers)
         )
         self.calls.append(ShopCall("advanceClock", "POST", url, None, {"advanceSeconds": seconds}, answer.status))
-        self._expect("advanceClock", answer, 200, "the mock's clock moves forward")
-        self.now += seconds
+        self._expect("advanceClock", answer, Expect.ok("the mock's clock moves forward"))
         for actor in (0, 1):  # a key lives 24 hours on the backend's clock: the run's keys may be older by now
             session.keys[actor] = session.context.renew(
                 ("tokenKey", actor), partial(shop_token_key, session.context, actor)
             )
-            self.customers[actor].headers = {"Authorization": f"Token {session.keys[actor]}"}
+            self._login(actor)
             # Who the new key is, as the seeds' clients ask it first (a watching proxy learns it so, too).
-            self._expect("getProfile", self._call("getProfile", "GET", "/api/shop/profile", actor), 200, "a new key")
-        branches = mock_stock(session.context) or {}  # orders of earlier examples expired too
-        self.free = {int(code): int(u["free"]) for code, u in branches.get(session.shop.branch, {}).items()}
-        for number, order in self.orders.items():
-            if order is None or not rules.is_expired(order.status, rules.expires_at(order.created_at), self.now):
-                continue
-            order.status = rules.CANCELLED
+            profile = self._call("getProfile", "GET", "/api/shop/profile", actor)
+            self._expect("getProfile", profile, Expect.ok("a new key"))
+        self.model.free = self._free_stock()  # orders of earlier examples expired too
+        for number in self.model.time_passes(seconds):
+            order = self.model.orders[number]
+            assert order is not None
             self._order_check("getOrder", self._get_order(order.owner, order), order)
-            if list(order.attempts.values())[-1:] == [rules.PENDING]:
+            if self.model.waits_for_payer(number):
                 self.pay(number, "approve", "page", None)
                 self.read_order(number, order.owner, "listPaymentAttempts")
 
@@ -633,9 +473,9 @@ class ShopMachine(RuleBasedStateMachine):
         """Read every order of the example, the order to pay and its attempts, as its owner: the last word."""
         if self.skip or self.failed:
             return
-        for number, order in self.orders.items():
+        for number, order in self.model.orders.items():
             if order is not None:
-                for what in ("getOrder", "getOrderToPay", "listPaymentAttempts"):
+                for what in READS:
                     self.read_order(number, order.owner, what)
 
 

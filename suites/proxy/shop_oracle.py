@@ -8,7 +8,10 @@ A key whose profile was never answered through the proxy is judged only on what 
 It learns from the answers it sees: each customer's cart as last answered (and whether a payment
 of theirs emptied it since), the addresses answered to each customer, each order's owner, status,
 total and currency, each payment attempt's status, and which attempt paid an order. Before it
-learns from an exchange, it asks the domain what a correct backend must answer:
+learns from an exchange, it asks the domain what a correct backend must answer, through the same
+decisions as the gate's shop machine (``suites.property.shop_model``: which rules an operation on an
+order goes through and in which order, what a gateway's report or a cart write does), so the gate and
+the proxy cannot disagree:
 
 - ``checkoutCart`` answered 2xx on a cart last answered empty (``cart_not_empty``), or with an
   address answered to another customer (``address_of_caller``);
@@ -33,6 +36,14 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from suites.property.shop_invariants import amount
+from suites.property.shop_model import (
+    cart_after_write,
+    decide_report,
+    first_refusal,
+    known_address,
+    order_rules,
+    page_report,
+)
 from suites.proxy.exchange import path_parameters
 from suites.proxy.findings import Finding
 from suites.proxy.redaction import token_key_pseudonym
@@ -45,7 +56,6 @@ from villa_contracts.errors import VillaContractsError
 
 CART_OPS = frozenset({"getCart", "addCartItem", "changeCartItem", "removeCartItem"})
 BY_ORDER_KEY = frozenset({"getOrder", "getOrderToPay", "listPaymentAttempts", "createPaymentAttempt"})
-TO_PAY = frozenset({"getOrderToPay", "createPaymentAttempt"})
 PROFILE_OPS = frozenset({"getProfile", "updateProfile"})
 GATEWAY_OPS = frozenset({"paymentCallback", "gatewayDecision"})
 CART_DELETED = "cart_deleted_after_payment"
@@ -164,13 +174,11 @@ class ShopOracle(TrafficCheck):
             address_id = _int(request.get("address"))
             owner = self.addresses.get(address_id) if address_id is not None else None
             if address_id is not None and owner is not None:
-                address = rules.Address(address_id, owner, "", "", "", "")
+                address = known_address(address_id, owner)
                 found.append(("address_of_caller", lambda: rules.check_address(address, address_id, caller)))
         known = self.orders.get(key) if key is not None else None
         if op in BY_ORDER_KEY and known is not None:
-            found.append(("ownership", lambda: rules.require_visible(key, known.owner, caller)))
-            if op in TO_PAY:
-                found.append(("paid_stays_paid", lambda: rules.require_payable(str(key), known.status)))
+            found += order_rules(op, str(key), known.owner, caller, known.status)
         return found
 
     def _predicted(
@@ -201,12 +209,11 @@ class ShopOracle(TrafficCheck):
             if not isinstance(owner, str):
                 continue
             findings = decided.setdefault("ownership", [])
-            try:
-                rules.require_visible(doc_key, owner, caller)
-            except RuleViolation as refusal:
+            foreign = first_refusal(order_rules(op, doc_key, owner, caller, None))
+            if foreign is not None:
                 pointer = f"/results/{index}/customer" if op == "listOrders" else "/customer"
-                message = f"expected: only the caller's orders ({caller}): {refusal.message}\ngot: order of {owner}"
-                findings.append(Finding(refusal.rule, "response", pointer, message))
+                message = f"expected: only the caller's orders ({caller}): {foreign.message}\ngot: order of {owner}"
+                findings.append(Finding(foreign.rule, "response", pointer, message))
         return decided
 
     def _cart(
@@ -224,14 +231,13 @@ class ShopOracle(TrafficCheck):
                 product, quantity = _int(request.get("product_id")), _int(request.get("quantity"))
                 if product is None or quantity is None:
                     return {}
-                predicted = rules.add_to_cart(predicted, product, quantity)
+                predicted = cart_after_write(predicted, product, quantity, add=True)
             elif op in ("changeCartItem", "removeCartItem"):
                 product = int(params.get("product_id", ""))
-                rules.require_in_cart(predicted, product)
-                if op == "removeCartItem":
-                    del predicted[product]
-                elif (quantity := _int(request.get("quantity"))) is not None:
-                    predicted[product] = quantity
+                quantity = _int(request.get("quantity"))
+                if op == "removeCartItem" or quantity is None:  # a change of no number: the line stays as it is
+                    quantity = None if op == "removeCartItem" else predicted.get(product)
+                predicted = cart_after_write(predicted, product, quantity, add=False)
         except ValueError:
             return {}
         except RuleViolation as refusal:
@@ -255,24 +261,21 @@ class ShopOracle(TrafficCheck):
         decision: rules.CallbackDecision | None = None
         decided: Decided = {}
         if known is not None and known.total is not None and before is not None:
+            report: tuple[Any, Any, Any] | None
             if op == "paymentCallback":
-                status, total = request.get("status"), _int(request.get("total_amount"))
-                currency = request.get("currency")
+                report = request.get("status"), _int(request.get("total_amount")), request.get("currency")
             else:  # the gateway reports the attempt's own amount
-                status, total = rules.PAYER_ACTIONS.get(str(request.get("action"))), known.total
-                currency = known.currency
+                report = page_report(str(request.get("action")), known.total, known.currency)
+            status, total, currency = report or (None, None, None)
             if isinstance(status, str) and total is not None and isinstance(currency, str):
-                decision = rules.decide_callback(
-                    attempt_status=before,
+                decision = decide_report(
+                    (external_id, status, total, currency),
+                    attempt=before,
                     order_status=known.status,
                     paid_by=self.paid_by.get(key),
-                    external_id=external_id,
-                    status=status,
-                    total_amount=total,
-                    currency=currency,
-                    expected_amount=known.total,
-                    expected_currency=known.currency,
-                )
+                    total=known.total,
+                    currency=known.currency,
+                ).decision
         if decision is not None and decision.refusal is not None:
             decided[decision.refusal.rule] = [_refused(decision.refusal, seen)]
         elif decision is not None and op == "paymentCallback":
