@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
@@ -182,35 +182,36 @@ def content_of(shop: ShopData, lines: Sequence[Line]) -> frozenset[str]:
 
 
 def check_payment_method(method: PaymentMethod | None, method_id: int, content: frozenset[str]) -> PaymentMethod:
-    """Payment Method: it must be active and support the cart content."""
-    if method is None or not method.active:
-        raise RuleViolation(
-            "invalid", f"payment method {method_id} is not active", "/payment_method", rule="payment_method_active"
-        )
-    missing = sorted(content - method.supports)
-    if missing:
-        raise RuleViolation(
-            "invalid",
-            f"payment method {method_id} ({method.name}) does not support {', '.join(missing)} goods in the cart",
-            "/payment_method",
-            rule="payment_method_supports",
-        )
-    return method
+    """Payment Method: it must be active and support the cart content (rules ``payment_method_*``)."""
+    return _check_method(method, method_id, content, "payment", "does not support {} goods in the cart")
 
 
 def check_shipping_method(method: ShippingMethod | None, method_id: int, content: frozenset[str]) -> ShippingMethod:
-    """Shipping Method: it must be active and support the cart content."""
+    """Shipping Method: it must be active and support the cart content (rules ``shipping_method_*``)."""
+    return _check_method(method, method_id, content, "shipping", "does not ship {} goods")
+
+
+_Method = TypeVar("_Method", PaymentMethod, ShippingMethod)
+
+
+def _check_method(method: _Method | None, method_id: int, content: frozenset[str], what: str, refuses: str) -> _Method:
+    """The ``what`` method chosen, active and supporting every kind of goods in ``content``.
+
+    Its rules are ``<what>_method_active`` and ``<what>_method_supports``; ``refuses`` says what an
+    unsupported method does not do, ``{}`` standing for the kinds of goods it lacks.
+    """
+    pointer = f"/{what}_method"
     if method is None or not method.active:
         raise RuleViolation(
-            "invalid", f"shipping method {method_id} is not active", "/shipping_method", rule="shipping_method_active"
+            "invalid", f"{what} method {method_id} is not active", pointer, rule=f"{what}_method_active"
         )
     missing = sorted(content - method.supports)
     if missing:
         raise RuleViolation(
             "invalid",
-            f"shipping method {method_id} ({method.name}) does not ship {', '.join(missing)} goods",
-            "/shipping_method",
-            rule="shipping_method_supports",
+            f"{what} method {method_id} ({method.name}) {refuses.format(', '.join(missing))}",
+            pointer,
+            rule=f"{what}_method_supports",
         )
     return method
 
