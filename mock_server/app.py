@@ -166,41 +166,58 @@ def create_app(
 
         load_scenario(state, scenario)
     served = [c for c in state.contracts if c.role == "api" or enable_admin]
-    routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
-    for contract in served:
-        routes += build_routes(state, contract, check_handlers(contract, handlers.get(contract.name)))
-    routes += state.auth.routes()
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 404:
-            message = f"no operation at {request.method} {request.url.path}; the contracts are at /openapi/<name>.json"
-        elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}"
-        else:
-            message = str(exc.detail)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            {"error": message, "code": code, "details": []}, status_code=exc.status_code, headers=exc.headers
-        )
-
-    async def store_unavailable(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StoreUnavailable)  # a route of Starlette's whose store failed midway
-        return exc.response()
-
+    routes = _routes(state, served, handlers, base_url)
     router = ExactPathRouter(routes)
     origins = DEFAULT_ORIGINS if cors_origins is None else cors_origins
-    cors = None
-    if origins:
-        api = [contract for contract in served if contract.role == "api"]
-        cors = Cors(
-            origins=origins, routes=routes, allow_headers=allowed_headers(api), expose_headers=exposed_headers(api)
-        )
     guard = Middleware(
-        Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router, cors=cors
-    )
-    answers = {HTTPException: http_error, StoreUnavailable: store_unavailable}
+        Guard, state=state, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins, router=router,
+        cors=_cors(origins, routes, served),
+    )  # fmt: skip
+    answers = {HTTPException: _http_error, StoreUnavailable: _store_unavailable}
     app = Starlette(routes=routes, exception_handlers=answers, middleware=[guard])
     app.router = router
     app.state.mock = state
     return app
+
+
+def _routes(
+    state: MockState, served: list[Contract], handlers: Mapping[str, Mapping[str, Handler]], base_url: str
+) -> list[BaseRoute]:
+    """Every route: the contracts' documents, the operations of each contract served, the auth endpoints.
+
+    Raises:
+        ContractError: a contract operation has no handler, or a handler no operation.
+    """
+    routes: list[BaseRoute] = _document_routes(state.contracts, base_url, served)
+    for contract in served:
+        routes += build_routes(state, contract, check_handlers(contract, handlers.get(contract.name)))
+    return routes + state.auth.routes()
+
+
+def _cors(origins: tuple[str, ...], routes: list[BaseRoute], served: list[Contract]) -> Cors | None:
+    """The CORS answers of the API contracts served (None: no browser origin may call them)."""
+    if not origins:
+        return None
+    api = [contract for contract in served if contract.role == "api"]
+    return Cors(origins=origins, routes=routes, allow_headers=allowed_headers(api), expose_headers=exposed_headers(api))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 and 405 (no route, no such method) in the contracts' error shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no operation at {request.method} {request.url.path}; the contracts are at /openapi/<name>.json"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        {"error": message, "code": code, "details": []}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """A route of Starlette's whose store failed midway: the store's own 503."""
+    assert isinstance(exc, StoreUnavailable)
+    return exc.response()

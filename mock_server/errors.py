@@ -1,15 +1,20 @@
 """Errors the mock answers with, each carrying its HTTP status and a stable code.
 
     MockError
-    ├── BadRequest          400  the request breaks the contract (details: one per violation)
-    ├── Unauthorized        401  no, or no valid, ID token
-    ├── Forbidden           403  the token is valid but the caller may not do this
-    ├── NotFound            404  no such record for this caller (someone else's looks the same)
-    ├── Conflict            409  the record's state forbids the change (a paid order)
-    ├── UnsupportedMedia    415  the body is not JSON
-    └── GatewayUnavailable  503  the payment gateway is down (a test card says so)
+    ├── BadRequest          400  the request breaks the contract (details: one per violation),
+    │   │                        or a business validation refuses it (the domain's ``invalid``)
+    │   └── CardDataRefused 400  the request holds card data (code ``card_data``; ``refuse_card_data``)
+    ├── Unauthorized        401  no, or no valid, ID token (or token key, gateway key, admin token)
+    ├── Forbidden           403  the token is valid but the caller may not do this (the domain's ``forbidden``)
+    ├── NotFound            404  no such record for this caller; someone else's looks the same (``not_found``)
+    ├── Conflict            409  the record's state forbids the change: a paid order (``conflict``)
+    ├── UnsupportedMedia    415  the body is not JSON (nor a form the operation accepts)
+    └── GatewayUnavailable  503  a payment service is down, or no order key is left (``unavailable``)
 
-One exception handler renders them as ``{"error": message, "details": [...]}``.
+A refusal of the domain (``RuleViolation``) becomes the class of its status
+(``villa_contracts.domain.errors.STATUS``, ``mock_server.dispatch.rule_error``); 401 and 415 are the
+mock's own; a store that fails answers 503s of its own (``mock_server.storage``: ``StoreUnavailable``...).
+One exception handler renders them as ``{"error": message, "code": code, "details": [...]}``.
 """
 
 from __future__ import annotations

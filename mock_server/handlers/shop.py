@@ -191,27 +191,26 @@ def add_cart_item(call: Call) -> tuple[int, Any]:
 
 def change_cart_item(call: Call) -> tuple[int, Any]:
     """``PATCH /api/shop/cart/items/{product_id}``: set a line's quantity."""
-    state, product_id = call.state, call.params["product_id"]
-    with state.store.transaction():
-        cart = cart_of(state, call.sub)
-        rules.require_in_cart(cart, product_id)
-        cart[product_id] = int(call.body["quantity"])
-        store_cart(state, call.sub, cart)
-    return 200, _cart_json(state, cart)
+    return _set_cart_line(call, int(call.body["quantity"]))
 
 
 def remove_cart_item(call: Call) -> tuple[int, Any]:
     """``DELETE /api/shop/cart/items/{product_id}``."""
+    return _set_cart_line(call, None)
+
+
+def _set_cart_line(call: Call, quantity: int | None) -> tuple[int, Any]:
+    """Set the quantity of the cart's line of the path's product, or remove the line (None); it must be there."""
     state, product_id = call.state, call.params["product_id"]
     with state.store.transaction():
         cart = cart_of(state, call.sub)
         rules.require_in_cart(cart, product_id)
-        del cart[product_id]
+        if quantity is None:
+            del cart[product_id]
+        else:
+            cart[product_id] = quantity
         store_cart(state, call.sub, cart)
     return 200, _cart_json(state, cart)
-
-
-# --- methods ------------------------------------------------------------------------------------
 
 
 def list_payment_methods(call: Call) -> tuple[int, Any]:

@@ -41,7 +41,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,6 +50,7 @@ from redis.retry import Retry
 
 from mock_server.fastjson import dumps, loads
 from mock_server.storage._base import Record, Snapshot, Storage, StoreBusy, StoreLost, StoreUnavailable
+from mock_server.storage._redis_lock import COMMIT, RELEASE, RENEW, dead_holder, new_token
 from villa_contracts.errors import ConfigError
 
 log = logging.getLogger("villa_contracts.mock.store")
@@ -70,31 +70,6 @@ T = TypeVar("T")
 _INDEX = "\x00index:"
 """The pending writes of an index entry are filed under this kind + the index's name (no record kind starts so)."""
 
-# KEYS[1] the lock; ARGV[1] the lock token, then (op, key, field, value) quadruples: set/del a hash's
-# field, or zadd/zrem a sorted set's member (value: its score).
-# Applies the writes only if the lock is still ours, then frees it; answers 1, or 0 when it was lost.
-_COMMIT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local i = 2
-while i <= #ARGV do
-  local op = ARGV[i]
-  if op == 'set' then redis.call('HSET', ARGV[i+1], ARGV[i+2], ARGV[i+3])
-  elseif op == 'zadd' then redis.call('ZADD', ARGV[i+1], ARGV[i+3], ARGV[i+2])
-  elseif op == 'zrem' then redis.call('ZREM', ARGV[i+1], ARGV[i+2])
-  else redis.call('HDEL', ARGV[i+1], ARGV[i+2]) end
-  i = i + 4
-end
-redis.call('DEL', KEYS[1])
-return 1
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
 # Replies of a server that cannot serve now (loading its data, out of memory, a read-only replica...).
 _OUTAGE_REPLIES = ("LOADING", "BUSY", "MISCONF", "OOM", "READONLY", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN")
 
@@ -107,28 +82,6 @@ def shown_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
-def _machine() -> str:
-    """This machine and PID namespace: where a lock holder's pid can be looked up."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        return f"{boot}.{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return "unknown"
-
-
-_MACHINE = _machine()
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _outage(exc: redis.RedisError) -> bool:
@@ -165,9 +118,9 @@ class RedisStorage(Storage):
         self._seq_key = f"{prefix}seq"
         self._epoch_key = f"{prefix}epoch"
         self._lost_key = f"{prefix}lost"
-        self._commit = client.register_script(_COMMIT)
-        self._release = client.register_script(_RELEASE)
-        self._renew_script = client.register_script(_RENEW)
+        self._commit = client.register_script(COMMIT)
+        self._release = client.register_script(RELEASE)
+        self._renew_script = client.register_script(RENEW)
         self._local = threading.RLock()
         self._depth = 0
         self._token = ""
@@ -364,7 +317,7 @@ class RedisStorage(Storage):
     # -- atomic groups -----------------------------------------------------------------------------
 
     def _acquire(self) -> str:
-        token = f"{_MACHINE}/{os.getpid()}/{secrets.token_hex(8)}"
+        token = new_token()
         now = self._clock()
         deadline, look_at = now + self._lock_wait, now + 0.05
         pause = 0.0002
@@ -386,9 +339,8 @@ class RedisStorage(Storage):
     def _break_if_dead(self) -> None:
         """Free the lock at once when its holder ran on this machine and is gone (``kill -9`` of a worker)."""
         held: Any = self._do(self._redis.get, self._lock_key)
-        machine, _, rest = (held.decode(errors="replace") if isinstance(held, bytes) else "").partition("/")
-        pid = rest.partition("/")[0]
-        if machine == _MACHINE and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+        pid = dead_holder(held)
+        if pid is not None:
             if self._do(self._release, keys=[self._lock_key], args=[held]):
                 log.warning("%s: freed the lock of process %s, which is no longer running", self.name, pid)
 
@@ -425,22 +377,7 @@ class RedisStorage(Storage):
 
     def reset(self) -> None:
         """Drop every record and counter under the prefix (for every process sharing it), under a new epoch."""
-        epoch = f"reset:{secrets.token_hex(8)}"
-        with self.transaction():
-            self._pending = {}
-            keys = self._own_keys()
-
-            def wipe() -> None:
-                # One MULTI: no other process ever sees the prefix without an epoch (it would count as lost).
-                pipe = self._redis.pipeline(transaction=True)
-                for start in range(0, len(keys), 500):
-                    pipe.delete(*keys[start : start + 500])
-                pipe.set(self._epoch_key, epoch)
-                pipe.execute()
-
-            self._do(wipe)
-            self._known = epoch
-        self._set_lost(None)
+        self.restore(Snapshot())
 
     def _own_keys(self) -> list[bytes]:
         """Every key of this prefix but the lock (read under the lock)."""
@@ -473,6 +410,7 @@ class RedisStorage(Storage):
             keys = self._own_keys()
 
             def replace() -> None:
+                # One MULTI: no other process ever sees the prefix without an epoch (it would count as lost).
                 pipe = self._redis.pipeline(transaction=True)
                 for start in range(0, len(keys), 500):
                     pipe.delete(*keys[start : start + 500])

@@ -14,11 +14,19 @@ from collections.abc import Callable
 
 from suites.flows.steps import FlowResult, FlowTarget, Report, StepFailed, run_steps
 from villa_contracts.client import AuthError, ShopClient, VillaClient
+from villa_contracts.domain import shop as shop_rules
+from villa_contracts.domain.errors import refusal_of
 from villa_contracts.errors import ApiError
 
 CHILLED, DRY = 25281, 188468
 REDIRECT_METHOD, DIRECT_METHOD, COLD_CHAIN, EXPRESS = 1, 3, 2, 6
 EXPECTED_TOTAL = "174.00"
+
+
+def _refused_credentials(status: int) -> bool:
+    """Whether a login answered ``status`` was refused for its credentials (``require_credentials``): a new user."""
+    refusal = refusal_of(shop_rules.require_credentials, False)
+    return refusal is not None and status == refusal.status
 
 
 class _ShopFlow:
@@ -35,7 +43,7 @@ class _ShopFlow:
             customer = self.shop.login(target.username, target.password)
             return f"token key for {target.username} ({customer})"
         except ApiError as exc:
-            if exc.status_code != 400:
+            if not _refused_credentials(exc.status_code):
                 raise
         with VillaClient(target.settings) as villa:  # a new user: the one user directory is Cognito's
             try:

@@ -50,6 +50,7 @@ from suites.proxy.known import (
 )
 from suites.proxy.traffic_checks import CheckSetup, Seen, checks_for
 from villa_contracts.contract import ContractValidator, Violation
+from villa_contracts.domain.errors import STATUS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -64,6 +65,8 @@ SCHEMA_CHECKS = (
 )
 _BY_KEYWORD = {"status": "status_code_conformance", "content": "content_type_conformance"}
 FORM = "application/x-www-form-urlencoded"
+CARD_DATA_STATUS = STATUS["invalid"]
+"""The status of card data refused (``villa_contracts.domain.cards.refuse_card_data``, an ``invalid`` refusal)."""
 Decided = dict[str, list[Finding]]
 
 
@@ -312,7 +315,7 @@ class TrafficJudge:
             decided["negative_data_rejection"] = []
         valid = self._judge_request(exchange, operation, validator, decided, deliberate)
         body = parse_body(exchange.response_body, exchange.response_header("content-type"), form_ok=False)
-        if valid and exchange.status == 400:
+        if valid and exchange.status == CARD_DATA_STATUS:
             decided["refused_as_declared"] = _refused_as_declared(self.selected[name], body)
         try:
             violations = response_violations(exchange, validator, body)
@@ -368,7 +371,7 @@ def _refused_as_declared(contract: Contract, body: Body) -> list[Finding]:
     The gate's check of the same name (``suites.property.checks``): every contract refuses card data
     with a 400 of code ``card_data``; where its rules answer no other 400, any other is a wrong refusal.
     """
-    if 400 in contract.refusal_statuses:
+    if CARD_DATA_STATUS in contract.refusal_statuses:
         return []
     value = body.value if body.kind == "json" else None
     if isinstance(value, dict) and value.get("code") == CARD_DATA_CODE:

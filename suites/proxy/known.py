@@ -27,6 +27,7 @@ import re
 from typing import TYPE_CHECKING
 
 from suites.proxy.findings import Finding, Where
+from villa_contracts.domain.errors import STATUS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -125,7 +126,7 @@ def method_findings(exchange: Exchange, operations: Sequence[Operation]) -> list
         return [Finding(UNSUPPORTED_METHOD, "response", "/headers/allow", message, severity="medium")]
     if status in (401, 403) and all(op.secured for op in operations):
         return []
-    if status == 404 and "{" in path:
+    if status == STATUS["not_found"] and "{" in path:  # the resource the path names may not exist
         return []
     message = f"expected: 405: the contract lists {listed} on {path}, not {exchange.method}\ngot: {status}"
     severity: Severity = "high" if 200 <= status < 300 else "medium"

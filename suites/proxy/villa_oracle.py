@@ -32,7 +32,7 @@ from suites.proxy.findings import Finding
 from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, traffic_check
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as payment_rules
-from villa_contracts.domain.errors import RuleViolation
+from villa_contracts.domain.errors import RuleViolation, refusal_of
 from villa_contracts.domain.money import Satang
 
 PAYING_OPS = frozenset({"createCardToken", "createCardTokenDev", "createCharge", "createChargeDev"})
@@ -210,7 +210,8 @@ class VillaOracle(TrafficCheck):
 
     @staticmethod
     def _exists(order_id: str, seen: Seen) -> list[Finding]:
-        if seen.status != 404:
+        missing = refusal_of(order_rules.require_visible, order_id, None, seen.caller or "")
+        if missing is None or seen.status != missing.status:  # not answered as a missing order
             return []
         answer = seen.response.value if isinstance(seen.response.value, dict) else {}
         details = answer.get("details")

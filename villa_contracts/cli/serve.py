@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -138,11 +140,34 @@ def command(
     start or kept dying), 2 when it cannot start (port in use, unknown host, a --db that cannot be opened,
     no Redis at --store, --workers over the in-memory store, a --scenario that cannot be loaded).
     """
-    from mock_server.app import create_app
     from mock_server.runner import serve_forever, serve_workers
-    from mock_server.storage import open_storage
-    from mock_server.storage.redis import shown_url
 
+    _check_combination(db_path=db_path, store_url=store_url, workers=workers, id_seed=id_seed)
+    serve = _Serve(
+        host=host, port=port, db_path=db_path, store_url=store_url, store_prefix=store_prefix, workers=workers,
+        public_url=public_url, no_admin=no_admin, admin_token=admin_token, allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins, cors_origins=cors_origins, id_seed=id_seed, faults_file=faults_file,
+        faults=_read_faults(faults_file), scenario_source=scenario_source, scenario=_read_scenario(scenario_source),
+    )  # fmt: skip
+    if workers == 1:
+        serve_forever(serve.build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]
+        return
+    serve.load_scenario_once()
+    code = serve_workers(
+        serve.build,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        on_listening=serve.banner,
+    )
+    # Not click's Exit: run with standalone_mode=False, click hands its code back as a return value,
+    # which the console script dropped (the mock exited 0 when its workers could not go on).
+    sys.exit(code)
+
+
+def _check_combination(*, db_path: str | None, store_url: str | None, workers: int, id_seed: int | None) -> None:
+    """Refuse options that cannot go together (a usage error, exit 2)."""
     if store_url and db_path:
         raise click.UsageError("give --db FILE (SQLite) or --store URL (Redis), not both")
     if workers > 1 and not (store_url or db_path):
@@ -152,88 +177,119 @@ def command(
         )
     if workers > 1 and id_seed is not None:
         raise click.UsageError(f"--seed with --workers {workers}: every worker would draw the same ids; use one worker")
-    faults = None
-    if faults_file is not None:
-        from villa_contracts.contract import load
-        from villa_contracts.faults import FaultsError, read_file
 
-        try:
-            faults = read_file(faults_file, load()).document
-        except FaultsError as exc:
-            raise click.BadParameter(str(exc), param_hint="--faults") from None
-    scenario = None
-    if scenario_source is not None:
-        from mock_server import scenario as scenarios
-        from villa_contracts.contract import load
-        from villa_contracts.errors import ConfigError
 
+def _read_faults(faults_file: str | None) -> dict[str, Any] | None:
+    """The ``--faults`` rules document, or None without the option (a bad file is a bad parameter)."""
+    if faults_file is None:
+        return None
+    from villa_contracts.contract import load
+    from villa_contracts.faults import FaultsError, read_file
+
+    try:
+        return read_file(faults_file, load()).document
+    except FaultsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+
+
+def _read_scenario(scenario_source: str | None) -> dict[str, Any] | None:
+    """The ``--scenario`` state, or None without the option (one that cannot be read is a ``ConfigError``)."""
+    if scenario_source is None:
+        return None
+    from mock_server import scenario as scenarios
+    from villa_contracts.contract import load
+    from villa_contracts.errors import ConfigError
+
+    try:
+        return scenarios.read_file(scenario_source, load())
+    except scenarios.ScenarioError as exc:
+        raise ConfigError(f"--scenario {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Serve:
+    """What ``serve`` was asked for: how each process builds its app and what the banner says."""
+
+    host: str
+    port: int
+    db_path: str | None
+    store_url: str | None
+    store_prefix: str
+    workers: int
+    public_url: str | None
+    no_admin: bool
+    admin_token: str | None
+    allowed_hosts: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    cors_origins: tuple[str, ...]
+    id_seed: int | None
+    faults_file: str | None
+    faults: dict[str, Any] | None
+    scenario_source: str | None
+    scenario: dict[str, Any] | None
+
+    def url(self, url: str) -> str:
+        """The URL clients reach the mock at: ``--public-url``, else the one it listens on."""
+        return self.public_url.rstrip("/") if self.public_url else url
+
+    def load_scenario_once(self) -> None:
+        """With ``--workers``: open the store once (a bad --db or --store is reported before any worker starts).
+
+        The scenario is loaded then, once, into the shared store: a worker put in a dead one's place must not
+        reload it.
+        """
+        from mock_server.app import create_app
+        from mock_server.storage import open_storage
+
+        store = open_storage(self.db_path, url=self.store_url, prefix=self.store_prefix)
         try:
-            scenario = scenarios.read_file(scenario_source, load())
-        except scenarios.ScenarioError as exc:
-            raise ConfigError(f"--scenario {exc}") from None
-    if workers > 1:  # a bad --db or --store is reported once, before any worker starts
-        store = open_storage(db_path, url=store_url, prefix=store_prefix)
-        try:
-            if (
-                scenario is not None
-            ):  # once, into the shared store: a worker put in a dead one's place must not reload it
-                url = public_url.rstrip("/") if public_url else f"http://{host}:{port}"
-                with _scenario_refused(scenario_source):
-                    create_app(base_url=url, store=store, scenario=scenario)
+            if self.scenario is not None:
+                with _scenario_refused(self.scenario_source):
+                    create_app(
+                        base_url=self.url(f"http://{self.host}:{self.port}"), store=store, scenario=self.scenario
+                    )
         finally:
             store.close()
 
-    def build(url: str) -> object:
-        url = public_url.rstrip("/") if public_url else url
-        with _scenario_refused(scenario_source):
-            app = _build(url)
-        if workers == 1:
-            banner(url)
+    def build(self, url: str) -> object:
+        """The app of one process, reached at ``url`` (the banner follows it with one process)."""
+        from mock_server.app import create_app
+        from mock_server.storage import open_storage
+
+        url = self.url(url)
+        with _scenario_refused(self.scenario_source):
+            app = create_app(
+                base_url=url,
+                store=open_storage(self.db_path, url=self.store_url, prefix=self.store_prefix),
+                enable_admin=not self.no_admin,
+                admin_token=self.admin_token,
+                allowed_hosts=self.allowed_hosts,
+                allowed_origins=self.allowed_origins,
+                cors_origins=self.cors_origins or None,
+                seed=self.id_seed,
+                faults=self.faults,
+                scenario=self.scenario if self.workers == 1 else None,
+            )
+        if self.workers == 1:
+            self.banner(url)
         return app
 
-    def _build(url: str) -> object:
-        return create_app(
-            base_url=url,
-            store=open_storage(db_path, url=store_url, prefix=store_prefix),
-            enable_admin=not no_admin,
-            admin_token=admin_token,
-            allowed_hosts=allowed_hosts,
-            allowed_origins=allowed_origins,
-            cors_origins=cors_origins or None,
-            seed=id_seed,
-            faults=faults,
-            scenario=scenario if workers == 1 else None,
-        )
+    def banner(self, url: str) -> None:
+        """Where the mock is and what it keeps (only once the app is built: a bad --db or contract prints none)."""
+        from mock_server.storage.redis import shown_url
 
-    def banner(url: str) -> None:
-        url = public_url.rstrip("/") if public_url else url
-        # Only once the app is built: a bad --db or contract must not print a banner first.
+        url = self.url(url)
         click.echo(f"villa mock on {url}  (contracts: {url}/openapi/<name>.json", err=True, nl=False)
-        click.echo(")" if no_admin else f", admin: {url}/__admin/cognito)", err=True)
-        if db_path:
-            click.echo(f"state kept in {db_path}", err=True)
-        if store_url:
-            click.echo(f"state kept in Redis {shown_url(store_url)} under {store_prefix!r}", err=True)
-        if workers > 1:
-            click.echo(f"{workers} worker processes", err=True)
-        if faults is not None:
-            click.echo(f"faults injected: {len(faults['rules'])} rule(s) from {faults_file}", err=True)
-        if scenario is not None:
+        click.echo(")" if self.no_admin else f", admin: {url}/__admin/cognito)", err=True)
+        if self.db_path:
+            click.echo(f"state kept in {self.db_path}", err=True)
+        if self.store_url:
+            click.echo(f"state kept in Redis {shown_url(self.store_url)} under {self.store_prefix!r}", err=True)
+        if self.workers > 1:
+            click.echo(f"{self.workers} worker processes", err=True)
+        if self.faults is not None:
+            click.echo(f"faults injected: {len(self.faults['rules'])} rule(s) from {self.faults_file}", err=True)
+        if self.scenario is not None:
             click.echo(
-                f"started from scenario {scenario_source} (GET {url}/__admin/scenario takes the state)", err=True
+                f"started from scenario {self.scenario_source} (GET {url}/__admin/scenario takes the state)", err=True
             )
-
-    if workers == 1:
-        serve_forever(build, host=host, port=port, access_log=access_log)  # type: ignore[arg-type]
-        return
-    code = serve_workers(
-        build,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        on_listening=banner,
-    )
-    # Not click's Exit: run with standalone_mode=False, click hands its code back as a return value,
-    # which the console script dropped (the mock exited 0 when its workers could not go on).
-    sys.exit(code)

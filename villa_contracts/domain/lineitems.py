@@ -11,139 +11,46 @@ States: ``created`` (no line items) or ``payment`` on create → ``completed`` (
 the payments cover the total → ``partial_delivered`` → ``delivered`` (a merchant's moves).
 An order that is not fully paid ``expiry_seconds`` (5 hours) after creation is deleted and its
 stock restored (``is_expired``).
+
+The states, the data and the amounts live in ``lineitems_data`` and "my orders" in ``lineitems_listing``;
+every name of both is this module's too (``from villa_contracts.domain import lineitems as rules``).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from villa_contracts.domain.errors import RuleViolation
-from villa_contracts.errors import ContractError
-
-CREATED, PAYMENT, COMPLETED = "created", "payment", "completed"
-PARTIAL_DELIVERED, DELIVERED = "partial_delivered", "delivered"
-CANCELED = "canceled"
-STATES = (CREATED, PAYMENT, COMPLETED, PARTIAL_DELIVERED, DELIVERED, CANCELED)
-EXPIRED = "expired"
-"""The ``cancel_reason`` of an order canceled because it expired not paid in full (``decide_expiry``)."""
-TYPES: dict[str, frozenset[str]] = {
-    "completed": frozenset({COMPLETED, PARTIAL_DELIVERED, DELIVERED}),
-    "not_completed": frozenset({CREATED, PAYMENT}),
-}
-"""What each ``type`` filter of the seed's 2014-12-16 note names."""
-DELIVERY_MOVES: dict[str, frozenset[str]] = {
-    COMPLETED: frozenset({PARTIAL_DELIVERED, DELIVERED}),
-    PARTIAL_DELIVERED: frozenset({DELIVERED}),
-}
-"""Where a merchant may move an order (the admin endpoint), from each state."""
-
-Cents = int
-
-
-@dataclass(frozen=True, slots=True)
-class Merchant:
-    """A merchant: its shipping fee per order and its avatar."""
-
-    name: str
-    shipping_fee_cents: Cents
-    avatar: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """A variant a merchant sells, with its own stock."""
-
-    id: int
-    product: str
-    options_text: str
-    price_cents: Cents
-    merchant: str
-    stock: int
-    image: int
-
-    @property
-    def images(self) -> list[dict[str, str]]:
-        """The variant's images, as the seed shows them."""
-        return [_image(self.image)]
-
-
-def _image(number: int) -> dict[str, str]:
-    base = f"/uploads/image/image/{number}"
-    return {
-        "url": f"{base}/gshock.jpg",
-        "medium_url": f"{base}/medium_gshock.jpg",
-        "thumb_url": f"{base}/thumb_gshock.jpg",
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class LineItemsData:
-    """``contracts/data/lineitems.yaml``; build it with ``LineItemsData.from_contract(load())``."""
-
-    currency: str
-    page_size: int
-    expiry_seconds: float
-    merchants: dict[str, Merchant]
-    variants: dict[int, Variant]
-    references: dict[str, Cents]
-    pattern: re.Pattern[str]
-
-    @classmethod
-    def from_contract(cls, contracts: Any) -> LineItemsData:
-        """Read ``lineitems`` from the contracts' shared data.
-
-        Raises:
-            ContractError: the file is malformed.
-        """
-        try:
-            raw = contracts.data("lineitems")
-            merchants = {
-                str(name): Merchant(
-                    str(name), int(m["shipping_fee_cents"]), {k: str(v) for k, v in m["avatar"].items()}
-                )
-                for name, m in raw["merchants"].items()
-            }
-            variants = {
-                int(vid): Variant(
-                    int(vid), str(v["product"]), str(v["options_text"]), int(v["price_cents"]), str(v["merchant"]),
-                    int(v["stock"]), int(v["image"]),
-                )
-                for vid, v in raw["variants"].items()
-            }  # fmt: skip
-            unknown = sorted({v.merchant for v in variants.values()} - set(merchants))
-            if unknown:
-                raise ValueError(f"variants name unknown merchants {unknown}")
-            return cls(
-                currency=str(raw["currency"]),
-                page_size=int(raw["page_size"]),
-                expiry_seconds=float(raw["expiry_seconds"]),
-                merchants=merchants,
-                variants=variants,
-                references={str(ref): int(cents) for ref, cents in raw["paypal"]["references"].items()},
-                pattern=re.compile(str(raw["paypal"]["pattern"])),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
-            raise ContractError(f"contracts/data/lineitems.yaml is malformed: {exc!r}") from exc
-
-
-# --- money --------------------------------------------------------------------------------------
-
-
-def display(cents: Cents) -> str:
-    """An amount for people, derived from its cents: ``40000`` → ``"$400"``, ``7450`` → ``"$74.50"``."""
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars}" if rest == 0 else f"{sign}${dollars}.{rest:02d}"
-
-
-def amount(cents: Cents) -> float:
-    """An amount as the seed's JSON number: ``40000`` → ``400.0`` (exact for any cents below 2**53)."""
-    return cents / 100
-
+from villa_contracts.domain.lineitems_data import (
+    CANCELED,
+    COMPLETED,
+    CREATED,
+    DELIVERED,
+    DELIVERY_MOVES,
+    EXPIRED,
+    PARTIAL_DELIVERED,
+    PAYMENT,
+    STATES,
+    TYPES,
+    Cents,
+    LineItemsData,
+    Merchant,
+    Variant,
+    amount,
+    display,
+)
+from villa_contracts.domain.lineitems_listing import (
+    ALL_ORDERS,
+    listing_rank,
+    listings_of,
+    matches,
+    my_orders,
+    my_orders_listing,
+    my_orders_page,
+)
 
 # --- pricing and stock --------------------------------------------------------------------------
 
@@ -477,67 +384,47 @@ def decide_expiry(order: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**order, "state": CANCELED, "refunded_cents": paid, "cancel_reason": EXPIRED}
 
 
-# --- my orders ----------------------------------------------------------------------------------
-
-
-def matches(order_state: str, *, state: str | None, type_: str | None) -> bool:
-    """Whether an order in ``order_state`` is named by the ``state`` and ``type`` filters (both must hold)."""
-    if state is not None and order_state != state:
-        return False
-    return type_ is None or order_state in TYPES[type_]
-
-
-def my_orders(
-    orders: Iterable[Mapping[str, Any]], *, state: str | None, type_: str | None, page: int, page_size: int
-) -> tuple[int, list[Mapping[str, Any]]]:
-    """``(total_pages, orders of the page)``: the filtered orders, most recently updated first."""
-    chosen = sorted(
-        (o for o in orders if matches(o["state"], state=state, type_=type_)),
-        key=lambda o: (int(o["touched"]), int(o["id"])),
-        reverse=True,
-    )
-    total_pages = -(-len(chosen) // page_size)
-    start = (page - 1) * page_size
-    return total_pages, chosen[start : start + page_size]
-
-
-# Each owner's orders are filed in lists ordered by ``listing_rank``: every order, one per state, one per
-# type. One list holds exactly what a pair of filters names, so a page reads only its own orders.
-ALL_ORDERS = "all"
-
-
-def listings_of(order_state: str) -> tuple[str, ...]:
-    """The owner's lists an order in ``order_state`` is filed in: every order, its state's and its type's."""
-    types = tuple(f"type={name}" for name, states in TYPES.items() if order_state in states)
-    return (ALL_ORDERS, f"state={order_state}", *types)
-
-
-def listing_rank(order: Mapping[str, Any]) -> int:
-    """An order's place in its lists: its last update (``touched``, a sequence: unique), the newest highest."""
-    return int(order["touched"])
-
-
-def my_orders_listing(
-    *, state: str | None, type_: str | None, page: int, page_size: int
-) -> tuple[str | None, int, int]:
-    """``(list, start, stop)``: the list of exactly the orders both filters name, and the page's positions.
-
-    The list is None when no order can match both filters; positions count from the newest.
-    """
-    if state is not None:
-        listing = f"state={state}" if type_ is None or state in TYPES[type_] else None
-    else:
-        listing = f"type={type_}" if type_ is not None else ALL_ORDERS
-    return listing, (page - 1) * page_size, page * page_size
-
-
-def my_orders_page(
-    candidates: Iterable[Mapping[str, Any]], count: int, *, state: str | None, type_: str | None, page_size: int
-) -> tuple[int, list[Mapping[str, Any]]]:
-    """``(total_pages, orders of the page)`` from the page's candidates and the size of their list.
-
-    ``my_orders``'s answer, without reading every order: the candidates are filtered and ordered by
-    the same rules, and ``count`` (what the list of ``my_orders_listing`` holds) gives the pages.
-    """
-    _, chosen = my_orders(candidates, state=state, type_=type_, page=1, page_size=page_size)
-    return -(-count // page_size), chosen
+__all__ = [
+    "ALL_ORDERS",
+    "CANCELED",
+    "COMPLETED",
+    "CREATED",
+    "DELIVERED",
+    "DELIVERY_MOVES",
+    "EXPIRED",
+    "PARTIAL_DELIVERED",
+    "PAYMENT",
+    "STATES",
+    "TYPES",
+    "Cents",
+    "LineItemsData",
+    "Merchant",
+    "PricedOrder",
+    "StockShortage",
+    "Variant",
+    "all_paid",
+    "amount",
+    "decide_expiry",
+    "decide_pay",
+    "display",
+    "expires_at",
+    "free_stock",
+    "is_expired",
+    "listing_rank",
+    "listings_of",
+    "matches",
+    "move_delivery",
+    "my_orders",
+    "my_orders_listing",
+    "my_orders_page",
+    "new_order",
+    "order_json",
+    "paypal_amount",
+    "price",
+    "priced_of",
+    "release",
+    "require_known",
+    "require_visible",
+    "reserve",
+    "shortage_message",
+]

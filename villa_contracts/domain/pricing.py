@@ -155,22 +155,25 @@ def price_cart(
     return Quote(branch_id, tuple(lines), subtotal, fee, cart_discount, coupon_discount, grand, tuple(codes))
 
 
+def _line_json(line: Line) -> dict[str, Any]:
+    """What both pricing answers say of a line: the product, its quantity and its prices."""
+    return {
+        "cprcode": line.cprcode,
+        "productName": line.product_name,
+        "quantity": line.quantity,
+        "originalPrice": to_json(line.original_price),
+        "price": to_json(line.price),
+        "settlementPrice": to_json(line.settlement_price),
+    }
+
+
 def grand_total_json(quote: Quote) -> dict[str, Any]:
     """The ``calculateGrandtotal`` answer for a quote."""
     return {
         "branchId": quote.branch_id,
         "currency": "THB",
         "productList": [
-            {
-                "cprcode": line.cprcode,
-                "productName": line.product_name,
-                "quantity": line.quantity,
-                "originalPrice": to_json(line.original_price),
-                "price": to_json(line.price),
-                "settlementPrice": to_json(line.settlement_price),
-                "discount": to_json(line.discount),
-                "rowTotal": to_json(line.row_total),
-            }
+            {**_line_json(line), "discount": to_json(line.discount), "rowTotal": to_json(line.row_total)}
             for line in quote.lines
         ],
         "subTotal": to_json(quote.subtotal),
@@ -186,16 +189,7 @@ def cost_json(quote: Quote, products: Sequence[Mapping[str, Any]]) -> dict[str, 
     """The ``getCost`` answer for a quote (coupon discount spread onto lines is not modelled: 0)."""
     out = []
     for line, item in zip(quote.lines, products, strict=True):
-        row: dict[str, Any] = {
-            "cprcode": line.cprcode,
-            "productName": line.product_name,
-            "quantity": line.quantity,
-            "originalPrice": to_json(line.original_price),
-            "price": to_json(line.price),
-            "settlementPrice": to_json(line.settlement_price),
-            "discountFromCoupon": 0.0,
-            "isPreOrder": bool(item.get("isPreOrder", False)),
-        }
+        row = {**_line_json(line), "discountFromCoupon": 0.0, "isPreOrder": bool(item.get("isPreOrder", False))}
         if isinstance(item.get("scheduleId"), int) and not isinstance(item.get("scheduleId"), bool):
             row["scheduleId"] = item["scheduleId"]
         out.append(row)

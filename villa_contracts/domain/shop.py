@@ -11,159 +11,50 @@ released. Payment attempts: ``PENDING`` → ``PAID`` / ``DECLINED`` / ``ABANDONE
 does not match (amount, currency) is refused and recorded on the attempt as ``REJECTED``; an
 approval that arrives after its order was cancelled at expiry is refunded: ``REFUNDED``
 (``refunds_at_expiry``: money is never silently lost).
+
+The store's data lives in ``shop_data`` and the payment attempts in ``shop_payments``; every name of
+both is this module's too (``from villa_contracts.domain import shop as rules; rules.decide_callback``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
 from villa_contracts.domain.money import Satang, fmt, to_satang
 from villa_contracts.domain.pricing import MAX_QUANTITY
-from villa_contracts.errors import ContractError, VillaContractsError
-
-HOLD, PROCESSING, CANCELLED = "HOLD", "PROCESSING", "CANCELLED"
-PENDING, PAID, DECLINED, ABANDONED, REJECTED = "PENDING", "PAID", "DECLINED", "ABANDONED", "REJECTED"
-REFUNDED = "REFUNDED"
-"""An attempt approved after its order was cancelled at expiry: the payment was refunded (``refunds_at_expiry``)."""
-EXPIRY_REFUND = "refunded: the order was cancelled unpaid 5 hours after checkout"
-"""How an attempt's log records a payment refunded because its order expired."""
-REDIRECT, DIRECT = "redirect", "direct"
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentMethod:
-    """A payment method: ``redirect`` (an external gateway page) or ``direct`` (processed at once)."""
-
-    id: int
-    name: str
-    kind: str
-    active: bool
-    supports: frozenset[str]
-    down: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ShippingMethod:
-    """A shipping method and its fee."""
-
-    id: int
-    name: str
-    fee: Satang
-    active: bool
-    supports: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A customer's address (``owner``: an identity; in ``ShopData.addresses``, the owner's user name)."""
-
-    id: int
-    owner: str
-    line1: str
-    city: str
-    postcode: str
-    phone: str
-    line2: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPolicy:
-    """Shop token keys: how long one lives on the mock's clock, and how many are kept at most."""
-
-    lifetime_seconds: float
-    max_keys: int
-
-    def __post_init__(self) -> None:
-        if not (self.lifetime_seconds > 0 and self.max_keys > 0):
-            raise ValueError(f"token keys need a lifetime and a maximum above 0, not {self!r}")
-
-    def expires_at(self, issued_at: float) -> float:
-        """When a key issued at ``issued_at`` stops working."""
-        return issued_at + self.lifetime_seconds
-
-    def evictions(self, kept: int, oldest_guests: Sequence[str], oldest: Sequence[str]) -> list[str]:
-        """The keys forgotten when ``kept`` are kept: past ``max_keys``, the oldest guest keys first, then any.
-
-        ``oldest_guests`` and ``oldest`` are the oldest guest keys and the oldest keys, oldest first.
-        """
-        excess = max(kept - self.max_keys, 0)
-        chosen = list(oldest_guests[:excess])
-        chosen += [key for key in oldest if key not in chosen][: excess - len(chosen)]
-        return chosen
-
-
-def key_is_live(expires_at: float, now: float) -> bool:
-    """Whether a token key that expires at ``expires_at`` still works at ``now``."""
-    return now < expires_at
-
-
-@dataclass(frozen=True, slots=True)
-class ShopData:
-    """The store's data (``contracts/data/shop.yaml``); build it with ``ShopData.from_contract(load())``."""
-
-    branch: str
-    currency: str
-    content: dict[int, str]
-    profiles: dict[str, dict[str, str]]
-    addresses: tuple[Address, ...]
-    payment_methods: dict[int, PaymentMethod]
-    shipping_methods: dict[int, ShippingMethod]
-    gateway_key: str = field(repr=False)
-    token_keys: KeyPolicy
-
-    @classmethod
-    def from_contract(cls, contracts: Any) -> ShopData:
-        """Read ``shop`` from the contracts' shared data.
-
-        Raises:
-            ContractError: the file is malformed.
-        """
-        try:
-            raw = contracts.data("shop")
-            return cls(
-                branch=str(raw["branch"]),
-                currency=str(raw["currency"]),
-                content={int(code): str(kind) for code, kind in raw["content"].items()},
-                profiles={str(name): {k: str(v) for k, v in p.items()} for name, p in raw["profiles"].items()},
-                addresses=tuple(
-                    Address(
-                        int(a["id"]),
-                        str(a["owner"]),
-                        str(a["line1"]),
-                        str(a["city"]),
-                        str(a["postcode"]),
-                        str(a["phone"]),
-                        str(a.get("line2", "")),
-                    )
-                    for a in raw["addresses"]
-                ),  # fmt: skip
-                payment_methods={
-                    int(m["id"]): PaymentMethod(
-                        int(m["id"]),
-                        str(m["name"]),
-                        str(m["kind"]),
-                        bool(m["active"]),
-                        frozenset(m["supports"]),
-                        bool(m.get("down", False)),
-                    )
-                    for m in raw["payment_methods"]
-                },  # fmt: skip
-                shipping_methods={
-                    int(m["id"]): ShippingMethod(
-                        int(m["id"]), str(m["name"]), to_satang(m["fee"]), bool(m["active"]), frozenset(m["supports"])
-                    )
-                    for m in raw["shipping_methods"]
-                },  # fmt: skip
-                gateway_key=str(raw["gateway_key"]),
-                token_keys=KeyPolicy(float(raw["token_keys"]["lifetime_seconds"]), int(raw["token_keys"]["max_keys"])),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, VillaContractsError) as exc:
-            raise ContractError(f"contracts/data/shop.yaml is malformed: {exc!r}") from exc
+from villa_contracts.domain.shop_data import (
+    DIRECT,
+    REDIRECT,
+    Address,
+    KeyPolicy,
+    PaymentMethod,
+    ShippingMethod,
+    ShopData,
+    key_is_live,
+)
+from villa_contracts.domain.shop_payments import (
+    ABANDONED,
+    CANCELLED,
+    DECLINED,
+    EXPIRY_REFUND,
+    HOLD,
+    PAID,
+    PAYER_ACTIONS,
+    PENDING,
+    PROCESSING,
+    REFUNDED,
+    REJECTED,
+    CallbackDecision,
+    decide_callback,
+    enforce,
+    refunds_at_expiry,
+    require_attempt,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,35 +182,36 @@ def content_of(shop: ShopData, lines: Sequence[Line]) -> frozenset[str]:
 
 
 def check_payment_method(method: PaymentMethod | None, method_id: int, content: frozenset[str]) -> PaymentMethod:
-    """Payment Method: it must be active and support the cart content."""
-    if method is None or not method.active:
-        raise RuleViolation(
-            "invalid", f"payment method {method_id} is not active", "/payment_method", rule="payment_method_active"
-        )
-    missing = sorted(content - method.supports)
-    if missing:
-        raise RuleViolation(
-            "invalid",
-            f"payment method {method_id} ({method.name}) does not support {', '.join(missing)} goods in the cart",
-            "/payment_method",
-            rule="payment_method_supports",
-        )
-    return method
+    """Payment Method: it must be active and support the cart content (rules ``payment_method_*``)."""
+    return _check_method(method, method_id, content, "payment", "does not support {} goods in the cart")
 
 
 def check_shipping_method(method: ShippingMethod | None, method_id: int, content: frozenset[str]) -> ShippingMethod:
-    """Shipping Method: it must be active and support the cart content."""
+    """Shipping Method: it must be active and support the cart content (rules ``shipping_method_*``)."""
+    return _check_method(method, method_id, content, "shipping", "does not ship {} goods")
+
+
+_Method = TypeVar("_Method", PaymentMethod, ShippingMethod)
+
+
+def _check_method(method: _Method | None, method_id: int, content: frozenset[str], what: str, refuses: str) -> _Method:
+    """The ``what`` method chosen, active and supporting every kind of goods in ``content``.
+
+    Its rules are ``<what>_method_active`` and ``<what>_method_supports``; ``refuses`` says what an
+    unsupported method does not do, ``{}`` standing for the kinds of goods it lacks.
+    """
+    pointer = f"/{what}_method"
     if method is None or not method.active:
         raise RuleViolation(
-            "invalid", f"shipping method {method_id} is not active", "/shipping_method", rule="shipping_method_active"
+            "invalid", f"{what} method {method_id} is not active", pointer, rule=f"{what}_method_active"
         )
     missing = sorted(content - method.supports)
     if missing:
         raise RuleViolation(
             "invalid",
-            f"shipping method {method_id} ({method.name}) does not ship {', '.join(missing)} goods",
-            "/shipping_method",
-            rule="shipping_method_supports",
+            f"{what} method {method_id} ({method.name}) {refuses.format(', '.join(missing))}",
+            pointer,
+            rule=f"{what}_method_supports",
         )
     return method
 
@@ -381,7 +273,7 @@ def check_checkout(
     return Checkout(tuple(lines), chosen_address, payment, shipping, goods, goods + shipping.fee)
 
 
-# --- orders and payment attempts (seed 003) -----------------------------------------------------
+# --- orders (seed 003; their payment attempts: shop_payments) -----------------------------------
 
 
 def require_visible(order_key: object, owner: str | None, caller: str) -> None:
@@ -401,138 +293,6 @@ def require_payable(order_key: str, status: str) -> None:
     if status != HOLD:
         why = "is paid" if status == PROCESSING else "was cancelled (unpaid for 5 hours)"
         raise RuleViolation("conflict", f"order {order_key} {why}: nothing to pay", rule="paid_stays_paid")
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackDecision:
-    """What a gateway callback does.
-
-    Attributes:
-        attempt_status: the attempt's status afterwards.
-        pays: the order is processed to paid now.
-        changed: the attempt changes (False for a repeated callback).
-        refusal: why the report is refused (it is still recorded on the attempt); None when accepted.
-        refunds: the payment reported is refunded now (``refunds_at_expiry``).
-    """
-
-    attempt_status: str
-    pays: bool
-    changed: bool
-    refusal: RuleViolation | None = None
-    refunds: bool = False
-
-    @property
-    def outcome(self) -> str:
-        """How the attempt's log records the report."""
-        if self.refusal is not None:
-            return f"refused ({self.refusal.rule})"
-        if self.refunds:
-            return EXPIRY_REFUND
-        return "applied" if self.changed else "repeated (no change)"
-
-
-def refunds_at_expiry(order_status: str, paid_by: str | None) -> bool:
-    """Whether money the gateway took for an order must be refunded because the order expired.
-
-    An order unpaid 5 hours after checkout is ``CANCELLED`` (``is_expired``), its stock released,
-    while a payer may still be on the gateway's page: an approval that arrives afterwards has taken
-    the customer's money for an order that no longer exists. Money is never silently lost: that
-    payment is refunded, and its attempt reads ``REFUNDED`` with the reason in its log, so the
-    customer sees what became of it (``GET .../attempts``); the order stays ``CANCELLED``. This is the
-    shop's decision at expiry; ``decide_callback`` asks it for the mock, the state machine and the
-    proxy's oracle alike.
-
-    Example:
-        >>> refunds_at_expiry(CANCELLED, None), refunds_at_expiry(HOLD, None)
-        (True, False)
-    """
-    return order_status == CANCELLED and paid_by is None
-
-
-def require_attempt(external_id: str, *, known: bool) -> None:
-    """Raise unless the attempt exists (a callback or a payer's decision for an unknown attempt)."""
-    if not known:
-        raise RuleViolation("not_found", f"no payment attempt {external_id!r}", "/external_id", rule="known_attempt")
-
-
-def decide_callback(
-    *,
-    attempt_status: str,
-    order_status: str,
-    paid_by: str | None,
-    external_id: str,
-    status: str,
-    total_amount: int,
-    currency: str,
-    expected_amount: Satang,
-    expected_currency: str,
-) -> CallbackDecision:
-    """``update_attempt_to_pay``: decide a gateway's report on a known attempt of a known order.
-
-    The same callback twice pays once (the second changes nothing). A report of PAID pays only when
-    amount and currency match the order and the order is still unpaid. Refused, and recorded on the
-    attempt as ``REJECTED`` (final: the payer starts a new attempt): an amount or currency that does
-    not match (``amount_must_match``), an approval for an order that is paid (``one_payment_per_order``).
-    An approval for an order cancelled at expiry is refunded (``refunds_at_expiry``): the attempt
-    becomes ``REFUNDED`` (final; the same report again changes nothing). Refused and recorded, the
-    attempt unchanged: a repeated approval whose amount or currency no longer matches, a report that
-    contradicts the attempt's final status (``attempt_final``).
-    """
-    mismatch = total_amount != expected_amount or currency != expected_currency
-    if attempt_status == REFUNDED and status == PAID:
-        return CallbackDecision(REFUNDED, False, False)  # the approval again: refunded once
-    if status == attempt_status and not (status == PAID and mismatch):
-        return CallbackDecision(attempt_status, False, False)  # a repeated callback: idempotent
-    if status == attempt_status:  # a repeated approval that no longer matches: refused, the attempt stays PAID
-        return CallbackDecision(attempt_status, False, False, _mismatch(total_amount, currency, external_id,
-                                                                       expected_amount, expected_currency))  # fmt: skip
-    if attempt_status != PENDING:
-        refusal = RuleViolation(
-            "conflict",
-            f"attempt {external_id} is {attempt_status} already; a {status} report cannot change it",
-            "/status",
-            rule="attempt_final",
-        )
-        return CallbackDecision(attempt_status, False, False, refusal)
-    if status != PAID:
-        return CallbackDecision(status, False, True)
-    if refunds_at_expiry(order_status, paid_by):  # whatever it took, amount or currency: all of it goes back
-        return CallbackDecision(REFUNDED, False, True, refunds=True)
-    if paid_by is not None or order_status != HOLD:
-        why = f"paid by attempt {paid_by}" if paid_by else order_status.lower()
-        refusal = RuleViolation(
-            "conflict",
-            f"the order is {why}: attempt {external_id} is not processed (one payment per order)",
-            "/external_id",
-            rule="one_payment_per_order",
-        )
-        return CallbackDecision(REJECTED, False, True, refusal)
-    if mismatch:
-        refusal = _mismatch(total_amount, currency, external_id, expected_amount, expected_currency)
-        return CallbackDecision(REJECTED, False, True, refusal)
-    return CallbackDecision(PAID, True, True)
-
-
-def _mismatch(
-    total_amount: int, currency: str, external_id: str, expected: Satang, expected_currency: str
-) -> RuleViolation:
-    return RuleViolation(
-        "conflict",
-        f"the gateway reports {total_amount} {currency} (minor units) but the order is "
-        f"{expected} {expected_currency}: refused and recorded on attempt {external_id}",
-        "/total_amount" if total_amount != expected else "/currency",
-        rule="amount_must_match",
-    )
-
-
-def enforce(decision: CallbackDecision) -> None:
-    """Raise the decision's refusal, if any (after the attempt has recorded it)."""
-    if decision.refusal is not None:
-        raise decision.refusal
-
-
-PAYER_ACTIONS = {"approve": PAID, "decline": DECLINED, "abandon": ABANDONED}
-"""What the gateway reports when the payer presses a button on its page."""
 
 
 def order_key(year: int, sequence: int) -> str:
@@ -628,3 +388,63 @@ def cart_after_payment(cart: Mapping[int, int]) -> dict[int, int]:
 def cancel_unpaid(order: Mapping[str, Any], *, now: float) -> dict[str, Any]:
     """The order cancelled for want of payment (its stock is released by the caller)."""
     return {**order, "status": CANCELLED, "updated_at": now}
+
+
+__all__ = [
+    "ABANDONED",
+    "Address",
+    "CANCELLED",
+    "CallbackDecision",
+    "Checkout",
+    "DECLINED",
+    "DIRECT",
+    "EXPIRY_REFUND",
+    "EXPIRY_SECONDS",
+    "HOLD",
+    "KeyPolicy",
+    "Line",
+    "MAX_QUANTITY",
+    "PAID",
+    "PAYER_ACTIONS",
+    "PENDING",
+    "PROCESSING",
+    "PaymentMethod",
+    "REDIRECT",
+    "REFUNDED",
+    "REJECTED",
+    "ShippingMethod",
+    "ShopData",
+    "add_to_cart",
+    "cancel_unpaid",
+    "cart_after_payment",
+    "check_address",
+    "check_cart_not_empty",
+    "check_checkout",
+    "check_in_stock",
+    "check_payment_method",
+    "check_payment_service",
+    "check_profile_complete",
+    "check_shipping_method",
+    "content_of",
+    "decide_callback",
+    "enforce",
+    "expires_at",
+    "identity_of_user",
+    "is_expired",
+    "items_total",
+    "key_is_live",
+    "line",
+    "line_json",
+    "lines_of",
+    "order_key",
+    "page_of",
+    "process_to_paid",
+    "profile_complete",
+    "refunds_at_expiry",
+    "require_attempt",
+    "require_credentials",
+    "require_in_cart",
+    "require_payable",
+    "require_visible",
+    "snapshot",
+]
