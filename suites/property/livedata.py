@@ -154,9 +154,38 @@ def setup_villa(context: RunContext, contract: Contract, live: LiveData) -> None
     if not context.target.allow_payments:
         live.notes.append("payments are not allowed on this target: no payment resources were set up")
         return
-    cards = context.data
-    approve, three_ds = cards.default_card, cards.card_with_outcome("three_ds").number
-    declined = cards.card_with_outcome("decline").number
+    approve, three_ds = context.data.default_card, context.data.card_with_outcome("three_ds").number
+    _card_payments(context, contract, api, branch, (put, variant))
+    paid = _try(lambda: api.paid(branch, create_example, approve))
+    if paid is not None:
+        # An order the set-up paid, read again: ``paid_stays_paid`` knows it paid (``paid_orders``).
+        paid_orders(context)[str(paid["orderId"])] = paid
+        variant("getOrder", "a paid order", lambda: {"orderId": paid["orderId"]})
+    if "threeDSecureSubmit" in contract.operations and context.target.is_mock:
+        # The 3-D Secure page is the mock bank's (only a mock has it); its charge id is a path parameter.
+        try:
+            charge = api.charge(api.order(branch, create_example), three_ds)
+            live.parameters[contract.operations["threeDSecureSubmit"].path] = {"chargeId": charge}
+        except _FAILED as exc:
+            live.notes.append(f"threeDSecureSubmit: the contract's example is sent as it is ({_why(exc)})")
+
+
+# A target may answer a set-up call with something the contract does not allow (that is what the
+# gate is about to find out): the set-up then keeps the contract's example instead of crashing.
+_FAILED = (SetupFailed, LookupError, TypeError, ValueError, AttributeError)
+
+
+Put = Callable[[str, Callable[[], dict[str, Any]]], None]
+Variant = Callable[[str, str, Callable[[], dict[str, Any]]], None]
+
+
+def _card_payments(
+    context: RunContext, contract: Contract, api: _Api, branch: str, adders: tuple[Put, Variant]
+) -> None:
+    """The card token, charge and verify examples of each payment path the run may call (a declined one too)."""
+    put, variant = adders
+    sub, create_example = api.account.sub, _request_example(contract, "createOrder")
+    approve, declined = context.data.default_card, context.data.card_with_outcome("decline").number
     for suffix in ("", "Dev"):
         operation = contract.operations.get(f"createCardToken{suffix}")
         if operation is None or not context.may_call(operation):
@@ -186,23 +215,6 @@ def setup_villa(context: RunContext, contract: Contract, live: LiveData) -> None
         put(f"verifyPayment{suffix}", verify_example)
         # A declined charge to verify: ``declined_never_paid`` judges it.
         variant(f"verifyPayment{suffix}", "declined card", lambda: verify_example(declined))
-    paid = _try(lambda: api.paid(branch, create_example, approve))
-    if paid is not None:
-        # An order the set-up paid, read again: ``paid_stays_paid`` knows it paid (``paid_orders``).
-        paid_orders(context)[str(paid["orderId"])] = paid
-        variant("getOrder", "a paid order", lambda: {"orderId": paid["orderId"]})
-    if "threeDSecureSubmit" in contract.operations and context.target.is_mock:
-        # The 3-D Secure page is the mock bank's (only a mock has it); its charge id is a path parameter.
-        try:
-            charge = api.charge(api.order(branch, create_example), three_ds)
-            live.parameters[contract.operations["threeDSecureSubmit"].path] = {"chargeId": charge}
-        except _FAILED as exc:
-            live.notes.append(f"threeDSecureSubmit: the contract's example is sent as it is ({_why(exc)})")
-
-
-# A target may answer a set-up call with something the contract does not allow (that is what the
-# gate is about to find out): the set-up then keeps the contract's example instead of crashing.
-_FAILED = (SetupFailed, LookupError, TypeError, ValueError, AttributeError)
 
 
 def _why(exc: Exception) -> str:

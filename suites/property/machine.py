@@ -443,7 +443,10 @@ class VillaMachine(VillaCalls, RuleBasedStateMachine):
 
     def _may_move_clock(self) -> bool:
         session = self.session
-        return session.target.allow_payments and session.strict and not self.moved and not self.skip
+        # Not in a run's first example: its teardown's writes show every success path before time passes.
+        return (
+            session.target.allow_payments and session.strict and session.examples > 1 and not (self.moved or self.skip)
+        )
 
     def _expired_record(self, order: OrderModel) -> None:
         """An order kept at expiry reads ``EXPIRED`` to its owner, its lines and total as they were."""
