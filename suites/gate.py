@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from villa_contracts.events import CheckFinished, Event, PhaseFinished, PhaseStarted, Skipped
 from villa_contracts.failures import Failure
+from villa_contracts.faults import INJECTED
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -122,13 +123,16 @@ def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:
         yield PhaseStarted(name, spec.description)
         started, error = time.perf_counter(), None
         statuses: dict[tuple[str, str], set[int]] = {}
+        injected: set[tuple[str, str]] = set()  # operations some of whose answers were faults the mock injected
         try:
             for event in spec.run(context, plan):
                 if isinstance(event, CheckFinished) and event.contract:
                     statuses.setdefault((event.contract, event.operation), set()).update(event.statuses)
+                    if event.warning and any(f.title.startswith(INJECTED) for f in event.failures):
+                        injected.add((event.contract, event.operation))
                 yield event
             if spec.reaches is not None:
-                yield from _coverage(name, spec.reaches(context, plan, statuses), statuses, plan)
+                yield from _coverage(name, spec.reaches(context, plan, statuses), statuses, plan, injected)
         except KeyboardInterrupt:
             yield PhaseFinished(name, time.perf_counter() - started, None, interrupted=True)
             raise
@@ -138,11 +142,20 @@ def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:
 
 
 def _coverage(
-    phase_name: str, expected: set[tuple[str, str]], statuses: dict[tuple[str, str], set[int]], plan: GatePlan
+    phase_name: str,
+    expected: set[tuple[str, str]],
+    statuses: dict[tuple[str, str], set[int]],
+    plan: GatePlan,
+    injected: set[tuple[str, str]],
 ) -> Iterator[CheckFinished]:
+    """One coverage check per operation the phase should reach: a 2xx answer, else a failure (``--coverage``).
+
+    An operation some of whose answers were faults the mock injected is never the backend's failure: a warning.
+    """
     for contract, operation in sorted(expected):
         seen = statuses.get((contract, operation), set())
         succeeded = any(200 <= status < 300 for status in seen)
+        faulted = (contract, operation) in injected
         failures: tuple[Failure, ...] = ()
         if not succeeded:
             got = ", ".join(map(str, sorted(seen))) or "no answer at all"
@@ -150,7 +163,8 @@ def _coverage(
                 Failure(
                     operation=operation,
                     check="coverage",
-                    title=f"never answered 2xx in the {phase_name} phase: its success path was not tested",
+                    title=(f"{INJECTED}: some answers were its faults; " if faulted else "")
+                    + f"never answered 2xx in the {phase_name} phase: its success path was not tested",
                     message=f"expected: at least one 2xx answer\ngot: {got}\n"
                     "The gate's data set-up or links could not reach it; on a target that cannot, "
                     "lower this to a warning with --coverage warn.",
@@ -165,7 +179,7 @@ def _coverage(
             failures,
             statuses=tuple(sorted(seen)),
             contract=contract,
-            warning=not succeeded and plan.coverage == "warn",
+            warning=not succeeded and (plan.coverage == "warn" or faulted),
         )
 
 

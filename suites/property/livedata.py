@@ -24,6 +24,7 @@ from suites.property.edges import edge_examples
 from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.money import to_satang
 from villa_contracts.errors import ConfigError
+from villa_contracts.faults import injected_label
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -62,6 +63,10 @@ class SetupFailed(Exception):
     """A set-up call did not answer as the contract says it should."""
 
 
+INJECTED_RETRIES = 8
+"""Times a set-up call answered with an injected fault (``X-Villa-Injected-Fault``) is sent again."""
+
+
 class _Api:
     def __init__(self, context: RunContext) -> None:
         self.context = context
@@ -70,8 +75,13 @@ class _Api:
         self.prefix = context.target.payment_prefix
 
     def call(self, path: str, body: Any) -> dict[str, Any]:
+        url = f"{self.context.base_url}{path}"
         try:
-            response = self.context.http.post(f"{self.context.base_url}{path}", json=body, headers=self.account.headers)
+            response = self.context.http.post(url, json=body, headers=self.account.headers)
+            for _ in range(INJECTED_RETRIES):  # a fault the mock injected is not the set-up's answer: draw again
+                if injected_label(response.headers) is None:
+                    break
+                response = self.context.http.post(url, json=body, headers=self.account.headers)
         except httpx.HTTPError as exc:
             raise SetupFailed(f"POST {path}: {type(exc).__name__}") from None
         if response.status_code != 200:

@@ -37,6 +37,23 @@ def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_pa
     assert "X-Villa-Injected-Fault: 0:status=500" in result.output
 
 
+def test_an_operation_whose_success_only_injected_faults_kept_away_is_a_coverage_warning(tmp_path: Path) -> None:
+    faults = {"rules": [{"operation": "villa.getOrder", "effect": {"status": 500, "undeclared": True}}]}  # every one
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
+             "--phases", "schemathesis", "--max-examples", "3", "--seed", "5",
+             "--report-dir", str(tmp_path), "--run-id", "cover"],
+            env={"COLUMNS": "200", "NO_COLOR": "1"},
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "cover" / "summary.json").read_text())
+    coverage = [w for w in data["warnings"] if w["operation"] == "getOrder" and w["check"] == "coverage"]
+    assert data["failures"] == [] and len(coverage) == 1
+    assert coverage[0]["title"].startswith("injected by the mock: some answers were its faults; never answered 2xx")
+
+
 def test_the_state_machine_reports_injected_faults_as_warnings(tmp_path: Path) -> None:
     faults = {"rules": [{"operation": "villa.createOrder", "probability": 0.3, "seed": 1,
                          "effect": {"status": 503, "undeclared": True}}]}  # fmt: skip

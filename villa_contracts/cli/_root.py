@@ -83,6 +83,10 @@ def main() -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted: the command did not finish (exit 3, INCOMPLETE)", err=True)
         sys.exit(EXIT_INCOMPLETE)
+    except click.UsageError as exc:  # one line, as every other error: what is wrong, and where help is
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"error: {_one_line(exc.format_message())}{where}", err=True)
+        sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_ERROR)
