@@ -24,6 +24,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
@@ -35,11 +36,14 @@ from suites.property.invariants import (
     cost_problems,
     pricing_problems,
 )
+from suites.property.paging import UNASKABLE
 from villa_contracts.domain import orders
 from villa_contracts.domain.errors import STATUS, refusal_of
 from villa_contracts.faults import HEADER, INJECTED, injected_label
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Set
+
     from suites.context import RunContext
 
 ORDER_OPS = {"createOrder", "getOrder", "updateOrder"}
@@ -72,8 +76,11 @@ def request_json(response: Response) -> Any:
 def caller_sub(response: Response) -> str | None:
     """The ``sub`` of the ID token the request carried (payload decoded, not verified)."""
     header = response.request.headers.get("Authorization") or ""
-    if isinstance(header, bytes):
-        header = header.decode("latin-1")
+    return token_sub(header.decode("latin-1") if isinstance(header, bytes) else header)
+
+
+def token_sub(header: str) -> str | None:
+    """The ``sub`` of the ID token in an ``Authorization`` header's value (payload decoded, not verified)."""
     token = header.split(" ", 1)[-1]
     try:
         payload = token.split(".")[1]
@@ -91,6 +98,37 @@ def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
     if op in VERIFY_OPS and isinstance(body.get("order"), dict):
         return [body["order"]]
     return []
+
+
+def orders_listed(op: str, body: Any, *, order_ops: Set[str], list_ops: Set[str], items: str) -> list[dict[str, Any]]:
+    """The order documents an answer of ``op`` carries.
+
+    The body itself where ``op`` answers one order (``order_ops``), the documents of its ``items``
+    list where ``op`` lists orders (``list_ops``).
+    """
+    if not isinstance(body, dict):
+        return []
+    if op in order_ops:
+        return [body]
+    if op in list_ops and isinstance(body.get(items), list):
+        return [o for o in body[items] if isinstance(o, dict)]
+    return []
+
+
+def get_as(context: RunContext, path: str, params: Mapping[str, Any], authorization: str) -> tuple[int, Any] | None:
+    """GET ``path`` of the run's target as the caller ``authorization``: its status and (a 200's) JSON body.
+
+    None when the target could not be asked: the call failed, a 200's body is no JSON, or the status
+    is one of ``UNASKABLE`` (a token aged, a rate limit, a gateway).
+    """
+    try:
+        answer = context.http.get(f"{context.base_url}{path}", params=params, headers={"Authorization": authorization})
+        body = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    if answer.status_code in UNASKABLE:
+        return None
+    return answer.status_code, body
 
 
 def _raise(problems: list[Problem]) -> None:
@@ -416,13 +454,7 @@ def before_call(ctx: Any, case: Case[Any], kwargs: dict[str, Any]) -> None:
 
 def caller_sub_of_headers(headers: Any) -> str | None:
     """The ``sub`` of the ID token in a header mapping (payload decoded, not verified)."""
-    header = str(headers.get("Authorization") or headers.get("authorization") or "")
-    token = header.split(" ", 1)[-1]
-    try:
-        payload = token.split(".")[1]
-        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
-    except (IndexError, ValueError, KeyError, TypeError):
-        return None
+    return token_sub(str(headers.get("Authorization") or headers.get("authorization") or ""))
 
 
 BUSINESS_CHECKS: list[type[BusinessCheck]] = [

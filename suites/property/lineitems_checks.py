@@ -28,14 +28,12 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from schemathesis import Response
 
-from suites.property.checks import BusinessCheck, _raise, business_check, request_json
+from suites.property.checks import BusinessCheck, _raise, business_check, get_as, orders_listed, request_json
 from suites.property.invariants import Problem
 from suites.property.livedata import paid_references
 from suites.property.paging import (
-    UNASKABLE,
     Judgement,
     Page,
     Walk,
@@ -61,13 +59,7 @@ LIST_OPS = {"listLineItemOrders", "listLineItemOrdersJson"}
 
 def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
     """The order documents an answer of ``op`` carries."""
-    if not isinstance(body, dict):
-        return []
-    if op in ORDER_OPS:
-        return [body]
-    if op in LIST_OPS and isinstance(body.get("orders"), list):
-        return [o for o in body["orders"] if isinstance(o, dict)]
-    return []
+    return orders_listed(op, body, order_ops=ORDER_OPS, list_ops=LIST_OPS, items="orders")
 
 
 def _problem(check: str, expected: str, got: Any) -> Problem:
@@ -273,18 +265,8 @@ class li_pages(LineItemsCheck):  # noqa: N801
     def _fetch(self, authorization: str, op: str, state: str | None, type_: str | None, number: int) -> Page | None:
         assert self.context is not None
         params = {k: v for k, v in (("state", state), ("type", type_)) if v is not None}
-        try:
-            answer = self.context.http.get(
-                f"{self.context.base_url}{self.paths[op]}",
-                params={**params, "page": number},
-                headers={"Authorization": authorization},
-            )
-            body = answer.json() if answer.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
-        if answer.status_code in UNASKABLE:
-            return None
-        return read_page(number, answer.status_code, body, items="orders", id_key="id", state_key="state")
+        got = get_as(self.context, self.paths[op], {**params, "page": number}, authorization)
+        return None if got is None else read_page(number, *got, items="orders", id_key="id", state_key="state")
 
 
 def _shown(state: str | None, type_: str | None, page: int | None) -> str:

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from schemathesis import Response
 
-from suites.property.checks import BusinessCheck, _raise, business_check
+from suites.property.checks import BusinessCheck, _raise, business_check, get_as, orders_listed
 from suites.property.invariants import Problem
 from suites.property.paging import (
-    UNASKABLE,
     Judgement,
     Page,
     Walk,
@@ -66,13 +64,7 @@ ORDER_OPS = {"getOrder", "getOrderToPay"}
 
 def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
     """The order documents an answer of ``op`` carries."""
-    if not isinstance(body, dict):
-        return []
-    if op in ORDER_OPS:
-        return [body]
-    if op == "listOrders" and isinstance(body.get("results"), list):
-        return [o for o in body["results"] if isinstance(o, dict)]
-    return []
+    return orders_listed(op, body, order_ops=ORDER_OPS, list_ops={"listOrders"}, items="results")
 
 
 def _header(response: Response, name: str) -> str:
@@ -371,15 +363,5 @@ class shop_pages(ShopCheck):  # noqa: N801
 
     def _fetch(self, authorization: str, size: int, number: int) -> Page | None:
         assert self.context is not None
-        try:
-            answer = self.context.http.get(
-                f"{self.context.base_url}{self.path}",
-                params={"page": number, "page_size": size},
-                headers={"Authorization": authorization},
-            )
-            body = answer.json() if answer.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
-        if answer.status_code in UNASKABLE:
-            return None
-        return read_page(number, answer.status_code, body, items="results", id_key="order_key", counted=True)
+        got = get_as(self.context, self.path, {"page": number, "page_size": size}, authorization)
+        return None if got is None else read_page(number, *got, items="results", id_key="order_key", counted=True)
