@@ -213,15 +213,8 @@ class Session(RunSession):
         seen_ids: every order id answered in the run, and the call that got it.
     """
 
-    def __init__(
-        self,
-        context: RunContext,
-        *,
-        shrink_seconds: float = SHRINK_SECONDS,
-        progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None,
-    ) -> None:
-        super().__init__(context, shrink_seconds=shrink_seconds, progress=progress, stop=stop)
+    def __init__(self, context: RunContext, **options: Any) -> None:
+        super().__init__(context, **options)
         self.ledger = StockLedger(exclusive=self.strict and self.mock_holds_no_stock())
         self.seen_ids: dict[str, Call] = {}
         self.missing: dict[str, Answer] = {}
