@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from suites.proxy.findings import Finding
-from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, traffic_check
+from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, refused_finding, traffic_check
 from suites.proxy.villa_oracle import remember
 from villa_contracts.domain import lineitems as rules
 from villa_contracts.domain.errors import RuleViolation
@@ -83,11 +82,8 @@ class LineItemsOracle(TrafficCheck):
             try:
                 rule()
             except RuleViolation as refusal:
-                found = []
-                if seen.exchange.succeeded:
-                    message = f"expected: {refusal.status}: {refusal.message}\ngot: {seen.status}"
-                    found.append(Finding(refusal.rule or name, "request", refusal.pointer, message))
-                decided[refusal.rule or name] = found
+                named = refusal.rule or name
+                decided[named] = [refused_finding(refusal, seen, named)] if seen.exchange.succeeded else []
                 return decided  # the first refusal is the answer; the rest cannot be told apart
             decided[name] = []
         return decided

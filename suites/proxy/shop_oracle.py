@@ -47,7 +47,7 @@ from suites.property.shop_model import (
 from suites.proxy.exchange import path_parameters
 from suites.proxy.findings import Finding
 from suites.proxy.redaction import token_key_pseudonym
-from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, traffic_check
+from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, refused_finding, traffic_check
 from suites.proxy.villa_oracle import remember
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.errors import STATUS, RuleViolation
@@ -120,11 +120,6 @@ def orders_in(op: str, answer: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def _refused(refusal: RuleViolation, seen: Seen) -> Finding:
-    message = f"expected: {refusal.status}: {refusal.message}\ngot: {seen.status}"
-    return Finding(refusal.rule, "request", refusal.pointer, message)
-
-
 @traffic_check
 class ShopOracle(TrafficCheck):
     """The shop's cart, checkout, ownership and payment rules on the traffic, with the domain as oracle."""
@@ -191,7 +186,7 @@ class ShopOracle(TrafficCheck):
                 rule()
             except RuleViolation as refusal:
                 # The first refusal is the answer; the rest cannot be told apart.
-                return {refusal.rule: [_refused(refusal, seen)] if seen.exchange.succeeded else []}
+                return {refusal.rule: [refused_finding(refusal, seen)] if seen.exchange.succeeded else []}
             decided[name] = []
         if op in BY_ORDER_KEY and key in self.orders:
             decided["exists"] = []
@@ -277,7 +272,7 @@ class ShopOracle(TrafficCheck):
                     currency=known.currency,
                 ).decision
         if decision is not None and decision.refusal is not None:
-            decided[decision.refusal.rule] = [_refused(decision.refusal, seen)]
+            decided[decision.refusal.rule] = [refused_finding(decision.refusal, seen)]
         elif decision is not None and op == "paymentCallback":
             decided[ONE_PAYMENT] = []
             if answer.get("processed") is True and not decision.pays:

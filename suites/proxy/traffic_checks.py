@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from suites.proxy.exchange import Body, Exchange
     from villa_contracts.contract import Contract, Contracts, ContractValidator, Operation
+    from villa_contracts.domain.errors import RuleViolation
 
 Decided = dict[str, list[Finding]]
 
@@ -104,6 +105,12 @@ def traffic_check(cls: type[TrafficCheck]) -> type[TrafficCheck]:
     """Register a traffic check."""
     TRAFFIC_CHECKS.append(cls)
     return cls
+
+
+def refused_finding(refusal: RuleViolation, seen: Seen, rule: str | None = None) -> Finding:
+    """A refusal the domain predicted for an exchange answered anyway, as a finding named ``rule`` or the refusal's."""
+    message = f"expected: {refusal.status}: {refusal.message}\ngot: {seen.status}"
+    return Finding(rule or refusal.rule, "request", refusal.pointer, message)
 
 
 def checks_for(setup: CheckSetup) -> list[TrafficCheck]:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from suites.property.checks import ORDER_OPS, VERIFY_OPS
 from suites.property.invariants import money
 from suites.proxy.findings import Finding
-from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, traffic_check
+from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, refused_finding, traffic_check
 from villa_contracts.domain import orders as order_rules
 from villa_contracts.domain import payments as payment_rules
 from villa_contracts.domain.errors import RuleViolation, refusal_of
@@ -194,11 +194,7 @@ class VillaOracle(TrafficCheck):
             try:
                 rule()
             except RuleViolation as refusal:
-                found = []
-                if seen.exchange.succeeded:
-                    message = f"expected: {refusal.status}: {refusal.message}\ngot: {seen.status}"
-                    found.append(Finding(refusal.rule, "request", refusal.pointer, message))
-                decided[refusal.rule] = found
+                decided[refusal.rule] = [refused_finding(refusal, seen)] if seen.exchange.succeeded else []
                 return decided  # the first refusal is the answer; the rest cannot be told apart
         order_id = body.get("orderId")
         known = self.orders.get(order_id) if isinstance(order_id, str) else None
