@@ -13,13 +13,7 @@ from mock_server.auth import Principal
 from mock_server.dispatch import Call
 from mock_server.handlers import lineitems
 from mock_server.provider_states import Values, _World, provider_state
-
-SEED_ORDER = {
-    "remarks": "this is a remarks",
-    "line_items": [{"variant_id": 33, "quantity": 2}, {"variant_id": 34, "quantity": 3}],
-    "ship_address": {"firstname": "Noemi", "lastname": "Ullrich", "address1": "2315 Molly Hill",
-                     "address2": "Suite 329", "zipcode": "47546", "phone": "(684) 555-8450"},
-}  # fmt: skip
+from villa_contracts.domain.lineitems import SEED_ORDER
 
 
 def _call(world: _World, operation_id: str, body: Any = None, **params: Any) -> Any:

@@ -19,13 +19,7 @@ import httpx
 from suites.flows.steps import FlowResult, FlowTarget, Report, StepFailed, run_steps
 from villa_contracts.client import AuthError, VillaClient
 from villa_contracts.contract import load
-
-SEED_ORDER = {
-    "remarks": "this is a remarks",
-    "line_items": [{"variant_id": 33, "quantity": 2}, {"variant_id": 34, "quantity": 3}],
-    "ship_address": {"firstname": "Noemi", "lastname": "Ullrich", "address1": "2315 Molly Hill",
-                     "address2": "Suite 329", "zipcode": "47546", "phone": "(684) 555-8450"},
-}  # fmt: skip
+from villa_contracts.domain.lineitems import SEED_ORDER
 
 
 class _LineItemsFlow:

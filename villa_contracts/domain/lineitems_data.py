@@ -1,7 +1,7 @@
 """The line-item order API's vocabulary and data (seed 004): order states, merchants, variants, amounts in cents.
 
-``contracts/data/lineitems.yaml`` as plain values, and how an amount of cents is shown; every name
-here is also ``villa_contracts.domain.lineitems``'s.
+``contracts/data/lineitems.yaml`` as plain values, the seed's order (``SEED_ORDER``), and how an amount
+of cents is shown; every name here is also ``villa_contracts.domain.lineitems``'s.
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ DELIVERY_MOVES: dict[str, frozenset[str]] = {
     PARTIAL_DELIVERED: frozenset({DELIVERED}),
 }
 """Where a merchant may move an order (the admin endpoint), from each state."""
+SEED_ORDER: dict[str, Any] = {
+    "remarks": "this is a remarks",
+    "line_items": [{"variant_id": 33, "quantity": 2}, {"variant_id": 34, "quantity": 3}],
+    "ship_address": {"firstname": "Noemi", "lastname": "Ullrich", "address1": "2315 Molly Hill",
+                     "address2": "Suite 329", "zipcode": "47546", "phone": "(684) 555-8450"},
+}  # fmt: skip
+"""The seed's order, as its mobile client creates it (the flow's, and the Pact provider states')."""
 
 Cents = int
 
