@@ -12,8 +12,8 @@ operation whose store fails midway (``mock_server.dispatch``).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -115,6 +115,38 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Hold the store for a group of operations that must happen together or not at all."""
+
+    _depth = 0
+    """How many ``_nested`` blocks are open (in the thread that holds their lock)."""
+
+    @contextmanager
+    def _nested(
+        self,
+        lock: AbstractContextManager[Any],
+        begin: Callable[[], object],
+        abort: Callable[[], object],
+        commit: Callable[[], object],
+    ) -> Iterator[None]:
+        """A transaction block under ``lock`` that nests (the blocks inside the outermost one join it).
+
+        The outermost block calls ``begin``, then ``commit``, or ``abort`` on any exception.
+        """
+        with lock:
+            outer = self._depth == 0
+            if outer:
+                begin()
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    abort()
+                raise
+            else:
+                self._depth -= 1
+                if outer:
+                    commit()
 
     @abc.abstractmethod
     def reset(self) -> None:

@@ -40,7 +40,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -344,36 +344,28 @@ class RedisStorage(Storage):
             if self._do(self._release, keys=[self._lock_key], args=[held]):
                 log.warning("%s: freed the lock of process %s, which is no longer running", self.name, pid)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """Hold the store's lock (every process's); commit the block's writes at once, or none of them."""
-        with self._local:
-            outer = self._depth == 0
-            if outer:
-                self._token = self._acquire()
-                self._pending = {}
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._pending = {}
-                    try:
-                        self._do(self._release, keys=[self._lock_key], args=[self._token])
-                    except StoreUnavailable:
-                        pass  # the lock expires by itself; the block's own failure is the one to tell
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    writes, self._pending = self._pending, {}
-                    args: list[str | bytes] = [self._token, *self._write_args(writes)]
-                    if not self._do(self._commit, keys=[self._lock_key], args=args):
-                        raise StoreBusy(
-                            f"{self.name}: a transaction outlived its lock ({self._lock_ms} ms); "
-                            "its writes were not applied"
-                        )
+        return self._nested(self._local, self._begin, self._abort, self._commit_pending)
+
+    def _begin(self) -> None:
+        self._token = self._acquire()
+        self._pending = {}
+
+    def _abort(self) -> None:
+        self._pending = {}
+        try:
+            self._do(self._release, keys=[self._lock_key], args=[self._token])
+        except StoreUnavailable:
+            pass  # the lock expires by itself; the block's own failure is the one to tell
+
+    def _commit_pending(self) -> None:
+        writes, self._pending = self._pending, {}
+        args: list[str | bytes] = [self._token, *self._write_args(writes)]
+        if not self._do(self._commit, keys=[self._lock_key], args=args):
+            raise StoreBusy(
+                f"{self.name}: a transaction outlived its lock ({self._lock_ms} ms); its writes were not applied"
+            )
 
     def reset(self) -> None:
         """Drop every record and counter under the prefix (for every process sharing it), under a new epoch."""

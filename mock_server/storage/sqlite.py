@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from mock_server.fastjson import dumps, loads
@@ -108,25 +108,12 @@ class SqliteStorage(Storage):
             ).fetchone()
         return int(row[0])
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One ``BEGIN IMMEDIATE`` … ``COMMIT`` (nested blocks join the outer one)."""
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("COMMIT")
+        execute = self._conn.execute
+        return self._nested(
+            self._lock, lambda: execute("BEGIN IMMEDIATE"), lambda: execute("ROLLBACK"), lambda: execute("COMMIT")
+        )
 
     def reset(self) -> None:
         """Drop every record and counter."""
