@@ -67,6 +67,13 @@ def orders_in(op: str, body: Any) -> list[dict[str, Any]]:
     return orders_listed(op, body, order_ops=ORDER_OPS, list_ops={"listOrders"}, items="results")
 
 
+def hidden_status(order_key: Any) -> int:
+    """The status an order answers to another customer (``rules.require_visible``): a missing order's."""
+    hidden = refusal_of(rules.require_visible, order_key, "its owner", "another customer")
+    assert hidden is not None
+    return hidden.status
+
+
 def _header(response: Response, name: str) -> str:
     value = response.request.headers.get(name) or ""
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
@@ -87,6 +94,19 @@ class ShopCheck(BusinessCheck):
             return None
         answer = self.context.http.get(f"{self.context.base_url}{path}", headers={"Authorization": authorization})
         return answer.json() if answer.status_code == 200 else None
+
+    def key(self, index: int) -> str | None:
+        """Account ``index``'s ``Authorization`` value (its token key), or None."""
+        from suites.auth import token_key_headers
+
+        if self.context is None:
+            return None
+        headers = token_key_headers(self.context, index)
+        return headers["Authorization"] if headers else None
+
+    def other_key(self, mine: str) -> str | None:
+        """The token key of the run's account that is not ``mine``."""
+        return next((key for key in (self.key(0), self.key(1)) if key is not None and key != mine), None)
 
     def identity(self, authorization: str) -> str | None:
         """The customer identity of a token key (its profile's ``customer``), once per key."""
@@ -214,23 +234,14 @@ class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
         context = self.context
         if context is None or op != "getOrder" or not isinstance(body, dict):
             return
-        from suites.auth import token_key_headers
-
-        mine = _header(response, "Authorization")
-        other = next(
-            (h["Authorization"] for i in (0, 1) if (h := token_key_headers(context, i)) and h["Authorization"] != mine),
-            None,
-        )
+        other = self.other_key(_header(response, "Authorization"))
         if other is None:
             return
         key = body.get("order_key")
         probe = context.http.get(f"{context.base_url}/api/shop/orders/{key}", headers={"Authorization": other})
-        hidden = refusal_of(rules.require_visible, key, "its owner", "another customer")
-        assert hidden is not None
-        if probe.status_code != hidden.status:
-            raise AssertionError(
-                f"expected: order {key} is {hidden.status} to another customer\ngot: {probe.status_code}"
-            )
+        hidden = hidden_status(key)
+        if probe.status_code != hidden:
+            raise AssertionError(f"expected: order {key} is {hidden} to another customer\ngot: {probe.status_code}")
 
 
 @business_check
