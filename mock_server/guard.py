@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.connections import TRANSPORT
 from mock_server.journal import Entry
 from mock_server.storage import StoreUnavailable
-from villa_contracts.faults import HEADER, Injected
+from villa_contracts.faults import HEADER, Injected, body_parts
 
 if TYPE_CHECKING:
     from mock_server.cors import Cors
@@ -58,8 +58,6 @@ REQUEST_PARTS = "villa.request"
 ones, as Starlette's ``Headers.get``) and its body, as the guard read them."""
 FAULT = "villa.fault"
 """Scope key of the fault injected into this request (``villa_contracts.faults.Injected``), for its journal entry."""
-SLOW_PARTS = 10
-"""Parts a ``slowBodyMs`` body is sent in."""
 _DATE: list[tuple[int, bytes]] = [(-1, b"")]
 """The last ``Date`` value made, ``(whole second, value)``: one per second, as uvicorn does (swapped whole)."""
 
@@ -285,9 +283,7 @@ class Guard:
                 await send({"type": "http.response.body", "body": data[: fault.kept(len(data))], "more_body": True})
                 await self._close(scope)
                 return
-            # slowBodyMs: the body in parts, spread over the time asked
-            step = max(1, -(-len(data) // SLOW_PARTS))
-            parts = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+            parts = body_parts(data)  # slowBodyMs: the body in parts, spread over the time asked
             for part in parts:
                 await asyncio.sleep(float(fault.value) / 1000 / len(parts))
                 await send({"type": "http.response.body", "body": part, "more_body": True})

@@ -136,6 +136,16 @@ class Injected:
         }
 
 
+SLOW_PARTS = 10
+"""Parts a ``slowBodyMs`` body is sent in, a tenth of the time before each."""
+
+
+def body_parts(data: bytes) -> list[bytes]:
+    """``data`` in the ``SLOW_PARTS`` parts a ``slowBodyMs`` sends (one empty part for an empty body)."""
+    step = max(1, -(-len(data) // SLOW_PARTS))
+    return [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+
+
 ALTERING = ("status", "drop", "truncate")
 """Effects that change what the client gets (a latency or a slow body leave the answer as it was)."""
 
@@ -315,17 +325,6 @@ class Faults:
                     if chosen is None:
                         chosen = drawn
         return chosen
-
-
-def refuse_effects(faults: Faults, unsupported: tuple[str, ...], where: str) -> None:
-    """Refuse rules whose effect ``where`` (e.g. the proxy) cannot apply.
-
-    Raises:
-        FaultsError: the first such rule, with its pointer.
-    """
-    for rule in faults.rules:
-        if rule.effect in unsupported:
-            raise FaultsError(f"{where} cannot apply {rule.effect} (only the mock does)", f"/rules/{rule.index}/effect")
 
 
 def read_file(path: str, contracts: Contracts) -> Faults:

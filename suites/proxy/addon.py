@@ -6,10 +6,10 @@ into reports that are kept up to date as the traffic goes (``suites.proxy.sessio
 operations are answered by the proxy and never forwarded; ``villa_rate_limit`` spaces what is.
 With ``villa_faults`` (a rules file, docs/faults.md, the mock's ``villa_contracts.faults``), faults
 are injected into the traffic it forwards: a status is answered by the proxy itself, a drop kills
-the exchange, a latency waits before forwarding, a truncate cuts the body the client gets (the
-backend's whole answer is judged); a status or drop is reported as injected, never judged as the
-backend's answer, and every injected answer carries ``X-Villa-Injected-Fault``. A ``slowBodyMs`` is
-the mock's only (mitmproxy cannot pace a body it forwards).
+the exchange, a latency waits before forwarding, a truncate cuts the body the client gets, a
+``slowBodyMs`` goes through a loopback relay that paces the body (``suites.proxy.slow_body``: mitmproxy
+cannot); the backend's whole answer is what is judged. A status or drop is reported as injected, never
+judged as the backend's answer, and every injected answer carries ``X-Villa-Injected-Fault``.
 
 It also runs in mitmproxy's own tools (reports and recording as with the CLI; findings in the log)::
 
@@ -37,9 +37,11 @@ from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.recording import Recorder, meta_for
 from suites.proxy.session import TrafficSession
+from suites.proxy.slow_body import MARK as SLOW_MARK
+from suites.proxy.slow_body import SlowRelay
 from suites.proxy.upstream import parse_upstream
 from villa_contracts.errors import VillaContractsError
-from villa_contracts.faults import HEADER, INJECTED, Faults, Injected, read_file, refuse_effects
+from villa_contracts.faults import HEADER, INJECTED, Faults, Injected, read_file
 
 if TYPE_CHECKING:
     from mitmproxy.addonmanager import Loader
@@ -52,6 +54,8 @@ log = logging.getLogger("villa_contracts.proxy")
 Listener = Callable[[Verdict, list[Finding]], None]
 FENCED = "refused by the prod payments fence: never forwarded (--allow-prod-payments forwards them)"
 INJECTED_BY_PROXY = INJECTED.replace("the mock", "the proxy")
+SLOW_KEY = "villa.slow_body"
+"""Flow metadata of a relayed flow (``slowBodyMs``): ``(relay id, upstream scheme, host, port)``."""
 INJECTED_KEY = "villa.injected"
 """Flow metadata: the fault the proxy injected into the exchange (``villa_contracts.faults.Injected``)."""
 
@@ -82,6 +86,7 @@ class ContractProxy:
         self.result: tuple[RunRecord, dict[str, Path]] | None = None
         self.faults = Faults.empty()
         self._ticker: asyncio.Task[None] | None = None
+        self.relay: SlowRelay | None = None
 
     def load(self, loader: Loader) -> None:
         """Declare the options (``--set villa_…=…`` in mitmproxy's tools)."""
@@ -167,12 +172,14 @@ class ContractProxy:
         self.pacer = Pacer(options.villa_rate_limit or None)
         self.faults = Faults.empty()
         if options.villa_faults:
-            faults = read_file(options.villa_faults, contracts)
-            refuse_effects(faults, ("slowBodyMs",), "the proxy (mitmproxy forwards a body whole; use latencyMs)")
-            self.faults = faults
+            self.faults = read_file(options.villa_faults, contracts)
+            if any(rule.effect == "slowBodyMs" for rule in self.faults.rules):
+                self.relay = SlowRelay(target, verify=not options.ssl_insecure)
 
-    def running(self) -> None:
-        """Keep the reports and the HAR file fresh while the traffic is quiet."""
+    async def running(self) -> None:
+        """Keep the reports and the HAR file fresh while the traffic is quiet; start the slow-body relay."""
+        if self.relay is not None:
+            await self.relay.start()
         if self.session is not None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
@@ -228,6 +235,13 @@ class ContractProxy:
             return False
         if fault.effect == "truncate":
             return False  # applied to the answer (``response``)
+        if fault.effect == "slowBodyMs" and self.relay is not None:  # the relay fetches it and paces its body
+            relay_id, mark = self.relay.mark(float(fault.value))
+            request = flow.request
+            flow.metadata[SLOW_KEY] = (relay_id, request.scheme, request.host, request.port)
+            request.headers[SLOW_MARK] = mark
+            request.scheme, request.host, request.port = "http", "127.0.0.1", self.relay.port
+            return False
         contract = fault.contract or "-"
         operation = fault.operation_id or f"{flow.request.method} {flow.request.path.split('?', 1)[0]}"
         if fault.effect == "drop":
@@ -238,8 +252,28 @@ class ContractProxy:
         flow.response = http.Response.make(int(fault.value), json.dumps(fault.error_body()).encode(), headers)
         return True
 
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """A slow body is streamed to the client as the relay paces it."""
+        fault = flow.metadata.get(INJECTED_KEY)
+        if SLOW_KEY in flow.metadata and isinstance(fault, Injected) and flow.response is not None:
+            flow.response.stream = True
+            flow.response.headers[HEADER] = fault.label  # sent now, before the paced body
+
+    def _unrelayed(self, flow: http.HTTPFlow) -> None:
+        """Point a relayed flow back at the upstream, with the whole body the relay sent (what is judged)."""
+        slow = flow.metadata.pop(SLOW_KEY, None)
+        if slow is None or self.relay is None:
+            return
+        relay_id, scheme, host, port = slow
+        flow.request.scheme, flow.request.host, flow.request.port = scheme, host, port
+        flow.request.headers.pop(SLOW_MARK, None)
+        body = self.relay.take(relay_id)
+        if flow.response is not None and body is not None:
+            flow.response.raw_content = body
+
     def response(self, flow: http.HTTPFlow) -> None:
         """Record, judge and report one answered exchange."""
+        self._unrelayed(flow)
         if not self._ours(flow):
             return
         fault = flow.metadata.get(INJECTED_KEY)
@@ -251,6 +285,7 @@ class ContractProxy:
 
     def error(self, flow: http.HTTPFlow) -> None:
         """An exchange the upstream never answered."""
+        self._unrelayed(flow)
         if flow.response is not None or not self._ours(flow):
             return
         fault = flow.metadata.get(INJECTED_KEY)
@@ -298,6 +333,8 @@ class ContractProxy:
         """Write the final reports and close the recording."""
         if self._ticker is not None:
             self._ticker.cancel()
+        if self.relay is not None:
+            self.relay.close()
         if self.recorder is not None:
             with contextlib.suppress(OSError):
                 self.recorder.close()

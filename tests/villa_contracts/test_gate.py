@@ -214,6 +214,6 @@ def test_fast_sets_each_of_its_options_unless_given() -> None:
             params = ctx.params
             return gate._fast(params["phases"], params["max_examples"], params["schemathesis_phases"])
 
-    assert fast() == ("lint,schemathesis", 20, "examples,fuzzing,stateful")
-    assert fast("--max-examples", "7") == ("lint,schemathesis", 7, "examples,fuzzing,stateful")
+    assert fast() == ("lint,schemathesis,state-machine", 20, "examples,fuzzing,stateful")
+    assert fast("--max-examples", "7") == ("lint,schemathesis,state-machine", 7, "examples,fuzzing,stateful")
     assert fast("--phases", "lint", "--schemathesis-phases", "examples") == ("lint", 20, "examples")

@@ -30,7 +30,6 @@ DEPTH = 30
 FAULT_SEED = 1
 
 EXPIRY = "expiry needs the mock's clock (its admin API): a dev backend's runs in real time"
-SLOW_EXPIRY = "expiry needs time to pass: the state machine's clock rule, which the fast options leave out"
 MISSES: dict[str, dict[str, str]] = {
     "embedded": {},
     "real": {
@@ -43,13 +42,7 @@ MISSES: dict[str, dict[str, str]] = {
         "expired_money_lost": EXPIRY,
     },
     "proxy": {},
-    "fast": {
-        "li_stock_not_restored_on_expiry": SLOW_EXPIRY,
-        "li_expired_order_listed": SLOW_EXPIRY,
-        "li_expired_payment_lost": SLOW_EXPIRY,
-        "shop_late_approval_kept": SLOW_EXPIRY,
-        "expired_money_lost": SLOW_EXPIRY,
-    },
+    "fast": {},
 }
 """Faults a mode does not catch, and why (every other fault of the catalogue it must catch)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,6 @@ from mock_server.app import create_app
 from mock_server.runner import serve_in_thread
 from suites.proxy.addon import ContractProxy
 from suites.proxy.server import RunningProxy, start_proxy
-from villa_contracts.errors import UsageError
 from villa_contracts.faults import HEADER
 
 pytestmark = pytest.mark.socket
@@ -96,7 +96,19 @@ def test_truncate_sends_half_the_body_under_its_whole_length_then_closes(tmp_pat
     assert len(body) == int(headers["content-length"]) // 2 > 0
 
 
-def test_the_proxy_refuses_effects_only_the_mock_applies(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="slowBodyMs"):
-        with proxied(tmp_path, [{"operation": "villa.createOrder", "effect": {"slowBodyMs": 100}}]):
-            pass
+def test_a_slow_body_comes_through_the_relay_whole_marked_and_judged(tmp_path: Path) -> None:
+    rules = [{"method": "GET", "path": "/api/health", "effect": {"slowBodyMs": 300}}]
+    with proxied(tmp_path, rules) as proxy, httpx.Client() as client:
+        started = time.monotonic()
+        with client.stream("GET", f"{proxy.url}/api/health") as answer:
+            headed = time.monotonic() - started
+            body = answer.read()
+        whole = time.monotonic() - started
+        again = client.get(f"{proxy.url}/api/health")  # the next one too: the relay serves each
+    assert answer.status_code == 200 and json.loads(body)["status"] == "ok"
+    assert answer.headers[HEADER] == "0:slowBodyMs=300" and again.json()["status"] == "ok"
+    assert whole - headed >= 0.25  # the body came in parts after the head (never sooner than asked)
+    data = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    judged = [c for c in data["checks"] if c.get("operation") == "health"] if "checks" in data else None
+    assert judged is None or judged, data
+    assert not data["failures"], data["failures"]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 PHASES = ("lint", "schemathesis", "state-machine", "pact")
 ENGINE_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # What --fast sets, each unless given too: the Schemathesis phase alone, 20 examples, no coverage phase.
-FAST_PHASES, FAST_MAX_EXAMPLES, FAST_ENGINE_PHASES = "lint,schemathesis", 20, "examples,fuzzing,stateful"
+FAST_PHASES, FAST_MAX_EXAMPLES, FAST_ENGINE_PHASES = "lint,schemathesis,state-machine", 20, "examples,fuzzing,stateful"
 EPILOG = """\b
 Exit codes:
   0  every check held, and every operation answered 2xx (coverage)
@@ -72,8 +72,8 @@ Examples:
 )  # fmt: skip
 @click.option(
     "--fast", is_flag=True,
-    help="Quick feedback (docs/modes.md): --phases lint,schemathesis --max-examples 20 --schemathesis-phases "
-    "examples,fuzzing,stateful, each unless given; about a fifth of the default's time.",
+    help="Quick feedback (docs/modes.md): --phases lint,schemathesis,state-machine --max-examples 20 "
+    "--schemathesis-phases examples,fuzzing,stateful, each unless given; about a fifth of the default's time.",
 )  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress display, only the summary.")
 @click.option(

@@ -141,7 +141,7 @@ def _finish(record: RunRecord, paths: dict[str, Path]) -> None:
 @click.option(
     "--faults", "faults_file", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
     help="Inject faults into the forwarded traffic from this YAML or JSON rules file (docs/faults.md): "
-    "status, drop, latencyMs, truncate; reported as injected, never as the backend's.",
+    "status, drop, latencyMs, truncate, slowBodyMs; reported as injected, never as the backend's.",
 )  # fmt: skip
 @options.admin_token
 @click.pass_context
