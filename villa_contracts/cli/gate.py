@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 PHASES = ("lint", "schemathesis", "state-machine", "pact")
 ENGINE_PHASES = ("examples", "coverage", "fuzzing", "stateful")
-# What --fast sets, each unless given too: the Schemathesis phase alone, 20 examples, no coverage phase.
+# What --fast sets, each unless given too: no Pact phase, 20 examples, no Schemathesis coverage phase.
 FAST_PHASES, FAST_MAX_EXAMPLES, FAST_ENGINE_PHASES = "lint,schemathesis,state-machine", 20, "examples,fuzzing,stateful"
 EPILOG = """\b
 Exit codes:
