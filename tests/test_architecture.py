@@ -126,3 +126,21 @@ def test_business_rules_are_decided_only_in_the_domain() -> None:
     domain = re.compile(r"villa_contracts/(domain/|apis/[^/]+/domain)")
     assert built and all(domain.match(p) for p in built), sorted(set(built))
     assert not raised, raised
+
+
+def test_no_product_file_over_500_lines_and_no_function_over_80() -> None:
+    # Units a reader can hold: what grows past these is split where it has a seam (ARCHITECTURE.md).
+    long_files, long_functions = [], []
+    for package in ("villa_contracts", "mock_server", "suites"):
+        for path in _files(package):
+            text = path.read_text(encoding="utf-8")
+            where = str(path.relative_to(ROOT))
+            if text.count("\n") > 500:
+                long_files.append(f"{where}: {text.count(chr(10))} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 80:
+                        long_functions.append(f"{where}:{node.lineno} {node.name}: {length} lines")
+    assert not long_files, long_files
+    assert not long_functions, long_functions

@@ -63,8 +63,7 @@ class SetupFailed(Exception):
     """A set-up call did not answer as the contract says it should."""
 
 
-INJECTED_RETRIES = 8
-"""Times a set-up call answered with an injected fault (``X-Villa-Injected-Fault``) is sent again."""
+INJECTED_RETRIES = 8  # times a set-up call answered with an injected fault (X-Villa-Injected-Fault) is sent again
 
 
 class _Api:
@@ -77,11 +76,10 @@ class _Api:
     def call(self, path: str, body: Any) -> dict[str, Any]:
         url = f"{self.context.base_url}{path}"
         try:
-            response = self.context.http.post(url, json=body, headers=self.account.headers)
-            for _ in range(INJECTED_RETRIES):  # a fault the mock injected is not the set-up's answer: draw again
+            for _ in range(1 + INJECTED_RETRIES):  # a fault the mock injected is not the set-up's answer: again
+                response = self.context.http.post(url, json=body, headers=self.account.headers)
                 if injected_label(response.headers) is None:
                     break
-                response = self.context.http.post(url, json=body, headers=self.account.headers)
         except httpx.HTTPError as exc:
             raise SetupFailed(f"POST {path}: {type(exc).__name__}") from None
         if response.status_code != 200:
