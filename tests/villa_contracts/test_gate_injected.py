@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -21,33 +22,31 @@ FAULTS = {
 }
 
 
-def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_path: Path) -> None:
-    with serve_in_thread(lambda url: create_app(base_url=url, faults=FAULTS)) as server:
+def gate_on_faults(faults: dict[str, Any], report_dir: Path, run_id: str, *args: str) -> tuple[int, str]:
+    """The gate on a mock injecting ``faults``, villa only, seed 5, with ``args``: exit code and output."""
+    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
         result = CliRunner().invoke(
             cli,
-            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
-             "--phases", "schemathesis", "--max-examples", "5", "--seed", "5",
-             "--report-dir", str(tmp_path), "--run-id", "faults"],
-            env={"COLUMNS": "80", "NO_COLOR": "1"},
+            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa", "--seed", "5",
+             "--report-dir", str(report_dir), "--run-id", run_id, *args],
+            env={"COLUMNS": "200", "NO_COLOR": "1"},
         )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    return result.exit_code, result.output
+
+
+def test_a_gate_against_a_mock_with_faults_passes_and_names_them_injected(tmp_path: Path) -> None:
+    code, output = gate_on_faults(FAULTS, tmp_path, "faults", "--phases", "schemathesis", "--max-examples", "5")
+    assert code == 0, output
     data = json.loads((tmp_path / "faults" / "summary.json").read_text())
     assert data["exitCode"] == 0 and data["failures"] == []
-    assert "injected by the mock" in result.output
-    assert "X-Villa-Injected-Fault: 0:status=500" in result.output
+    assert "injected by the mock" in output
+    assert "X-Villa-Injected-Fault: 0:status=500" in output
 
 
 def test_an_operation_whose_success_only_injected_faults_kept_away_is_a_coverage_warning(tmp_path: Path) -> None:
     faults = {"rules": [{"operation": "villa.getOrder", "effect": {"status": 500, "undeclared": True}}]}  # every one
-    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
-        result = CliRunner().invoke(
-            cli,
-            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
-             "--phases", "schemathesis", "--max-examples", "3", "--seed", "5",
-             "--report-dir", str(tmp_path), "--run-id", "cover"],
-            env={"COLUMNS": "200", "NO_COLOR": "1"},
-        )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    code, output = gate_on_faults(faults, tmp_path, "cover", "--phases", "schemathesis", "--max-examples", "3")
+    assert code == 0, output
     data = json.loads((tmp_path / "cover" / "summary.json").read_text())
     coverage = [w for w in data["warnings"] if w["operation"] == "getOrder" and w["check"] == "coverage"]
     assert data["failures"] == [] and len(coverage) == 1
@@ -57,16 +56,9 @@ def test_an_operation_whose_success_only_injected_faults_kept_away_is_a_coverage
 def test_the_state_machine_reports_injected_faults_as_warnings(tmp_path: Path) -> None:
     faults = {"rules": [{"operation": "villa.createOrder", "probability": 0.3, "seed": 1,
                          "effect": {"status": 503, "undeclared": True}}]}  # fmt: skip
-    with serve_in_thread(lambda url: create_app(base_url=url, faults=faults)) as server:
-        result = CliRunner().invoke(
-            cli,
-            ["gate", "--no-progress", "--base-url", server.base_url, "--contract", "villa",
-             "--phases", "state-machine", "--max-examples", "10", "--seed", "5",
-             "--report-dir", str(tmp_path), "--run-id", "machine"],
-            env={"COLUMNS": "80", "NO_COLOR": "1"},
-        )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "injected by the mock (X-Villa-Injected-Fault: 0:status=503)" in result.output
+    code, output = gate_on_faults(faults, tmp_path, "machine", "--phases", "state-machine", "--max-examples", "10")
+    assert code == 0, output
+    assert "injected by the mock (X-Villa-Injected-Fault: 0:status=503)" in output
 
 
 def test_only_a_fault_that_changed_the_answer_excuses_it() -> None:
