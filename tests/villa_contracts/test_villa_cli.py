@@ -526,3 +526,10 @@ def test_health_times_the_request_only_not_the_clients_set_up(
     monkeypatch.setattr(_commands, "time", SimpleNamespace(perf_counter=lambda: now[0], strftime=time.strftime))
     result = run_villa(monkeypatch, capsys, "health")
     assert (result.code, result.out) == (0, "ok: http://backend.test answers (villa-mock 1) in 3 ms\n")
+
+
+def test_a_usage_error_is_one_line_exit_2(
+    unconfigured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_villa(monkeypatch, capsys, "--bogus")
+    assert result.code == 2 and result.err == "error: No such option '--bogus'. (see villa --help)\n", result.err

@@ -73,6 +73,12 @@ def _one_line(exc: object) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """A usage error in one line: what is wrong, and where the command's help is."""
+    where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    return f"error: {_one_line(exc.format_message())}{where}"
+
+
 def main() -> None:
     """Console-script entry point: run the CLI; turn every error into its documented exit code."""
     debug = "--debug" in sys.argv[1:]
@@ -84,8 +90,7 @@ def main() -> None:
         click.echo("interrupted: the command did not finish (exit 3, INCOMPLETE)", err=True)
         sys.exit(EXIT_INCOMPLETE)
     except click.UsageError as exc:  # one line, as every other error: what is wrong, and where help is
-        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
-        click.echo(f"error: {_one_line(exc.format_message())}{where}", err=True)
+        click.echo(usage_line(exc), err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         exc.show()

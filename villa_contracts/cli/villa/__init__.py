@@ -131,6 +131,11 @@ def main() -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted (exit 3)", err=True)
         sys.exit(3)
+    except click.UsageError as exc:
+        from villa_contracts.cli._root import usage_line
+
+        click.echo(usage_line(exc), err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
