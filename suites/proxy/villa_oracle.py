@@ -73,9 +73,10 @@ class SeenOrder:
 
         A second's grace: a ``Date`` header is whole seconds.
         """
-        if self.paid or self.expired or self.created is None or now is None:
+        if self.created is None or now is None:
             return False
-        return now + 1 >= order_rules.expires_at(self.created)
+        expiry = order_rules.expires_at(self.created)
+        return order_rules.is_due(paid=self.paid, expired_record=self.expired, expiry=expiry, now=now + 1)
 
 
 def backend_now(seen: Seen) -> float | None:

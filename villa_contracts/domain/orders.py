@@ -181,7 +181,12 @@ def expires_at(created_at: float) -> float:
 
 def is_expired(order: Mapping[str, Any], expiry: float, now: float) -> bool:
     """Whether a stored order is due to expire at ``now``: unpaid (and not expired already) at its expiry."""
-    return not is_paid(order) and not is_expired_record(order) and now >= expiry
+    return is_due(paid=is_paid(order), expired_record=is_expired_record(order), expiry=expiry, now=now)
+
+
+def is_due(*, paid: bool, expired_record: bool, expiry: float, now: float) -> bool:
+    """``is_expired`` on what is known of an order rather than its document (a watcher's facts)."""
+    return not paid and not expired_record and now >= expiry
 
 
 def stock_needs(order: Mapping[str, Any] | None) -> Counter[int]:
