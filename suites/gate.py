@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 PhaseRunner = Callable[["RunContext", "GatePlan"], Iterator[Event]]
 Reach = Callable[["RunContext", "GatePlan", "dict[tuple[str, str], set[int]]"], "set[tuple[str, str]]"]
 MachineRunner = Callable[..., "MachineResult"]
-Coverage = Literal["fail", "warn"]
+Coverage = Literal["fail", "warn", "off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,8 @@ class GatePlan:
         contracts: the short names of the contracts to check (the context's backend APIs when empty).
         state_change_url: the provider's Pact state-change URL (a mock's own by default).
         coverage: ``fail``: an operation that never answered 2xx in a phase that should reach it
-            fails the run; ``warn``: it is reported as a warning.
+            fails the run; ``warn``: it is reported as a warning; ``off``: not judged here (a part of a
+            phase whose other parts run elsewhere: ``villa_contracts.cli._parallel`` judges the whole phase).
         schemathesis_phases: Schemathesis' own phases the schemathesis phase runs (all by default).
     """
 
@@ -126,13 +127,10 @@ def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:
         injected: set[tuple[str, str]] = set()  # operations some of whose answers were faults the mock injected
         try:
             for event in spec.run(context, plan):
-                if isinstance(event, CheckFinished) and event.contract:
-                    statuses.setdefault((event.contract, event.operation), set()).update(event.statuses)
-                    if event.warning and any(f.title.startswith(INJECTED) for f in event.failures):
-                        injected.add((event.contract, event.operation))
+                fold(event, statuses, injected)
                 yield event
-            if spec.reaches is not None:
-                yield from _coverage(name, spec.reaches(context, plan, statuses), statuses, plan, injected)
+            if spec.reaches is not None and plan.coverage != "off":
+                yield from coverage(name, spec.reaches(context, plan, statuses), statuses, plan, injected)
         except KeyboardInterrupt:
             yield PhaseFinished(name, time.perf_counter() - started, None, interrupted=True)
             raise
@@ -141,7 +139,15 @@ def run_gate(context: RunContext, plan: GatePlan) -> Iterator[Event]:
         yield PhaseFinished(name, time.perf_counter() - started, error)
 
 
-def _coverage(
+def fold(event: Event, statuses: dict[tuple[str, str], set[int]], injected: set[tuple[str, str]]) -> None:
+    """Note what ``event`` says for coverage: the statuses an operation answered, and whether faults were injected."""
+    if isinstance(event, CheckFinished) and event.contract:
+        statuses.setdefault((event.contract, event.operation), set()).update(event.statuses)
+        if event.warning and any(f.title.startswith(INJECTED) for f in event.failures):
+            injected.add((event.contract, event.operation))
+
+
+def coverage(
     phase_name: str,
     expected: set[tuple[str, str]],
     statuses: dict[tuple[str, str], set[int]],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from villa_contracts.redact import holds_card_number, redact, redact_reproduction
 
@@ -47,6 +47,10 @@ class Failure(AssertionError):
         self.reproduction = redact_reproduction(reproduction)
         self.seed = seed
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as it is (the gate's worker processes send failures to the parent): already redacted.
+        return _restored, (self.args, dict(self.__dict__))
+
     def as_json(self) -> dict[str, object]:
         """The summary.json form."""
         return {
@@ -58,3 +62,10 @@ class Failure(AssertionError):
             "reproduction": self.reproduction,
             "seed": self.seed,
         }
+
+
+def _restored(args: tuple[Any, ...], state: dict[str, Any]) -> Failure:
+    failure = Failure.__new__(Failure)
+    failure.args = args
+    failure.__dict__.update(state)
+    return failure

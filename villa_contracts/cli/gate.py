@@ -17,6 +17,8 @@ import click
 from villa_contracts.cli import options
 
 if TYPE_CHECKING:
+    from suites.gate import GatePlan
+    from villa_contracts.cli._parallel import Settings
     from villa_contracts.contract import Contracts
     from villa_contracts.events import Event
     from villa_contracts.reports import ReportWriter, RunRecord
@@ -80,6 +82,12 @@ Examples:
     "--via-proxy", is_flag=True,
     help="Send the gate's traffic through the validating proxy: one report holds the traffic's verdicts too.",
 )  # fmt: skip
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), envvar="VILLA_GATE_JOBS",
+    help="Worker processes on the embedded mock: each phase of each contract runs on a fresh mock of its own, "
+    "side by side (default: one per core, at most 4; 1: one mock for the whole run). A --base-url or "
+    "--via-proxy run is one backend: one part at a time.",
+)  # fmt: skip
 def command(
     base_url: str | None,
     contracts: tuple[str, ...],
@@ -99,6 +107,7 @@ def command(
     fast: bool,
     no_progress: bool,
     via_proxy: bool,
+    jobs: int | None,
 ) -> None:
     """Check a backend against the contracts; fail the build on any violation.
 
@@ -113,18 +122,16 @@ def command(
     VILLA_COGNITO_* settings. With VILLA_ENV=prod, payment operations are skipped unless
     --allow-prod-payments.
     """
-    from suites.context import RunContext
-    from suites.gate import GatePlan, run_gate
-    from villa_contracts.cli._embedded import target_url
-    from villa_contracts.cli._proxied import traffic_events
-    from villa_contracts.cli._proxied import via_proxy as proxied
+    from suites.gate import GatePlan
+    from villa_contracts.cli._parallel import Settings
     from villa_contracts.contract import load
-    from villa_contracts.events import EXIT_ERROR, RunFinished, RunStarted
+    from villa_contracts.events import EXIT_ERROR, RunFinished
     from villa_contracts.reports import run_directory_name
 
     if fast:
         phases, max_examples, schemathesis_phases = _fast(phases, max_examples, schemathesis_phases)
     chosen, engine = _phase_lists(phases, schemathesis_phases)
+    workers = _workers(jobs, base_url, via_proxy)
     everything = load()
     _only_backend_apis(everything, contracts)
     seed = seed if seed is not None else secrets.randbelow(2**31)
@@ -136,19 +143,11 @@ def command(
                     coverage="warn" if coverage == "warn" else "fail", schemathesis_phases=engine)  # fmt: skip
     try:
         names = tuple(c.name for c in everything.select(contracts))
-        with (
-            _terminate_as_interrupt(),
-            target_url(base_url, seed=seed) as (url, embedded),
-            proxied(via_proxy, url, contracts=names, env=env, allow_prod_payments=allow_prod_payments) as gated,
-        ):
-            gate_url, proxy = gated
-            emit(RunStarted(run_id, url, embedded, seed, max_examples, time.time(), chosen, names))
-            target = _target(gate_url, emit, seed, max_examples, rate_limit, env, allow_prod_payments, admin_token)
-            with RunContext(target, everything) as context:
-                for event in run_gate(context, plan):
-                    emit(event)
-                for event in traffic_events(proxy) if proxy is not None else ():
-                    emit(event)
+        settings = Settings(seed, max_examples, rate_limit, env, allow_prod_payments, admin_token)
+        if workers > 1:
+            _side_by_side(emit, plan, names, settings, workers, run_id)
+        else:
+            _one_backend(emit, plan, names, settings, (base_url, via_proxy), run_id, everything)
         exit_code, reason = record.outcome()
     except _CannotRun as exc:
         exit_code, reason = EXIT_ERROR, str(exc)
@@ -164,6 +163,67 @@ def command(
 
 class _CannotRun(Exception):
     pass
+
+
+def _one_backend(
+    emit: Callable[[Event], None],
+    plan: GatePlan,
+    names: tuple[str, ...],
+    settings: Settings,
+    where: tuple[str | None, bool],
+    run_id: str,
+    everything: Contracts,
+) -> None:
+    """The run on one backend: ``where`` is (the base URL, None for the embedded mock; through the proxy or not)."""
+    from suites.context import RunContext
+    from suites.gate import run_gate
+    from villa_contracts.cli._embedded import target_url
+    from villa_contracts.cli._proxied import traffic_events, via_proxy
+    from villa_contracts.events import RunStarted
+
+    s = settings
+    with (
+        _terminate_as_interrupt(),
+        target_url(where[0], seed=s.seed) as (url, embedded),
+        via_proxy(where[1], url, contracts=names, env=s.env, allow_prod_payments=s.allow_prod_payments) as gated,
+    ):
+        gate_url, proxy = gated
+        emit(RunStarted(run_id, url, embedded, s.seed, s.max_examples, time.time(), plan.phases, names))
+        target = _target(gate_url, emit, s.seed, s.max_examples, s.rate_limit, s.env, s.allow_prod_payments,
+                         s.admin_token)  # fmt: skip
+        with RunContext(target, everything) as context:
+            for event in run_gate(context, plan):
+                emit(event)
+            for event in traffic_events(proxy) if proxy is not None else ():
+                emit(event)
+
+
+def _side_by_side(
+    emit: Callable[[Event], None], plan: GatePlan, names: tuple[str, ...], settings: Settings, workers: int, run_id: str
+) -> None:
+    """The run on embedded mocks, its parts in ``workers`` processes (``villa_contracts.cli._parallel``)."""
+    from villa_contracts.cli._parallel import run_parallel
+    from villa_contracts.events import RunStarted
+
+    target = f"{workers} worker processes, a fresh mock per phase and contract"
+    emit(RunStarted(run_id, target, True, settings.seed, settings.max_examples, time.time(), plan.phases, names))
+    _prod_note(emit, skipped=(settings.env or "dev") == "prod" and not settings.allow_prod_payments)
+    with _terminate_as_interrupt():
+        for event in run_parallel(plan, names, settings, workers):
+            emit(event)
+
+
+def _workers(jobs: int | None, base_url: str | None, via_proxy: bool) -> int:
+    """How many worker processes run the gate's parts: several only on the embedded mock, without the proxy."""
+    if base_url or via_proxy:
+        if jobs is not None and jobs > 1:
+            given = "--base-url" if base_url else "--via-proxy"
+            raise click.UsageError(f"--jobs {jobs}: a {given} run checks one backend, one part at a time; drop --jobs")
+        return 1
+    if jobs is not None:
+        return jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
 
 
 def _reporters(
@@ -239,7 +299,6 @@ def _target(
     admin_token: str | None,
 ) -> Target:
     """The target at ``url``, its accounts logged in (``_CannotRun`` when unreachable, misconfigured or refused)."""
-    from villa_contracts.events import Progress
     from villa_contracts.target import resolve_target
 
     try:
@@ -254,11 +313,18 @@ def _target(
         )
     except Exception as exc:  # unreachable, config or login: the gate cannot run
         raise _CannotRun(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    if not target.allow_payments:
+    _prod_note(emit, skipped=not target.allow_payments)
+    return target
+
+
+def _prod_note(emit: Callable[[Event], None], *, skipped: bool) -> None:
+    """Say so when payment operations are skipped (VILLA_ENV=prod without --allow-prod-payments)."""
+    from villa_contracts.events import Progress
+
+    if skipped:
         note = "VILLA_ENV=prod: payment operations are skipped (--allow-prod-payments to call them)"
         click.echo(f"note: {note}", err=True)
         emit(Progress("gate", note))
-    return target
 
 
 def _interrupted(record: RunRecord, emit: Callable[[Event], None]) -> tuple[int, str]:
