@@ -119,6 +119,7 @@ class Exchange:
         error: why there is no answer, when there is none.
         redacted: JSON pointers (``/request/body/card/number``, ``/response/headers/set-cookie``…)
             whose value was redacted before it was recorded: a check cannot judge them again.
+        typed: those of ``redacted`` recorded in their original JSON type: their type is judged again.
         card_data: pointers of the answer where card data showed (``/maskedCardNo``,
             ``/headers/x-card``), as seen live; None: look at the answer itself.
     """
@@ -135,6 +136,7 @@ class Exchange:
     started: float = 0.0
     error: str = ""
     redacted: frozenset[str] = field(default_factory=frozenset)
+    typed: frozenset[str] = field(default_factory=frozenset)
     card_data: tuple[str, ...] | None = None
 
     def request_header(self, name: str) -> str:

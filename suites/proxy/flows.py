@@ -19,6 +19,7 @@ from suites.proxy.decoding import bounded
 from suites.proxy.exchange import MAX_PARSED, Exchange, headers_of, parse_body
 from suites.proxy.redaction import (
     escape,
+    json_type,
     recorded_value,
     scrub_headers,
     scrub_json,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 REDACTED_KEY = "villa.redacted"
+TYPED_KEY = "villa.redacted_typed"
+"""Flow metadata: the redacted pointers whose recorded value kept the original's JSON type."""
 """``flow.metadata`` key: the JSON pointers whose values the recording does not hold."""
 CARD_DATA_KEY = "villa.card_data"
 """``flow.metadata`` key: where the live answer showed card data (the recording holds it masked)."""
@@ -85,6 +88,7 @@ def exchange_of(flow: http.HTTPFlow, base_path: str = "") -> Exchange | None:
         started=request.timestamp_start or 0.0,
         error=flow.error.msg if flow.error is not None else "",
         redacted=frozenset(flow.metadata.get(REDACTED_KEY) or ()),
+        typed=frozenset(flow.metadata.get(TYPED_KEY) or ()),
         card_data=tuple(card_data) if card_data is not None else None,
     )
 
@@ -110,8 +114,11 @@ def _set_headers(message: http.Message, pairs: Sequence[tuple[str, str]]) -> Non
     message.headers = http.Headers([(name.encode(), value.encode("utf-8", "surrogateescape")) for name, value in pairs])
 
 
-def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str]]:
-    """Redact a message's body in place; return the pointers taken out, and those that held card data."""
+def _scrub_body(message: http.Message, prefix: str, typed: list[str]) -> tuple[list[str], list[str]]:
+    """Redact a message's body in place; return the pointers taken out, and those that held card data.
+
+    ``typed`` gets the pointers taken out whose recorded value has the original's JSON type.
+    """
     raw = _content(message)
     if not raw:
         return [], []
@@ -120,6 +127,7 @@ def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str
     if body.kind == "json":
         value, secrets, cards = scrub_json(body.value)
         message.content = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        typed.extend(prefix + p for p in secrets if _same_type(body.value, value, p))
         return [prefix + p for p in secrets + cards], cards
     if body.kind == "form":
         form: dict[str, Any] = body.value
@@ -134,6 +142,18 @@ def _scrub_body(message: http.Message, prefix: str) -> tuple[list[str], list[str
         return ([prefix] if scrubbed != text else []), ([""] if carded else [])
     message.content = b""  # binary: nothing a contract check needs, and nothing that may hold a secret is kept
     return [prefix], []
+
+
+def _same_type(original: Any, recorded: Any, pointer: str) -> bool:
+    """Whether the values at ``pointer`` (JSON pointer) in the two documents have one JSON type."""
+    for token in pointer.split("/")[1:] if pointer else ():
+        key = token.replace("~1", "/").replace("~0", "~")
+        try:
+            original = original[int(key)] if isinstance(original, list) else original[key]
+            recorded = recorded[int(key)] if isinstance(recorded, list) else recorded[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return False
+    return json_type(original) == json_type(recorded)
 
 
 def redacted(flow: http.HTTPFlow) -> http.HTTPFlow:
@@ -157,15 +177,17 @@ def redacted(flow: http.HTTPFlow) -> http.HTTPFlow:
     pairs, secrets, cards = scrub_headers(_pairs(request.headers))
     _set_headers(request, pairs)
     gone += [f"/request{p}" for p in secrets + cards]
-    gone += _scrub_body(request, "/request/body")[0]
+    typed: list[str] = []
+    gone += _scrub_body(request, "/request/body", typed)[0]
     card_data: list[str] = []
     if copy.response is not None:
         pairs, secrets, cards = scrub_headers(_pairs(copy.response.headers))
         _set_headers(copy.response, pairs)
         gone += [f"/response{p}" for p in secrets + cards]
-        in_body, carded = _scrub_body(copy.response, "/response/body")
+        in_body, carded = _scrub_body(copy.response, "/response/body", typed)
         gone += in_body
         card_data = cards + carded
     copy.metadata[REDACTED_KEY] = sorted(set(gone))
+    copy.metadata[TYPED_KEY] = sorted(set(typed))
     copy.metadata[CARD_DATA_KEY] = card_data
     return copy

@@ -74,7 +74,13 @@ class Unreadable(Exception):
     """A body the proxy does not read (over ``MAX_PARSED`` bytes): it cannot be validated."""
 
 
-def _redacted(exchange: Exchange, pointer: str) -> bool:
+def _redacted(exchange: Exchange, pointer: str, violation: Violation | None = None) -> bool:
+    """Whether a violation at ``pointer`` is of a value the recording redacted (then it is not judged again).
+
+    A value recorded in its own JSON type (``Exchange.typed``) is still judged for its type.
+    """
+    if violation is not None and violation.keyword == "type" and pointer in exchange.typed:
+        return False
     return any(pointer == gone or pointer.startswith(gone + "/") for gone in exchange.redacted)
 
 
@@ -120,7 +126,7 @@ def request_violations(exchange: Exchange, operation: Operation, validator: Oper
         in_body.append(
             Violation("", f"media type {media!r} is not accepted (accepted: {', '.join(accepted)})", "content")
         )
-    return found + [v for v in in_body if not _redacted(exchange, f"/request/body{v.pointer}")]
+    return found + [v for v in in_body if not _redacted(exchange, f"/request/body{v.pointer}", v)]
 
 
 def response_violations(exchange: Exchange, validator: OperationValidator, body: Body) -> list[Violation]:
@@ -150,7 +156,7 @@ def response_violations(exchange: Exchange, validator: OperationValidator, body:
         return [Violation("", body.error, "type")]
     if body.kind in ("json", "text"):
         found = _followed(validator.response(status, body.value, media), "the answer's body is")
-        return [v for v in found if not _redacted(exchange, f"/response/body{v.pointer}")]
+        return [v for v in found if not _redacted(exchange, f"/response/body{v.pointer}", v)]
     return []
 
 

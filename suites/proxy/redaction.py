@@ -51,6 +51,34 @@ def hidden_value(name: str) -> str | None:
     return HIDDEN if is_cvv_name(name) else None
 
 
+def stand_in(value: Any, hidden: str) -> Any:
+    """What a hidden JSON value is recorded as: nothing of it, but its JSON type (``json_type``).
+
+    A re-check of the recording then judges the type as the live run did: a CVV sent as an array was
+    refused live, and a string in its place would look acceptable.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return 0 if json_type(value) == "integer" else 0.5
+    if isinstance(value, list):
+        return [hidden]
+    if isinstance(value, dict):
+        return {}
+    return hidden
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a parsed JSON value (an integral float is an ``integer``, as JSON Schema says)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def recorded_value(name: str, value: str) -> str:
     """A form field's or query parameter's value as a recording keeps it: hidden by its name, or scrubbed."""
     hidden = hidden_value(name)
@@ -124,7 +152,7 @@ def scrub_json(value: Any, pointer: str = "", key: str = "") -> tuple[Any, list[
     hidden = hidden_value(key) if key else None
     if hidden is not None and value not in _EMPTY:
         a_cvv = hidden == HIDDEN and any(c.isdigit() for c in json.dumps(value))
-        return hidden, [pointer], [pointer] if a_cvv else []
+        return stand_in(value, hidden), [pointer], [pointer] if a_cvv else []
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         secrets: list[str] = []

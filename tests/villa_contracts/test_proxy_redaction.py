@@ -5,20 +5,27 @@ from __future__ import annotations
 import base64
 import io
 import json
+from typing import Any
 
+import pytest
 from mitmproxy.io import FlowWriter
 from mitmproxy.test import tflow
 
 from suites.property.checks import caller_sub_of_headers
-from suites.proxy.flows import CARD_DATA_KEY, REDACTED_KEY, exchange_of, redacted
+from suites.proxy.exchange import Exchange
+from suites.proxy.flows import CARD_DATA_KEY, REDACTED_KEY, TYPED_KEY, exchange_of, redacted
+from suites.proxy.judge import TrafficJudge
 from suites.proxy.redaction import (
     card_pointers,
+    json_type,
     scrub_authorization,
     scrub_headers,
     scrub_json,
     scrub_text,
+    stand_in,
     token_key_pseudonym,
 )
+from villa_contracts.contract import load
 
 SUB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"
 PAYLOAD = base64.urlsafe_b64encode(json.dumps({"sub": SUB, "email": "a@b.c"}).encode()).decode().rstrip("=")
@@ -126,3 +133,51 @@ def test_a_flow_is_redacted_in_a_copy_that_says_what_was_taken_out() -> None:
     assert exchange is not None and exchange.card_data == ("/maskedCardNo",)
     assert "/request/body/card/number" in exchange.redacted
     assert exchange_of(copy, "/elsewhere") is None
+
+
+ORDER = {"orderId": "100026000001", "basketId": SUB, "grandTotal": "174"}
+CARD = {"number": "4111111111111111", "expirationMonth": "12", "expirationYear": "2030"}
+
+
+@pytest.mark.parametrize(
+    ("op", "body", "pointer"),
+    [
+        ("createCardTokenDev", {**ORDER, "userId": SUB, "card": {**CARD, "securityCode": ["123", None]}},
+         "/card/securityCode"),
+        ("createCardTokenDev", {**ORDER, "userId": SUB, "card": {**CARD, "securityCode": 123}}, "/card/securityCode"),
+        ("createChargeDev", {**ORDER, "token": ["tokn_test_1", None]}, "/token"),
+    ],
+    ids=["cvv-array", "cvv-number", "token-array"],
+)  # fmt: skip
+def test_a_secret_of_the_wrong_type_is_judged_again_as_it_was_live(op: str, body: Any, pointer: str) -> None:
+    # Live, the type is wrong and the backend refuses it (400); redacted to a string it would look acceptable,
+    # and a re-check of the recording would blame a correct backend (refused_as_declared).
+    operation = load()["villa"].operation(op)
+    flow = tflow.tflow(resp=True)
+    flow.request.method, flow.request.path = operation.method, operation.path
+    flow.request.headers["Authorization"] = f"Bearer {JWT}"
+    flow.request.headers["Content-Type"] = "application/json"
+    flow.request.content = json.dumps(body).encode()
+    flow.response.status_code = 400
+    flow.response.headers["Content-Type"] = "application/json"
+    details = [{"pointer": pointer, "message": "wrong type"}]
+    answer = {"error": f"request of {op} is invalid", "code": "invalid_request", "details": details}
+    flow.response.content = json.dumps(answer).encode()
+    copy = redacted(flow)
+    assert "123" not in copy.request.get_text() and "tokn_test_1" not in copy.request.get_text()
+    assert f"/request/body{pointer}" in copy.metadata[TYPED_KEY]
+    judge = TrafficJudge(load(), ("villa",))
+
+    def failed(exchange: Exchange | None) -> set[str]:
+        assert exchange is not None
+        verdict = judge.judge(exchange)
+        return {check for check, findings in verdict.judged if any(not f.warning for f in findings)}
+
+    live, again = failed(exchange_of(flow)), failed(exchange_of(copy))
+    assert live == again == set(), (live, again)
+
+
+def test_a_stand_in_keeps_the_json_type_and_nothing_else() -> None:
+    assert [json_type(stand_in(v, "***")) for v in ("987", 987, 9.5, 9.0, [1], {"a": 1}, True)] == [
+        "string", "integer", "number", "integer", "array", "object", "boolean"]  # fmt: skip
+    assert stand_in(["4111111111111111"], "***") == ["***"] and stand_in({"cvv": "987"}, "***") == {}
