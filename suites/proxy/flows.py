@@ -10,8 +10,10 @@ headers and bodies (``suites.proxy.redaction``), and the pointers of what was ta
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from mitmproxy import http
 
@@ -32,9 +34,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 REDACTED_KEY = "villa.redacted"
-TYPED_KEY = "villa.redacted_typed"
-"""Flow metadata: the redacted pointers whose recorded value kept the original's JSON type."""
 """``flow.metadata`` key: the JSON pointers whose values the recording does not hold."""
+TYPED_KEY = "villa.redacted_typed"
+"""``flow.metadata`` key: the redacted pointers whose recorded value kept the original's JSON type."""
 CARD_DATA_KEY = "villa.card_data"
 """``flow.metadata`` key: where the live answer showed card data (the recording holds it masked)."""
 REFUSED_KEY = "villa.refused"
@@ -65,38 +67,135 @@ def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
     return [(str(name), str(value)) for name, value in items]
 
 
-def exchange_of(flow: http.HTTPFlow, base_path: str = "") -> Exchange | None:
-    """The exchange of ``flow`` below ``base_path`` (None: the flow is not under it)."""
+FlowState = dict[str, Any]
+"""A flow as ``flows.mitm`` holds it (``HTTPFlow.get_state()``): what ``proxy check`` reads without building flows."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What an ``Exchange`` is made of, read from a flow or from a recorded flow's state."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int | None
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    started: float
+    ended: float | None
+    error: str
+    metadata: Mapping[str, Any]
+
+
+def _parts_of_flow(flow: http.HTTPFlow) -> _Parts:
     request, response = flow.request, flow.response
-    path = request.path.split("?", 1)[0] or "/"
+    return _Parts(
+        method=request.method,
+        path=request.path,
+        query=_query(request),
+        request_headers=_pairs(request.headers),
+        request_body=_content(request),
+        status=response.status_code if response is not None else None,
+        response_headers=_pairs(response.headers) if response is not None else [],
+        response_body=_content(response),
+        started=request.timestamp_start,
+        ended=response.timestamp_end if response is not None else None,
+        error=flow.error.msg if flow.error is not None else "",
+        metadata=flow.metadata,
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+
+
+def _state_body(message: FlowState | None) -> bytes:
+    if message is None:
+        return b""
+    raw = message.get("content")
+    if raw is None:  # streamed through, never held
+        return bytes(MAX_PARSED + 1)
+    encoding = next((_text(v) for k, v in message["headers"] if _text(k).lower() == "content-encoding"), "")
+    return bounded(raw, encoding, MAX_PARSED)
+
+
+def _parts_of_state(state: FlowState) -> _Parts:
+    """The parts of a recorded flow's state, read as mitmproxy's ``HTTPFlow`` would read them."""
+    request, response, error = state["request"], state.get("response"), state.get("error")
+    path = _text(request["path"])
+    return _Parts(
+        method=_text(request["method"]),
+        path=path,
+        query=tuple(parse_qsl(urlparse(path).query, keep_blank_values=True, errors="surrogateescape")),
+        request_headers=[(_text(k), _text(v)) for k, v in request["headers"]],
+        request_body=_state_body(request),
+        status=int(response["status_code"]) if response is not None else None,
+        response_headers=[(_text(k), _text(v)) for k, v in response["headers"]] if response is not None else [],
+        response_body=_state_body(response),
+        started=request.get("timestamp_start") or 0.0,
+        ended=response.get("timestamp_end") if response is not None else None,
+        error=str(error.get("msg", "")) if error else "",
+        metadata=state.get("metadata") or {},
+    )
+
+
+def exchange_of(flow: http.HTTPFlow | FlowState, base_path: str = "") -> Exchange | None:
+    """The exchange of ``flow`` (or of a recorded flow's state) below ``base_path`` (None: not under it)."""
+    parts = _parts_of_state(flow) if isinstance(flow, dict) else _parts_of_flow(flow)
+    path = parts.path.split("?", 1)[0] or "/"
     if base_path:
         if path != base_path and not path.startswith(base_path + "/"):
             return None
         path = path[len(base_path) :] or "/"
-    ended = response.timestamp_end if response is not None and response.timestamp_end else request.timestamp_start
-    card_data = flow.metadata.get(CARD_DATA_KEY)
+    ended = parts.ended or parts.started
+    card_data = parts.metadata.get(CARD_DATA_KEY)
     return Exchange(
-        method=request.method.upper(),
+        method=parts.method.upper(),
         path=path,
-        query=_query(request),
-        request_headers=headers_of(_pairs(request.headers)),
-        request_body=_content(request),
-        status=response.status_code if response is not None else None,
-        response_headers=headers_of(_pairs(response.headers)) if response is not None else (),
-        response_body=_content(response),
-        seconds=max((ended or 0.0) - (request.timestamp_start or 0.0), 0.0),
-        started=request.timestamp_start or 0.0,
-        error=flow.error.msg if flow.error is not None else "",
-        redacted=frozenset(flow.metadata.get(REDACTED_KEY) or ()),
-        typed=frozenset(flow.metadata.get(TYPED_KEY) or ()),
+        query=parts.query,
+        request_headers=headers_of(parts.request_headers),
+        request_body=parts.request_body,
+        status=parts.status,
+        response_headers=headers_of(parts.response_headers),
+        response_body=parts.response_body,
+        seconds=max((ended or 0.0) - (parts.started or 0.0), 0.0),
+        started=parts.started or 0.0,
+        error=parts.error,
+        redacted=frozenset(parts.metadata.get(REDACTED_KEY) or ()),
+        typed=frozenset(parts.metadata.get(TYPED_KEY) or ()),
         card_data=tuple(card_data) if card_data is not None else None,
     )
 
 
-def seen_exchange(flow: http.HTTPFlow, base_path: str = "") -> tuple[Exchange, bool]:
-    """The exchange of ``flow``, and whether it lies outside ``base_path`` (then its path is the whole path)."""
+def metadata_of(flow: http.HTTPFlow | FlowState) -> Mapping[str, Any]:
+    """A flow's metadata (or a recorded flow state's)."""
+    return (flow.get("metadata") or {}) if isinstance(flow, dict) else flow.metadata
+
+
+def seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str = "") -> tuple[Exchange, bool]:
+    """The exchange of ``flow``, and whether it lies outside ``base_path`` (then its path is the whole path).
+
+    A recorded flow's state that cannot be read so is read as mitmproxy's own flow (its checks, its errors).
+    """
+    if isinstance(flow, dict):
+        try:
+            return seen_exchange_of(flow, base_path)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            rebuilt = http.HTTPFlow.from_state(flow)
+            assert isinstance(rebuilt, http.HTTPFlow)
+            return seen_exchange_of(rebuilt, base_path)
+    return seen_exchange_of(flow, base_path)
+
+
+def seen_exchange_of(flow: http.HTTPFlow | FlowState, base_path: str) -> tuple[Exchange, bool]:
     exchange = exchange_of(flow, base_path)
-    return (exchange, False) if exchange is not None else (exchange_of(flow) or bare_exchange(flow), True)
+    if exchange is not None:
+        return exchange, False
+    whole = exchange_of(flow)
+    assert whole is not None  # no base path: every flow is under it
+    return whole, True
 
 
 def bare_exchange(flow: http.HTTPFlow) -> Exchange:

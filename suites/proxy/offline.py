@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from suites.proxy.flows import REFUSED_KEY, seen_exchange
+from suites.proxy.flows import REFUSED_KEY, metadata_of, seen_exchange
 from suites.proxy.judge import TrafficJudge
 from suites.proxy.ledger import Ledger
 from suites.proxy.session import TrafficSession
@@ -64,7 +64,7 @@ def recheck(
     )
     session = TrafficSession(judge, ledger, report_dir=report_dir, listener=listener)
     for flow in recording.flows:
-        refused = flow.metadata.get(REFUSED_KEY)
+        refused = metadata_of(flow).get(REFUSED_KEY)
         if refused:
             contract, _, operation = str(refused).partition(".")
             session.refuse(contract, operation, "refused by the prod payments fence when recorded: never forwarded")
