@@ -370,15 +370,7 @@ def catalog_prices(contracts: Contracts) -> dict[tuple[int, str], int]:
     """The catalog's prices in satang by ``(cprcode, branch)``."""
     from villa_contracts.domain.catalog import BusinessData
 
-    data = BusinessData.from_contract(contracts)
-    return {
-        (code, branch): offer.price
-        for code, product in data.products.items()
-        for branch, offer in product.offers.items()
-    }
-
-
-addons = [ContractProxy()]
+    return BusinessData.from_contract(contracts).prices()
 
 
 def _truncate(response: http.Response, fault: Injected) -> None:
@@ -389,3 +381,6 @@ def _truncate(response: http.Response, fault: Injected) -> None:
     response.headers["content-length"] = str(len(raw))
     response.headers["connection"] = "close"
     response.raw_content = raw[: fault.kept(len(raw))]
+
+
+addons = [ContractProxy()]

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from mitmproxy import exceptions, http, io
-from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.io import compat, tnetstring
 
 from suites.proxy.flows import FlowState
@@ -64,6 +63,8 @@ class Recorder:
         descriptor = os.open(directory / FLOWS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(descriptor, "ab")
         self._writer = io.FlowWriter(self._file)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+        from mitmproxy.addons.savehar import SaveHar  # here: mitmproxy's addons take 0.3 s to import
+
         self._har = SaveHar()
         self._servers: set[Server] = set()
         self._entries = open(directory / ENTRIES, "a", encoding="utf-8")  # open as long as the recorder

@@ -305,10 +305,10 @@ def check(
     Yesterday's traffic against a changed contract (--contracts-dir) shows what the change would
     break. The verdicts on an unchanged contract are those of the live run.
     """
-    from suites.proxy.addon import catalog_prices
     from suites.proxy.offline import recheck
     from suites.proxy.recording import read_recording
     from villa_contracts.contract import load
+    from villa_contracts.domain.catalog import BusinessData
     from villa_contracts.reports import ReportWriter, run_directory_name
 
     everything = load(contracts_dir)
@@ -317,7 +317,8 @@ def check(
     if read.problem:
         click.echo(f"note: {read.problem}", err=True)
     recorded = bool(read.meta.get("catalog"))
-    prices = catalog_prices(everything) if catalog == "on" or (catalog == "recorded" and recorded) else None
+    on = catalog == "on" or (catalog == "recorded" and recorded)
+    prices = BusinessData.from_contract(everything).prices() if on else None
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + "-check"
     directory = report_dir / run_directory_name(run_id)
     ReportWriter.from_dir(directory).check_writable()

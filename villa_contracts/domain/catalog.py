@@ -108,3 +108,11 @@ class BusinessData:
             if card.outcome == outcome:
                 return card
         raise ContractError(f"no test card with outcome {outcome!r} in test_cards.yaml")
+
+    def prices(self) -> dict[tuple[int, str], Satang]:
+        """The catalog's prices in satang by ``(cprcode, branch)``."""
+        return {
+            (code, branch): offer.price
+            for code, product in self.products.items()
+            for branch, offer in product.offers.items()
+        }
