@@ -128,7 +128,8 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
     # done), each phase's longest part first.
     order = sorted(range(len(parts)), key=lambda i: (plan.phases.index(parts[i].phase), -_weight(parts[i])))
     longest = max(order, key=lambda i: _weight(parts[i]))
-    for index in [longest, *(i for i in order if i != longest)]:
+    queued = [longest, *(i for i in order if i != longest)]
+    for index in queued:
         todo.put((index, parts[index]))
     part_plan = dataclasses.replace(plan, coverage="off")
     workers = [
@@ -143,7 +144,9 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
             worker.start()
         for phase in plan.phases:
             yield PhaseStarted(phase, PHASES[phase].description)
-            yield from _phase(plan, phase, [(i, part) for i, part in enumerate(parts) if part.phase == phase], inbox)
+            # Its contracts in the order their parts started: the one running now shows its progress.
+            mine = [(i, parts[i]) for i in queued if parts[i].phase == phase]
+            yield from _phase(plan, phase, mine, inbox)
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -153,7 +156,7 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
 
 
 def _phase(plan: GatePlan, phase: str, parts: list[tuple[int, Part]], inbox: _Inbox) -> Iterator[Event]:
-    """One phase's events from its parts, contract by contract, then its coverage and its end."""
+    """One phase's events from its parts (in their order), contract by contract, then its coverage and its end."""
     from suites.gate import PHASES, coverage, fold
 
     seconds, error = 0.0, None

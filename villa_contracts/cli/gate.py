@@ -203,11 +203,12 @@ def _side_by_side(
 ) -> None:
     """The run on embedded mocks, its parts in ``workers`` processes (``villa_contracts.cli._parallel``)."""
     from villa_contracts.cli._parallel import run_parallel
-    from villa_contracts.events import RunStarted
+    from villa_contracts.events import Progress, RunStarted
 
     target = f"{workers} worker processes, a fresh mock per phase and contract"
     emit(RunStarted(run_id, target, True, settings.seed, settings.max_examples, time.time(), plan.phases, names))
     _prod_note(emit, skipped=(settings.env or "dev") == "prod" and not settings.allow_prod_payments)
+    emit(Progress("gate", f"{workers} workers: a phase of a contract each, side by side (--jobs 1: one at a time)"))
     with _terminate_as_interrupt():
         for event in run_parallel(plan, names, settings, workers):
             emit(event)
