@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from villa_contracts.target import Target
 
 TIMEOUT_SECONDS = 30.0
+INJECTED_RETRIES = 8
+"""Times a data set-up's call answered with an injected fault (``X-Villa-Injected-Fault``) is sent again."""
 
 
 class PacedClient:
@@ -59,6 +61,19 @@ class PacedClient:
         label = injected_label(response.headers)
         if label:  # a fault the mock injected (docs/faults.md): whoever judges this answer asks
             self.injected_seen().append(label)
+        return response
+
+    def set_up(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A data set-up's call: sent again, up to ``INJECTED_RETRIES`` times, while the mock injected a fault.
+
+        Such a fault replaced the answer before the call was handled (``villa_contracts.faults.ALTERING``): it
+        is not the set-up's answer, and sending it again changes nothing on the backend.
+        """
+        response = self.request(method, url, **kwargs)
+        for _ in range(INJECTED_RETRIES):
+            if injected_label(response.headers) is None:
+                break
+            response = self.request(method, url, **kwargs)
         return response
 
     def injected_seen(self) -> list[str]:

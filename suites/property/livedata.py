@@ -24,7 +24,6 @@ from suites.property.edges import edge_examples
 from villa_contracts.domain.lineitems import LineItemsData
 from villa_contracts.domain.money import to_satang
 from villa_contracts.errors import ConfigError
-from villa_contracts.faults import injected_label
 
 if TYPE_CHECKING:
     from suites.context import RunContext
@@ -63,9 +62,6 @@ class SetupFailed(Exception):
     """A set-up call did not answer as the contract says it should."""
 
 
-INJECTED_RETRIES = 8  # times a set-up call answered with an injected fault (X-Villa-Injected-Fault) is sent again
-
-
 class _Api:
     def __init__(self, context: RunContext) -> None:
         self.context = context
@@ -76,10 +72,7 @@ class _Api:
     def call(self, path: str, body: Any) -> dict[str, Any]:
         url = f"{self.context.base_url}{path}"
         try:
-            for _ in range(1 + INJECTED_RETRIES):  # a fault the mock injected is not the set-up's answer: again
-                response = self.context.http.post(url, json=body, headers=self.account.headers)
-                if injected_label(response.headers) is None:
-                    break
+            response = self.context.http.set_up("POST", url, json=body, headers=self.account.headers)
         except httpx.HTTPError as exc:
             raise SetupFailed(f"POST {path}: {type(exc).__name__}") from None
         if response.status_code != 200:
@@ -260,7 +253,7 @@ class _ShopApi:
 
     def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         try:
-            response = self.context.http.request(
+            response = self.context.http.set_up(
                 method, f"{self.context.base_url}{path}", json=body, headers=self.headers
             )
         except httpx.HTTPError as exc:

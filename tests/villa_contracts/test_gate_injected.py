@@ -69,3 +69,29 @@ def test_only_a_fault_that_changed_the_answer_excuses_it() -> None:
     assert injected_label({HEADER: "2:latencyMs=200"}) is None  # only delayed: still the backend's answer
     assert injected_label({HEADER: "3:slowBodyMs=50"}) is None
     assert injected_label({}) is None
+
+
+@pytest.mark.parametrize(
+    ("contract", "operations"),
+    [
+        ("villa", ("villa.createOrder", "villa.createChargeDev")),
+        ("shop", ("shop.addCartItem", "shop.checkoutCart", "shop.addAddress")),
+        ("lineitems", ("lineitems.createLineItemOrder", "lineitems.payLineItemOrder")),
+    ],
+)
+def test_the_data_set_up_sends_a_call_again_when_the_mock_injected_a_fault(
+    contract: str, operations: tuple[str, ...]
+) -> None:
+    from suites.context import RunContext
+    from suites.property.livedata import live_examples
+    from villa_contracts.contract import load
+    from villa_contracts.target import resolve_target
+
+    rules = [{"operation": op, "probability": 0.5, "seed": n, "effect": {"status": 503, "undeclared": True}}
+             for n, op in enumerate(operations)]  # fmt: skip
+    with serve_in_thread(lambda url: create_app(base_url=url, faults={"rules": rules})) as server:
+        with RunContext(resolve_target(server.base_url, seed=5, max_examples=5)) as context:
+            live = live_examples(context, load()[contract])
+            injected = list(context.http.injected_seen())
+    assert injected, "no fault was injected into the set-up: the test shows nothing"
+    assert live.notes == [], live.notes  # every set-up call answered in the end: no example left as written
