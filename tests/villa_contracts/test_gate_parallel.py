@@ -163,6 +163,10 @@ def test_jobs_need_the_embedded_mock() -> None:
     result = CliRunner().invoke(cli, ["gate", "--base-url", "http://127.0.0.1:9", "--jobs", "2"])
     assert result.exit_code == 2
     assert "--jobs 2: a --base-url run checks one backend, one part at a time; drop --jobs" in result.output
+    # VILLA_GATE_JOBS, set for every run, is no usage error on a backend: that run goes on (here: unreachable).
+    result = CliRunner().invoke(cli, ["gate", "--base-url", "http://127.0.0.1:9"], env={"VILLA_GATE_JOBS": "2"})
+    assert result.exit_code == 2 and "--jobs" not in result.output, result.output
+    assert "gate could not run" in result.output
 
 
 def test_a_failure_crosses_to_the_parent_process_whole_and_still_masked() -> None:

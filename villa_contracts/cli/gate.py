@@ -215,9 +215,13 @@ def _side_by_side(
 
 
 def _workers(jobs: int | None, base_url: str | None, via_proxy: bool) -> int:
-    """How many worker processes run the gate's parts: several only on the embedded mock, without the proxy."""
+    """How many worker processes run the gate's parts: several only on the embedded mock, without the proxy.
+
+    ``--jobs`` above 1 with a backend given is a usage error; ``VILLA_GATE_JOBS`` (set for every run) is not.
+    """
     if base_url or via_proxy:
-        if jobs is not None and jobs > 1:
+        source = click.get_current_context().get_parameter_source("jobs")
+        if jobs is not None and jobs > 1 and source == click.core.ParameterSource.COMMANDLINE:
             given = "--base-url" if base_url else "--via-proxy"
             raise click.UsageError(f"--jobs {jobs}: a {given} run checks one backend, one part at a time; drop --jobs")
         return 1
