@@ -136,16 +136,16 @@ def create_order(call: Call) -> tuple[int, Any]:
     """``POST /api/order/create``: price, reserve stock and store a new order."""
     state, body = call.state, call.body
     cards.refuse_card_data(body, known=state.data.cards)
-    rules.require_owner(body.get("ownerId"), call.sub)
     order_id = body["orderId"]
     with state.store.transaction():
         issued = state.store.get(ISSUED, order_id) or {}
-        branch_id = rules.check_create(
+        branch_id = rules.decide_create(
             order_id,
+            claimed_owner=body.get("ownerId"),
+            caller=call.sub,
             issued_to=issued.get("issuedTo"),
             issued_branch=issued.get("branchId"),
             exists=state.store.get(ORDERS, order_id) is not None,
-            caller=call.sub,
             branch=body.get("branchId"),
         )
         doc = _price_and_store(state, body, branch_id, None)
@@ -165,13 +165,15 @@ def update_order(call: Call) -> tuple[int, Any]:
     cards.refuse_card_data(body, known=state.data.cards)
     order_id = body["orderId"]
     with state.store.transaction():
-        stored = own_order(state, order_id, call.sub)
-        rules.require_owner(body.get("ownerId"), call.sub)
-        branch_id = rules.check_update(
+        stored = state.store.get(ORDERS, str(order_id))
+        branch_id = rules.decide_update(
             order_id,
-            paid=rules.is_paid(stored),
-            stored_branch=stored["branchId"],
+            owner=stored.get("ownerId") if stored else None,
+            claimed_owner=body.get("ownerId"),
+            caller=call.sub,
+            paid=stored is not None and rules.is_paid(stored),
+            stored_branch=stored["branchId"] if stored else "",
             branch=body.get("branchId"),
-            expired=rules.is_expired_record(stored),
+            expired=stored is not None and rules.is_expired_record(stored),
         )
         return 200, _price_and_store(state, body, branch_id, stored)

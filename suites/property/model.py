@@ -220,24 +220,23 @@ class Model:
 
     def expect_create(self, user: int, order_id: str, cart: Cart, *, foreign_owner: bool = False) -> Expect:
         """``createOrder`` by ``user`` with an id from the bundle (in the other user's name: ``foreign_owner``)."""
+        issued = self.issued.get(order_id)
+        facts = {
+            "caller": str(user),
+            "issued_to": None if issued is None else str(issued[0]),
+            "issued_branch": None if issued is None else issued[1],
+            "exists": order_id in self.orders,
+            "branch": cart.branch,
+        }
+        refusal = refusal_of(orders.decide_create, order_id, claimed_owner=str(1 - user if foreign_owner else user),
+                             **facts)  # fmt: skip
         if foreign_owner:
-            refusal = refusal_of(orders.require_owner, str(1 - user), str(user))
             assert refusal is not None
             # Another backend may look at the id before the owner: its refusal of the id is fine too.
             same_owner = self.expect_create(user, order_id, cart)
             id_refusals = {STATUS["not_found"], STATUS["conflict"]}  # the id unknown, or used already
             also = (same_owner.status,) if same_owner.status in id_refusals else ()
             return Expect.of(refusal, also=also)
-        issued = self.issued.get(order_id)
-        refusal = refusal_of(
-            orders.check_create,
-            order_id,
-            issued_to=None if issued is None else str(issued[0]),
-            issued_branch=None if issued is None else issued[1],
-            exists=order_id in self.orders,
-            caller=str(user),
-            branch=cart.branch,
-        )
         if refusal is not None:
             return Expect.of(refusal)
         return self._expect_priced(cart, Counter(), "createOrder")
@@ -252,20 +251,22 @@ class Model:
         return order
 
     def expect_update(self, user: int, order_id: str, cart: Cart) -> Expect:
-        """``updateOrder`` by ``user``."""
-        order = self._owned(user, order_id)
-        if isinstance(order, Expect):
-            return order
+        """``updateOrder`` by ``user`` (in its own name)."""
+        order = self.orders.get(order_id)
         refusal = refusal_of(
-            orders.check_update,
+            orders.decide_update,
             order_id,
-            paid=order.paid,
-            stored_branch=order.cart.branch,
+            owner=None if order is None else str(order.owner),
+            claimed_owner=str(user),
+            caller=str(user),
+            paid=order is not None and order.paid,
+            stored_branch="" if order is None else order.cart.branch,
             branch=cart.branch,
-            expired=order.expired,
+            expired=order is not None and order.expired,
         )
         if refusal is not None:
             return Expect.of(refusal)
+        assert order is not None
         return self._expect_priced(cart, order.cart.needs(), "updateOrder")
 
     def _expect_priced(self, cart: Cart, held: Counter[int], operation: str) -> Expect:

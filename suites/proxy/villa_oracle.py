@@ -153,8 +153,35 @@ class VillaOracle(TrafficCheck):
         order_id = body.get("orderId")
         known = self.orders.get(order_id) if isinstance(order_id, str) else None
         rules: list[Callable[[], object]] = []
-        if op in ("createOrder", "updateOrder"):
-            rules.append(lambda: order_rules.require_owner(body.get("ownerId"), caller))
+        owner = body.get("ownerId")
+        if op == "createOrder" and isinstance(order_id, str) and order_id in self.issued:
+            issued_to, branch = self.issued[order_id]
+            rules.append(
+                lambda: order_rules.decide_create(
+                    order_id,
+                    claimed_owner=owner,
+                    caller=caller,
+                    issued_to=issued_to,
+                    issued_branch=branch,
+                    exists=order_id in self.orders,
+                    branch=body.get("branchId"),
+                )
+            )
+        elif op == "updateOrder" and known is not None:
+            rules.append(
+                lambda: order_rules.decide_update(
+                    str(order_id),
+                    owner=known.owner,
+                    claimed_owner=owner,
+                    caller=caller,
+                    paid=known.paid,
+                    stored_branch=known.branch,
+                    branch=body.get("branchId"),
+                    expired=known.expired,
+                )
+            )
+        elif op in ("createOrder", "updateOrder"):  # an id or order it never saw: the owner, the first rule of both
+            rules.append(lambda: order_rules.require_owner(owner, caller))
         if op in PAYING_OPS:  # the payer, then (an order it saw) the order's visibility, state and total
             payable = None
             if known is not None and known.grand_total is not None:
@@ -162,30 +189,9 @@ class VillaOracle(TrafficCheck):
                     known.owner, known.paid, None, known.grand_total, expired=known.expired
                 )
             rules.append(lambda: _decide_payment(op, order_id, caller, body, payable))
-        if op == "createOrder" and isinstance(order_id, str) and order_id in self.issued:
-            issued_to, branch = self.issued[order_id]
-            rules.append(
-                lambda: order_rules.check_create(
-                    order_id,
-                    issued_to=issued_to,
-                    issued_branch=branch,
-                    exists=order_id in self.orders,
-                    caller=caller,
-                    branch=body.get("branchId"),
-                )
-            )
-        if known is not None and op in LOOKUP_OPS and not (op in PAYING_OPS and known.grand_total is not None):
-            rules.append(lambda: order_rules.require_visible(order_id, known.owner, caller))
-            if op == "updateOrder":
-                rules.append(
-                    lambda: order_rules.check_update(
-                        str(order_id),
-                        paid=known.paid,
-                        stored_branch=known.branch,
-                        branch=body.get("branchId"),
-                        expired=known.expired,
-                    )
-                )
+        if known is not None and op in LOOKUP_OPS and op != "updateOrder":
+            if not (op in PAYING_OPS and known.grand_total is not None):
+                rules.append(lambda: order_rules.require_visible(order_id, known.owner, caller))
         return rules
 
     def _predicted(self, op: str, body: dict[str, Any], seen: Seen) -> Decided:

@@ -147,6 +147,80 @@ def check_update(order_id: str, *, paid: bool, stored_branch: str, branch: str |
     return chosen
 
 
+def decide_create(
+    order_id: str,
+    *,
+    claimed_owner: object,
+    caller: str,
+    issued_to: str | None,
+    issued_branch: str | None,
+    exists: bool,
+    branch: str | None,
+) -> str:
+    """``createOrder``, its rules in their order: ``require_owner``, then ``check_create``.
+
+    The one place their precedence is decided: the mock's handler, the state machine's model and the proxy's
+    oracle ask this (the oracle, knowing no issued id, asks ``require_owner`` alone: the first of them).
+
+    Args:
+        order_id: the id the order is created with.
+        claimed_owner: the ``ownerId`` the request names.
+        caller: the caller's ``sub``.
+        issued_to: who ``generateOrderId`` gave the id to (None: never issued).
+        issued_branch: the branch it was issued for.
+        exists: an order with that id is already stored.
+        branch: the ``branchId`` the order names (None: the id's branch).
+
+    Returns:
+        The order's branch.
+
+    Raises:
+        RuleViolation: the first rule the request breaks.
+    """
+    require_owner(claimed_owner, caller)
+    return check_create(
+        order_id, issued_to=issued_to, issued_branch=issued_branch, exists=exists, caller=caller, branch=branch
+    )
+
+
+def decide_update(
+    order_id: str,
+    *,
+    owner: str | None,
+    claimed_owner: object,
+    caller: str,
+    paid: bool,
+    stored_branch: str,
+    branch: str | None,
+    expired: bool = False,
+) -> str:
+    """``updateOrder``, its rules in their order: ``require_visible``, ``require_owner``, ``check_update``.
+
+    The one place their precedence is decided (handler, model and oracle ask this): someone else's order is
+    404 whatever the request names; the caller's own order then needs the caller as its owner.
+
+    Args:
+        order_id: the id asked for.
+        owner: the stored order's ``ownerId`` (None: no such order; then ``paid``, ``stored_branch`` and
+            ``expired`` are not looked at).
+        claimed_owner: the ``ownerId`` the request names.
+        caller: the caller's ``sub``.
+        paid: the stored order is paid.
+        stored_branch: its branch.
+        branch: the ``branchId`` the request names (None: the stored one).
+        expired: it is kept only as the record of its voided charges.
+
+    Returns:
+        The order's branch.
+
+    Raises:
+        RuleViolation: the first rule the request breaks.
+    """
+    require_visible(order_id, owner, caller)
+    require_owner(claimed_owner, caller)
+    return check_update(order_id, paid=paid, stored_branch=stored_branch, branch=branch, expired=expired)
+
+
 def require_not_expired(order_id: object, *, expired: bool) -> None:
     """Raise when the order expired (kept only as the record of its voided charges): nothing changes it again."""
     if expired:
