@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from suites.property.model import Cart, Model, StockLedger
 from suites.proxy.traffic_checks import CheckSetup
 from suites.proxy.villa_oracle import VillaOracle, _seen
+from tests.fixtures.decisions import STAND_IN, refusal, refuse_everything
 from tests.fixtures.mock import User, new_order
 from villa_contracts.contract import load
 from villa_contracts.domain import orders
@@ -23,14 +24,6 @@ from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.domain.errors import RuleViolation
 
 pytest_plugins = ["tests.fixtures.mock"]
-
-
-def refusal(decide: Any, *args: Any, **kwargs: Any) -> str | None:
-    try:
-        decide(*args, **kwargs)
-    except RuleViolation as exc:
-        return f"{exc.status} {exc.rule}"
-    return None
 
 
 def update(**changes: Any) -> str | None:
@@ -63,26 +56,19 @@ def test_a_create_names_the_caller_first_then_its_id() -> None:
     assert create() is None
 
 
-STAND_IN = RuleViolation("conflict", "the stand-in decision refuses everything", "/orderId", rule="stand_in")
-
-
-def _refuse_everything(*args: Any, **kwargs: Any) -> str:
-    raise STAND_IN
-
-
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(orders, "decide_create", _refuse_everything)
-    monkeypatch.setattr(orders, "decide_update", _refuse_everything)
+    monkeypatch.setattr(orders, "decide_create", refuse_everything)
+    monkeypatch.setattr(orders, "decide_update", refuse_everything)
 
 
 def test_the_mocks_handler_answers_the_domains_decision(api: TestClient, alice: User) -> None:
     order = new_order(api, alice)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(orders, "decide_update", _refuse_everything)
+        patch.setattr(orders, "decide_update", refuse_everything)
         answer = api.post("/api/order/update", json=order, headers=alice.headers)
         assert answer.status_code == 409 and "stand-in" in answer.json()["error"], answer.text
-        patch.setattr(orders, "decide_create", _refuse_everything)
+        patch.setattr(orders, "decide_create", refuse_everything)
         issued = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers).json()
         answer = api.post("/api/order/create", json={**order, **issued}, headers=alice.headers)
         assert answer.status_code == 409 and "stand-in" in answer.json()["error"], answer.text

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from suites.property.model import Cart, Model, StockLedger
 from suites.proxy.villa_oracle import _decide_payment
+from tests.fixtures.decisions import STAND_IN, refusal, refuse_everything
 from tests.fixtures.mock import User, new_order
 from villa_contracts.contract import load
 from villa_contracts.domain import payments
@@ -24,14 +25,6 @@ pytest_plugins = ["tests.fixtures.mock"]
 
 ORDER = payments.PayableOrder(owner="alice", paid=False, paid_by=None, grand_total=17400)
 FRESH = payments.TokenFacts(known=True, used=False, expires_at=100.0, gateway_down=False)
-
-
-def refusal(decide: Any, *args: Any, **kwargs: Any) -> str | None:
-    try:
-        decide(*args, **kwargs)
-    except RuleViolation as exc:
-        return f"{exc.status} {exc.rule}"
-    return None
 
 
 def charge(**changes: Any) -> str | None:
@@ -87,17 +80,10 @@ def test_verify_settles_an_authorized_charge_once_and_says_paid_for_the_charge_t
     assert refusal(decide, "chrg_9", "o-1", caller="alice", charge=None, order=ORDER) == "404 ownership"
 
 
-STAND_IN = RuleViolation("conflict", "the stand-in decision refuses everything", "/token", rule="stand_in")
-
-
-def _refuse_everything(*args: Any, **kwargs: Any) -> None:
-    raise STAND_IN
-
-
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(payments, "decide_charge", _refuse_everything)
-    monkeypatch.setattr(payments, "decide_card_token", _refuse_everything)
+    monkeypatch.setattr(payments, "decide_charge", refuse_everything)
+    monkeypatch.setattr(payments, "decide_card_token", refuse_everything)
 
 
 def test_the_mocks_handler_answers_the_domains_decision(api: TestClient, alice: User, stand_in: None) -> None:
