@@ -7,6 +7,7 @@ faults (the examples part starts as the sequential run does), and never be green
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -18,8 +19,8 @@ from click.testing import CliRunner
 
 from suites.gate import GatePlan
 from tests.fixtures.faults import FAULTS, broken_app
-from villa_contracts.cli._parallel import Part, Settings, _merged, parts_of, run_parallel
-from villa_contracts.events import CheckFinished, Event, Skipped
+from villa_contracts.cli._parallel import Part, Settings, _merged, parts_of, run_parallel, sendable
+from villa_contracts.events import CheckFinished, Event, PhaseFinished, Skipped
 from villa_contracts.failures import Failure
 from villa_contracts.reports import RunRecord
 
@@ -177,3 +178,27 @@ def test_a_failure_crosses_to_the_parent_process_whole_and_still_masked() -> Non
     copy = pickle.loads(pickle.dumps(failure))
     assert copy.as_json() == failure.as_json() and str(copy) == str(failure)
     assert "4111111111111111" not in json.dumps(copy.as_json()) and "411111xxxxxx1111" in copy.title
+
+
+def test_a_finding_two_parts_made_is_listed_once_and_a_check_with_failures_is_failed() -> None:
+    events: list[Event] = [
+        _check("createOrder", "not_a_server_error", passed=False, title="500 on a long comment"),
+        _check("createOrder", "not_a_server_error", passed=False, title="500 on a long comment"),
+        dataclasses.replace(_check("getOrder", "grand_total", passed=False, title="off by one"), passed=True),
+    ]
+    merged = {(e.operation, e.check): e for e in _merged(events) if isinstance(e, CheckFinished)}
+    assert [f.title for f in merged[("createOrder", "not_a_server_error")].failures] == ["500 on a long comment"]
+    odd = merged[("getOrder", "grand_total")]  # passed=True yet with a failure: the reports count it failed
+    assert (odd.passed, [f.title for f in odd.failures]) == (False, ["off by one"])
+
+
+def test_an_event_that_does_not_pickle_ends_its_phase_with_an_error_never_lost() -> None:
+    import pickle
+
+    part = Part("schemathesis", "villa", ("fuzzing",))
+    broken = _check("createOrder", "grand_total", passed=False, title="off by one")
+    broken.failures[0].context = lambda: None  # type: ignore[attr-defined]  # what no pickle can take
+    sent = pickle.loads(sendable(broken, part))
+    assert isinstance(sent, PhaseFinished) and sent.phase == "schemathesis"
+    assert sent.error is not None and sent.error.startswith("villa: an event of this part could not be sent")
+    assert pickle.loads(sendable(_check("health", "documented"), part)) == _check("health", "documented")

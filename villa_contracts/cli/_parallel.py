@@ -8,9 +8,13 @@ whichever worker runs it and whatever ran before it (a seed reproduces every par
 ``gate --phases P --contract C --seed S``). Fresh mocks also keep parts from seeing each other's data: the
 state machines read their users' whole order lists, and the Villa machine moves its mock's clock.
 
-The events come back in the order of the sequential run (phase by phase, contract by contract): a part that
-finished early is held until its turn, so reports and the console read the same either way. A phase's
-seconds are its parts' own, summed (the run's wall time is the ``RunFinished``'s).
+The events come back phase by phase, as in the sequential run; within a phase, contract by contract in the
+order their parts started (the running one's progress is live), each contract's events whole: a part that
+finished early is held until its turn. A phase's seconds are its parts' own, summed (the run's wall time is
+the ``RunFinished``'s).
+
+A worker killed while it writes to the results' pipe (SIGKILL, out of memory) can leave the other workers
+unable to write: the run then waits, as a hung part does in a sequential run (there is no per-part timeout).
 
 Only the embedded mock runs this way: a given base URL is one backend whose data the parts would share.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import pickle
 import queue
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -112,7 +117,7 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
     """Run ``plan`` over the contracts ``names`` in ``jobs`` worker processes, each part on its own embedded mock.
 
     Yields:
-        The events ``suites.gate.run_gate`` yields for the same plan, in the same order: a phase's checks
+        The events ``suites.gate.run_gate`` yields for the same plan, phase by phase: a phase's checks
         of one operation that ran in two parts are one check (failed if either failed), and its coverage is
         judged over all its parts. A part whose worker ended without finishing it (killed, out of memory)
         ends its phase with that error.
@@ -123,7 +128,7 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
     parts = parts_of(plan, names)
     spawn = multiprocessing.get_context("spawn")  # no fork: the caller may run threads (a test's servers)
     todo: multiprocessing.Queue[tuple[int, Part] | None] = spawn.Queue()
-    results: multiprocessing.Queue[tuple[int, Any]] = spawn.Queue()
+    results: multiprocessing.Queue[tuple[int, bytes]] = spawn.Queue()
     # The longest part first; then the phases in their order (the console shows a phase once its parts are
     # done), each phase's longest part first.
     order = sorted(range(len(parts)), key=lambda i: (plan.phases.index(parts[i].phase), -_weight(parts[i])))
@@ -148,10 +153,11 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
             mine = [(i, parts[i]) for i in queued if parts[i].phase == phase]
             yield from _phase(plan, phase, mine, inbox)
     finally:
-        for worker in workers:
+        started = [worker for worker in workers if worker.pid is not None]  # an interrupt may land mid-start
+        for worker in started:
             if worker.is_alive():
                 worker.terminate()
-        for worker in workers:
+        for worker in started:
             worker.join(timeout=5)
 
 
@@ -189,10 +195,14 @@ def _phase(plan: GatePlan, phase: str, parts: list[tuple[int, Part]], inbox: _In
 def _merged(events: list[Event]) -> Iterator[Event]:
     """The checks of one contract's phase that ran in several parts, as one run of it would report them.
 
-    A check of one operation is one check: failed if it failed in any part (a warning only if every finding
-    was one), its calls, statuses and seconds added up. A skip is said once, and not at all for a check
-    that some part evaluated (``evaluated 0 times`` in one part only).
+    A check of one operation is one check: failed if it failed in any part (as the reports tell a failed
+    check: ``villa_contracts.reports._counts``; a warning only if every finding was one), a finding two parts
+    made listed once (by its title, as one run lists it), its calls, statuses and seconds added up. A skip
+    is said once, and not at all for a check that some part evaluated (``evaluated 0 times`` in one part only).
     """
+    from villa_contracts.reports._counts import failed as failed_check
+    from villa_contracts.reports._counts import warned as warned_check
+
     checks: dict[tuple[str, str], list[CheckFinished]] = {}
     skips: dict[tuple[str, str], Skipped] = {}
     for event in events:
@@ -206,13 +216,14 @@ def _merged(events: list[Event]) -> Iterator[Event]:
             yield skip
     for key in sorted(checks):
         runs = checks[key]
-        failed = [run for run in runs if not run.passed and not run.warning]
-        warned = [run for run in runs if run.warning]
+        failed = [run for run in runs if failed_check(run)]
+        warned = [run for run in runs if warned_check(run)]
         shown = failed or warned
+        titles = {failure.title: failure for run in shown for failure in run.failures}  # one finding: listed once
         yield dataclasses.replace(
             runs[0],
             passed=not shown,
-            failures=tuple(failure for run in shown for failure in run.failures),
+            failures=tuple(titles.values()),
             calls=sum(run.calls for run in runs),
             statuses=tuple(sorted({status for run in runs for status in run.statuses})),
             seconds=sum(run.seconds for run in runs),
@@ -233,7 +244,7 @@ def _weight(part: Part) -> float:
 class _Inbox:
     """The workers' results, handed out part by part (a part's events wait until the caller asks for them)."""
 
-    def __init__(self, results: multiprocessing.Queue[tuple[int, Any]], workers: Sequence[BaseProcess]) -> None:
+    def __init__(self, results: multiprocessing.Queue[tuple[int, bytes]], workers: Sequence[BaseProcess]) -> None:
         self.results = results
         self.workers = workers
         self.held: dict[int, list[Any]] = {}
@@ -253,7 +264,8 @@ class _Inbox:
     def _receive(self) -> bool:
         """Wait for the next result; False when every worker has ended and none is left."""
         try:
-            index, item = self.results.get(timeout=POLL_SECONDS)
+            index, sent = self.results.get(timeout=POLL_SECONDS)
+            item = pickle.loads(sent)
         except queue.Empty:
             return any(worker.is_alive() for worker in self.workers)
         self.held.setdefault(index, []).append(item)
@@ -264,15 +276,27 @@ def _work(
     plan: GatePlan,
     settings: Settings,
     todo: multiprocessing.Queue[tuple[int, Part] | None],
-    results: multiprocessing.Queue[tuple[int, Any]],
+    results: multiprocessing.Queue[tuple[int, bytes]],
 ) -> None:
     """A worker: run parts until none is left (Ctrl-C is the parent's: it ends the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while (job := todo.get()) is not None:
         index, part = job
         for event in _run_part(plan, settings, part):
-            results.put((index, event))
-        results.put((index, _Done()))
+            results.put((index, sendable(event, part)))
+        results.put((index, sendable(_Done(), part)))
+
+
+def sendable(event: Any, part: Part) -> bytes:
+    """``event`` pickled here, in the worker: the queue pickles in a thread of its own, which drops what fails.
+
+    An event that does not pickle ends its part's phase with that error (a lost failure must never be a pass).
+    """
+    try:
+        return pickle.dumps(event)
+    except Exception as exc:
+        error = f"{part.contract}: an event of this part could not be sent: {type(exc).__name__}: {exc}"
+        return pickle.dumps(PhaseFinished(part.phase, 0.0, error.splitlines()[0]))
 
 
 def _run_part(plan: GatePlan, settings: Settings, part: Part) -> Iterator[Any]:
