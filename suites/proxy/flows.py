@@ -181,15 +181,15 @@ def seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str = "") -> tuple
     """
     if isinstance(flow, dict):
         try:
-            return seen_exchange_of(flow, base_path)
+            return _seen_exchange(flow, base_path)
         except (KeyError, TypeError, ValueError, AttributeError):
             rebuilt = http.HTTPFlow.from_state(flow)
             assert isinstance(rebuilt, http.HTTPFlow)
-            return seen_exchange_of(rebuilt, base_path)
-    return seen_exchange_of(flow, base_path)
+            return _seen_exchange(rebuilt, base_path)
+    return _seen_exchange(flow, base_path)
 
 
-def seen_exchange_of(flow: http.HTTPFlow | FlowState, base_path: str) -> tuple[Exchange, bool]:
+def _seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str) -> tuple[Exchange, bool]:
     exchange = exchange_of(flow, base_path)
     if exchange is not None:
         return exchange, False

@@ -131,8 +131,9 @@ def run_parallel(plan: GatePlan, names: tuple[str, ...], settings: Settings, job
     results: multiprocessing.Queue[tuple[int, bytes]] = spawn.Queue()
     # The longest part first; then the phases in their order (the console shows a phase once its parts are
     # done), each phase's longest part first.
-    order = sorted(range(len(parts)), key=lambda i: (plan.phases.index(parts[i].phase), -_weight(parts[i])))
-    longest = max(order, key=lambda i: _weight(parts[i]))
+    weights = _weights(parts)
+    order = sorted(range(len(parts)), key=lambda i: (plan.phases.index(parts[i].phase), -weights[i]))
+    longest = max(order, key=lambda i: weights[i])
     queued = [longest, *(i for i in order if i != longest)]
     for index in queued:
         todo.put((index, parts[index]))
@@ -231,14 +232,19 @@ def _merged(events: list[Event]) -> Iterator[Event]:
         )
 
 
-def _weight(part: Part) -> float:
-    """Rough cost of a part: its phase's factor times the size of its contract's document (generation cost)."""
+def _weights(parts: list[Part]) -> list[float]:
+    """Rough cost of each part: its phase's factor times the size of its contract's document (generation cost)."""
     from villa_contracts.contract import load
 
-    factor = WEIGHTS.get(part.phase, 1.0)
-    if part.phase == "schemathesis":
-        factor *= 2.0 if part.engine == ("fuzzing",) else max(1, len(part.engine)) / 2
-    return factor * len(json.dumps(load()[part.contract].openapi))
+    contracts = load()
+    sizes = {name: len(json.dumps(contracts[name].openapi)) for name in {part.contract for part in parts}}
+    weights = []
+    for part in parts:
+        factor = WEIGHTS.get(part.phase, 1.0)
+        if part.phase == "schemathesis":
+            factor *= 2.0 if part.engine == ("fuzzing",) else max(1, len(part.engine)) / 2
+        weights.append(factor * sizes[part.contract])
+    return weights
 
 
 class _Inbox:
