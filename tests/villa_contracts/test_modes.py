@@ -4,7 +4,7 @@ A correct backend passes each mode with no failure and no warning, at depth and 
 catches every planted fault of ``tests.fixtures.faults`` except the ones ``MISSES`` lists for it, each
 with the reason, by the cheapest phases and the fewest examples that catch it (the fault's ``phases``,
 ``engine_phases`` and ``depth``: a prefix of each mode's own run on a target in the same state, so what it catches
-the whole mode catches; the fast options keep their own, bench/mode_matrix.py --whole runs every mode whole);
+the whole mode catches; the fast options keep their own depth, bench/mode_matrix.py --whole runs every mode whole);
 docs/modes.md's table of what each mode catches is checked against ``MISSES``.
 """
 
