@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,7 +62,7 @@ def build_state(
     auth.seed_users(contracts.data("users"))
     return MockState(
         contracts=contracts,
-        validators={contract.name: ContractValidator(contract) for contract in contracts},
+        validators={contract.name: ContractValidator.of(contract) for contract in contracts},
         data=BusinessData.from_contract(contracts),
         store=store,
         clock=clock,
@@ -77,9 +76,8 @@ def build_state(
 
 def served_openapi(contract: Contract, base_url: str) -> dict[str, Any]:
     """The bundled contract with this mock as its only server (what ``/openapi/<name>.json`` answers)."""
-    doc = copy.deepcopy(contract.openapi)
-    doc["servers"] = [{"url": base_url, "description": "this villa-contracts mock"}]
-    return doc
+    # A shallow copy: the answer is only serialised, never changed, and the bundle is shared with the contract.
+    return {**contract.openapi, "servers": [{"url": base_url, "description": "this villa-contracts mock"}]}
 
 
 def _document_routes(contracts: Contracts, base_url: str, served: list[Contract]) -> list[BaseRoute]:

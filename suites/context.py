@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from villa_contracts.client import http_client
 from villa_contracts.contract import Contracts, load
 from villa_contracts.domain.catalog import BusinessData
 from villa_contracts.faults import injected_label
@@ -37,7 +38,7 @@ class PacedClient:
     """
 
     def __init__(self, rate_limit: float | None, *, timeout: float = TIMEOUT_SECONDS) -> None:
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.client = http_client(timeout=timeout, follow_redirects=False)
         self.interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next = 0.0
         self._lock = threading.Lock()

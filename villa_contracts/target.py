@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from villa_contracts.client import Settings, VillaClient
+from villa_contracts.client import Settings, VillaClient, tls_context
 from villa_contracts.errors import ConfigError, VillaContractsError
 
 
@@ -97,11 +97,11 @@ def probe(base_url: str, *, admin_token: str | None = None) -> dict[str, Any] | 
         ConfigError: the target is a mock whose admin API wants a token that was not given (or not this one).
     """
     try:
-        httpx.get(f"{base_url}/api/health", timeout=10)
+        httpx.get(f"{base_url}/api/health", verify=tls_context(), timeout=10)
     except httpx.HTTPError as exc:
         raise Unreachable(f"target {base_url} is unreachable: {exc.__class__.__name__}: {exc}") from None
     try:
-        answer = httpx.get(f"{base_url}/__admin/cognito", timeout=10, headers=_admin(admin_token))
+        answer = httpx.get(f"{base_url}/__admin/cognito", verify=tls_context(), timeout=10, headers=_admin(admin_token))
         info = answer.json() if answer.status_code in (200, 401) else None
     except (httpx.HTTPError, ValueError):
         return None
@@ -138,7 +138,9 @@ def mock_accounts(
         password = "Gate-" + hashlib.sha256(f"villa-gate-{seed}-{index}".encode()).hexdigest()[:16] + "A1"
         sub = str(uuid.uuid5(uuid.NAMESPACE_URL, f"villa-contracts/gate/{seed}/{index}"))
         body = {"username": username, "password": password, "email": username, "sub": sub}
-        created = httpx.post(f"{base_url}/__admin/users", json=body, timeout=10, headers=_admin(admin_token))
+        created = httpx.post(
+            f"{base_url}/__admin/users", json=body, verify=tls_context(), timeout=10, headers=_admin(admin_token)
+        )
         if created.status_code not in (201, 409):
             raise ConfigError(f"the mock refused to create test user {username}: {created.text[:300]}")
         accounts.append(_login(settings, username, password))
@@ -200,7 +202,7 @@ def client_settings(
     settings.require_cognito()
     if cognito is None:
         try:  # any HTTP answer will do: a login cannot even start without one
-            httpx.post(settings.cognito_url, timeout=10)
+            httpx.post(settings.cognito_url, verify=tls_context(), timeout=10)
         except httpx.HTTPError as exc:
             raise Unreachable(
                 f"Cognito at {settings.cognito_url} is unreachable ({type(exc).__name__}): "

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -63,6 +64,15 @@ def _thumbprint(public: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(pem: str) -> tuple[Key, Key, dict[str, Any]]:
+    # jose Key objects are built once per PEM: parsing one (~40 ms) on every verification would dominate its
+    # cost, and mocks made again in one process (tests, a side-by-side gate's parts) share the process's key.
+    private: Key = jwk.construct(pem, ALGORITHM)
+    public: Key = private.public_key()
+    return private, public, public.to_dict()
+
+
 class SigningKey:
     """An RS256 key pair with its ``kid``; signs tokens and verifies signatures.
 
@@ -72,10 +82,7 @@ class SigningKey:
     def __init__(self, pem: str) -> None:
         """Wrap the PKCS#8 PEM private key ``pem``."""
         self._pem = pem
-        # jose Key objects are built once: parsing a PEM on every verification would dominate its cost.
-        self._private: Key = jwk.construct(pem, ALGORITHM)
-        self._public: Key = self._private.public_key()
-        public = self._public.to_dict()
+        self._private, self._public, public = _parsed(pem)
         self.kid: str = _thumbprint(public)
         self._jwk: dict[str, str] = {
             "kty": "RSA",

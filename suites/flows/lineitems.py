@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from suites.flows.steps import FlowResult, FlowTarget, Report, StepFailed, run_steps
-from villa_contracts.client import AuthError, VillaClient
+from villa_contracts.client import AuthError, VillaClient, http_client
 from villa_contracts.contract import load
 from villa_contracts.domain.lineitems import SEED_ORDER
 
@@ -82,7 +82,7 @@ class _LineItemsFlow:
 
 def lineitems_flow(target: FlowTarget, report: Report) -> FlowResult:
     """The line-item checkout on ``target``: the ``FLOWS`` entry of the ``lineitems`` contract."""
-    with VillaClient(target.settings) as client, httpx.Client(base_url=target.base_url, timeout=30) as http:
+    with VillaClient(target.settings) as client, http_client(base_url=target.base_url, timeout=30) as http:
         flow = _LineItemsFlow(target, client, http)
         plan: list[tuple[str, Callable[[], str]]] = [
             ("ID token (log in)", flow.log_in),

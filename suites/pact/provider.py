@@ -27,6 +27,7 @@ import httpx
 from pact import Verifier
 
 from suites.pact.pacts import PROVIDER
+from villa_contracts.client import http_client, tls_context
 from villa_contracts.contract import Contract, Contracts, load
 
 STATE_CHANGE_PATH = "/__admin/provider-states"
@@ -111,7 +112,7 @@ class _StateRelay:
         self.upstream = upstream
         self.failures: list[str] = []
         relay = self
-        client = httpx.Client(timeout=STATE_TIMEOUT, headers=headers)
+        client = http_client(timeout=STATE_TIMEOUT, headers=headers)
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -159,7 +160,9 @@ def _state_of(body: bytes) -> str:
 def check_state_change_url(url: str, headers: dict[str, str]) -> None:
     """Raise ``NotAProvider`` unless ``url`` answers a teardown state change as a Pact provider does (200, JSON)."""
     try:
-        response = httpx.post(url, json={"state": "", "action": "teardown"}, headers=headers, timeout=STATE_TIMEOUT)
+        response = httpx.post(
+            url, json={"state": "", "action": "teardown"}, headers=headers, verify=tls_context(), timeout=STATE_TIMEOUT
+        )
     except httpx.HTTPError as exc:
         raise NotAProvider(f"the state-change URL {url} does not answer: {type(exc).__name__}") from None
     try:

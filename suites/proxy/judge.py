@@ -197,7 +197,7 @@ class TrafficJudge:
     ) -> None:
         self.contracts = contracts
         self.selected = {contract.name: contract for contract in contracts.select(tuple(names))}
-        self.validators = {name: ContractValidator(contract) for name, contract in self.selected.items()}
+        self.validators = {name: ContractValidator.of(contract) for name, contract in self.selected.items()}
         self.checks = {name: checks_for(CheckSetup(name, prices, contracts)) for name in self.selected}
         self._paths = _path_table(contracts)
 

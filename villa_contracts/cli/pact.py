@@ -50,8 +50,10 @@ def _reachable(base_url: str) -> None:
     """Raise ``OSError`` when nothing answers at ``base_url`` (so the exit code is 2, not 1)."""
     import httpx
 
+    from villa_contracts.client import tls_context
+
     try:
-        httpx.get(base_url, timeout=10)
+        httpx.get(base_url, verify=tls_context(), timeout=10)
     except httpx.HTTPError as exc:
         raise OSError(f"the provider at {base_url} does not answer: {type(exc).__name__}") from None
 

@@ -37,6 +37,8 @@ _PUBLIC = {
     "PrePaymentValidator": "villa_contracts.client._pricing",
     "Settings": "villa_contracts.client._settings",
     "CheckoutResult": "villa_contracts.client._shop",
+    "http_client": "villa_contracts.client._transport",
+    "tls_context": "villa_contracts.client._transport",
     "ShopClient": "villa_contracts.client._shop",
 }
 
@@ -51,6 +53,7 @@ if _typing.TYPE_CHECKING:
     from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentResult, PrePaymentValidator
     from villa_contracts.client._settings import Settings
     from villa_contracts.client._shop import CheckoutResult, ShopClient
+    from villa_contracts.client._transport import http_client, tls_context
 
 
 __getattr__ = lazy_names(__name__, _PUBLIC, globals())
@@ -77,6 +80,8 @@ __all__ = [
     "VerifiedIdToken",
     "VerifyResult",
     "VillaClient",
+    "http_client",
     "mask_card",
     "secret_hash",
+    "tls_context",
 ]

@@ -21,7 +21,7 @@ from villa_contracts.client._orders import Order, OrdersApi
 from villa_contracts.client._payments import PaymentsApi
 from villa_contracts.client._pricing import OrderSchemaValidator, PrePaymentValidator
 from villa_contracts.client._settings import Settings
-from villa_contracts.client._transport import Transport
+from villa_contracts.client._transport import Transport, http_client
 from villa_contracts.contract import Contract, ContractValidator, load
 from villa_contracts.errors import NotAnswering, UsageError
 
@@ -58,7 +58,7 @@ class VillaClient:
         self.settings = settings
         self._owned: list[httpx.Client] = []
         if http is None:
-            http = httpx.Client(timeout=DEFAULT_TIMEOUT)
+            http = http_client(timeout=DEFAULT_TIMEOUT)
             self._owned.append(http)
         self._http = http
         self._cognito_http = cognito_http or http
@@ -67,7 +67,7 @@ class VillaClient:
         self._verifier = IdTokenVerifier(settings, self._cognito_http)
         transport = Transport(settings, http, contract, lambda: self.auth.id_token)
         self._transport = transport
-        self.schema_validator = OrderSchemaValidator(ContractValidator(contract))
+        self.schema_validator = OrderSchemaValidator(ContractValidator.of(contract))
         self.orders = OrdersApi(transport)
         self.pre_payment = PrePaymentValidator(transport, self.schema_validator)
         self.payments = PaymentsApi(

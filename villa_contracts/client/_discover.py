@@ -14,6 +14,7 @@ import dataclasses
 import httpx
 
 from villa_contracts.client._settings import Settings
+from villa_contracts.client._transport import http_client
 from villa_contracts.errors import NotAnswering
 
 ADMIN_COGNITO = "/__admin/cognito"
@@ -42,7 +43,7 @@ def ask_mock(settings: Settings, http: httpx.Client | None = None, *, timeout: f
     url = settings.base_url + ADMIN_COGNITO
     try:
         if http is None:
-            with httpx.Client(timeout=timeout) as own:
+            with http_client(timeout=timeout) as own:
                 response = own.get(url)
         else:
             response = http.get(url, timeout=timeout)

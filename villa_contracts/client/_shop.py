@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 
 from villa_contracts.client._settings import Settings
-from villa_contracts.client._transport import Transport
+from villa_contracts.client._transport import Transport, http_client
 from villa_contracts.contract import Contract, load
 
 
@@ -60,7 +60,7 @@ class ShopClient:
         self.token = token
         self.customer: str | None = None
         self._owned = http is None
-        self._http = http or httpx.Client(timeout=30)
+        self._http = http or http_client(timeout=30)
         self._transport = Transport(Settings(base_url=self.base_url), self._http, self.contract, lambda: None)
 
     def call(self, operation_id: str, body: Any = None, *, query: dict[str, Any] | None = None, **path: Any) -> Any:

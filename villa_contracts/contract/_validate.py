@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -282,6 +283,9 @@ class OperationValidator:
         return schema.violations(body) if schema is not None else []
 
 
+_SHARED: weakref.WeakKeyDictionary[Contract, dict[Engine, ContractValidator]] = weakref.WeakKeyDictionary()
+
+
 class ContractValidator:
     """Validators of every operation and named schema of a contract, compiled on first use."""
 
@@ -290,6 +294,18 @@ class ContractValidator:
         self.engine: Engine = engine
         self._operations: dict[str, OperationValidator] = {}
         self._schemas: dict[str, _Compiled] = {}
+
+    @classmethod
+    def of(cls, contract: Contract, engine: Engine = "rust") -> ContractValidator:
+        """The validator of ``contract`` shared by everything in this process that validates against it.
+
+        Compiling an operation's schemas takes a few milliseconds; a mock built again on the same contracts
+        (each part of a side-by-side gate, each test) reuses what an earlier one compiled.
+        """
+        shared = _SHARED.setdefault(contract, {})
+        if engine not in shared:
+            shared[engine] = cls(contract, engine)
+        return shared[engine]
 
     def operation(self, operation_id: str) -> OperationValidator:
         """The validator of ``operation_id``."""

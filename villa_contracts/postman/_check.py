@@ -171,7 +171,7 @@ def _holds_variable(node: Any) -> bool:
 class _Checker:
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
-        self.validators = {c.name: ContractValidator(c) for c in contracts}
+        self.validators = {c.name: ContractValidator.of(c) for c in contracts}
         self.operations = list(contracts.operations())
 
     def body(self, operation: Operation, request: dict[str, Any]) -> str | None:

@@ -75,7 +75,7 @@ def index_document(text: str, uri: str) -> _Index:
     """
     found = _Index(uri)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ten times faster
     except yaml.YAMLError:
         return found
     for path, item in _mapping(_child(root, "paths")):
