@@ -9,12 +9,15 @@ run with this checkout's virtualenv):
 - ``proxy``: from the command to a listening port; how long it takes to report a busy port, and an
   unreachable upstream;
 - the default gate on the embedded mock (``--gate``, seed 11): its wall time and each phase's;
+- ``proxy check`` (``--proxy-check``): a gate run through the proxy (``--max-examples 10``) is recorded once
+  (into ``--recording DIR``, kept when it exists, so two checkouts check the same traffic), then checked
+  again offline: its wall time beside the checking time it reports, the median of ``--repeat`` runs;
 - the test command (``--tests``: ``bash .ci/test`` with its own arguments, ~15 minutes).
 
 Each command runs as the console script does (``python -c "from … import main; main()"`` in ``--root``),
 so two checkouts compare on one interpreter. Run it on a quiet machine: its figures are times.
 
-Usage: ``.venv/bin/python bench/feedback.py [--root DIR] [--repeat 7] [--gate] [--tests]``
+Usage: ``.venv/bin/python bench/feedback.py [--root DIR] [--repeat 7] [--gate] [--proxy-check] [--tests]``
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -164,6 +168,34 @@ def gate(root: Path, work: str) -> tuple[float, int, dict[str, float]]:
     return seconds, done.returncode, phases
 
 
+def record(root: Path, upstream: str, directory: Path, work: str) -> float:
+    """Record a gate run (seed 11, 10 examples) through the proxy into ``directory``: its ``flows.mitm``'s MB."""
+    args = ["proxy", "--upstream", upstream, "--confdir", work, "--report-dir", work, "--record", str(directory)]
+    process, port, _ = _listen(root, args)
+    try:
+        command = ["gate", "--base-url", f"http://127.0.0.1:{port}", "--seed", "11", "--max-examples", "10"]
+        command += ["--no-progress", "--report-dir", work, "--run-id", "recorded"]
+        subprocess.run(script("villa_contracts.cli", command), cwd=root, env=ENV, capture_output=True, check=False)
+    finally:
+        _stop(process)
+    flows = directory / "flows.mitm"
+    return flows.stat().st_size / 1e6 if flows.exists() else 0.0
+
+
+def proxy_check(root: Path, directory: Path, work: str, repeat: int) -> tuple[float, float, int]:
+    """``proxy check`` of the recording: median wall seconds, median checking seconds it reports, its exit code."""
+    command = script("villa_contracts.cli", ["proxy", "check", str(directory), "--report-dir", work])
+    walls, checks, code = [], [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=root, env=ENV, capture_output=True, text=True, check=False)
+        walls.append(time.perf_counter() - started)
+        said = re.search(r" in ([0-9.]+)s", done.stdout)
+        checks.append(float(said.group(1)) if said else float("nan"))
+        code = done.returncode
+    return statistics.median(walls), statistics.median(checks), code
+
+
 def main() -> int:
     """Print every figure, one per line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -171,6 +203,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7, help="runs of each start-up (their median is shown)")
     parser.add_argument("--gate", action="store_true", help="also time the default gate on the embedded mock")
     parser.add_argument("--tests", action="store_true", help="also time the test command (bash .ci/test)")
+    parser.add_argument("--proxy-check", action="store_true", help="also time `proxy check` of a recorded gate run")
+    parser.add_argument("--recording", type=Path, help="where --proxy-check keeps its recording (default: temporary)")
     options = parser.parse_args()
     root = options.root.resolve()
     head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
@@ -183,9 +217,13 @@ def main() -> int:
     print(f"serve     {'first answer of /api/health':34} {serve_ready(root):6.2f} s", flush=True)
     with tempfile.TemporaryDirectory() as work:
         mock = serve(root, port := free_port())
+        recording = options.recording or Path(work) / "recording"
         try:
             until(lambda: answers(f"http://127.0.0.1:{port}/api/health"), mock)
             first, listen, busy, unreachable = proxy_times(root, f"http://127.0.0.1:{port}", work)
+            if options.proxy_check and not (recording / "flows.mitm").exists():
+                size = record(root, f"http://127.0.0.1:{port}", recording, work)
+                print(f"proxy     {'recorded a gate run (flows.mitm)':34} {size:6.1f} MB", flush=True)
         finally:
             mock.terminate()
             mock.wait(timeout=30)
@@ -193,6 +231,10 @@ def main() -> int:
         print(f"proxy     {'listening, its CA made':34} {listen:6.2f} s", flush=True)
         print(f"proxy     {'reports a busy port':34} {busy:6.2f} s", flush=True)
         print(f"proxy     {'reports an unreachable upstream':34} {unreachable:6.2f} s", flush=True)
+        if options.proxy_check:
+            wall, check, code = proxy_check(root, recording, work, options.repeat)
+            ratio = f"({wall / check:.1f}x its checking time, {check:.2f} s)"
+            print(f"proxy     {'check of the recording':34} {wall:6.2f} s  {ratio}  exit {code}", flush=True)
         if options.gate:
             seconds, code, phases = gate(root, work)
             parts = ", ".join(f"{name} {value:.1f} s" for name, value in phases.items())

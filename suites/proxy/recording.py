@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from mitmproxy import exceptions, http, io
+from mitmproxy import exceptions, http, io, version
 from mitmproxy.io import compat, tnetstring
 
 from suites.proxy.flows import FlowState
@@ -153,20 +153,105 @@ def read_recording(path: Path) -> Recording:
 
 
 def _states(handle: BinaryIO) -> Iterator[FlowState]:
-    """The HTTP flows' states of a ``flows.mitm`` file, migrated to this mitmproxy's format (as its reader does)."""
+    """The HTTP flows' states of a ``flows.mitm`` file, migrated to this mitmproxy's format (as its reader does).
+
+    A flow of this mitmproxy's format is read without its connections' states (nothing judged comes from
+    them, and they are about half of a flow's values); an older one is read whole and migrated.
+    """
     while True:
         try:
-            loaded = tnetstring.load(handle)
-        except (ValueError, TypeError, IndexError) as exc:
-            if str(exc) == "not a tnetstring: empty file":
+            item = _item(handle)
+            if item is None:
                 return
+            tag, data = item
+            loaded = _flow_state(data) if tag == ord("}") else None
+            if loaded is None or loaded.get("version") != version.FLOW_FORMAT_VERSION:
+                loaded = tnetstring.parse(tag, memoryview(data))  # type: ignore[assignment]
+        except (ValueError, TypeError, IndexError) as exc:
             raise exceptions.FlowReadException("Invalid data format.") from exc  # type: ignore[no-untyped-call]
         try:
             state = compat.migrate_flow(loaded)  # type: ignore[arg-type]  # a tnetstring dict of a flow
-        except ValueError as exc:
+        except (ValueError, AttributeError) as exc:
             raise exceptions.FlowReadException(exc) from exc  # type: ignore[no-untyped-call]
         if isinstance(state, dict) and state.get("type") == "http":
             yield cast(FlowState, state)
+
+
+def _item(handle: BinaryIO) -> tuple[int, bytes] | None:
+    """The type tag and data of the next tnetstring in ``handle`` (None at its end), as mitmproxy's reader reads it."""
+    prefix = handle.read(1)
+    if prefix == b"":
+        return None
+    while prefix[-1:].isdigit() and len(prefix) <= 12:
+        prefix += handle.read(1)
+    if prefix[-1:] != b":" or not prefix[:-1].isdigit():
+        raise ValueError("not a tnetstring: missing or invalid length prefix")
+    length = int(prefix[:-1])
+    data, tag = handle.read(length), handle.read(1)
+    if len(data) != length or len(tag) != 1:
+        raise ValueError("not a tnetstring: cut short")
+    return tag[0], data
+
+
+_UNREAD = frozenset({"client_conn", "server_conn"})
+"""A flow's members that a recorded flow's state is read without."""
+
+
+def _flow_state(data: bytes) -> dict[str, Any] | None:
+    """A flow's top-level state from its tnetstring's data, its connections' states unread (None: keys not text)."""
+    state: dict[str, Any] = {}
+    at = 0
+    while at < len(data):
+        key, at = _value(data, at)
+        if not isinstance(key, str):
+            return None  # an old format's bytes keys: read whole and migrated
+        if key in _UNREAD:
+            at = _span(data, at)[1] + 1
+        else:
+            state[key], at = _value(data, at)
+    return state
+
+
+def _span(data: bytes, at: int) -> tuple[int, int]:
+    """Where the data of the tnetstring at ``at`` starts and ends (its type tag is at the end)."""
+    colon = data.index(b":", at, at + 13)
+    digits = data[at:colon]
+    if not digits.isdigit():
+        raise ValueError(f"not a tnetstring: invalid length prefix {digits!r}")
+    start = colon + 1
+    end = start + int(digits)
+    if end >= len(data):
+        raise ValueError("not a tnetstring: data cut short")
+    return start, end
+
+
+def _value(data: bytes, at: int) -> tuple[Any, int]:
+    """The value of the tnetstring at ``at`` and where the next one starts (mitmproxy's ``tnetstring.pop``)."""
+    start, end = _span(data, at)
+    tag = data[end]
+    if tag == 0x3B:  # ; text
+        return data[start:end].decode("utf-8"), end + 1
+    if tag == 0x2C:  # , bytes
+        return data[start:end], end + 1
+    if tag == 0x7D:  # } a mapping
+        mapping: dict[Any, Any] = {}
+        at = start
+        while at < end:
+            key, at = _value(data, at)
+            mapping[key], at = _value(data, at)
+        if at != end:
+            raise ValueError("not a tnetstring: a mapping overruns its length")
+        return mapping, end + 1
+    if tag == 0x5D:  # ] a list
+        items = []
+        at = start
+        while at < end:
+            item, at = _value(data, at)
+            items.append(item)
+        if at != end:
+            raise ValueError("not a tnetstring: a list overruns its length")
+        return items, end + 1
+    return tnetstring.parse(tag, memoryview(data)[start:end]), end + 1
 
 
 def meta_for(*, upstream: str, contracts: tuple[str, ...], catalog: bool, mode: str) -> dict[str, Any]:

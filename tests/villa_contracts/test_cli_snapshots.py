@@ -80,7 +80,8 @@ def test_villa_help(command: list[str]) -> None:
 @pytest.mark.socket
 def test_a_failing_runs_summary(tmp_path: Path) -> None:
     with serve_broken("total_off_by_one_satang") as base_url:
-        args = ["gate", "--base-url", base_url, "--phases", "lint,schemathesis", "--max-examples", "5", "--seed", "1"]
+        args = ["gate", "--base-url", base_url, "--contract", "villa", "--phases", "lint,schemathesis"]
+        args += ["--schemathesis-phases", "examples", "--max-examples", "5", "--seed", "1"]
         args += ["--no-progress", "--report-dir", str(tmp_path), "--run-id", "snap"]
         result = CliRunner().invoke(cli, args, env=ENV)
     assert result.exit_code == 1, result.output

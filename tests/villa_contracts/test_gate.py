@@ -94,7 +94,8 @@ def test_bad_phase_is_a_usage_error() -> None:
 
 
 def test_prod_skips_payments_unless_allowed(tmp_path: Path) -> None:
-    code, out = gate("--phases", "schemathesis", "--max-examples", "2", "--seed", "1",
+    code, out = gate("--contract", "villa", "--phases", "schemathesis", "--schemathesis-phases", "examples",
+                     "--max-examples", "2", "--seed", "1",
                      "--report-dir", str(tmp_path), "--run-id", "prod", env={"VILLA_ENV": "prod"})  # fmt: skip
     assert code == 0, out
     assert "payment operations are skipped" in out
@@ -107,7 +108,9 @@ def test_a_failure_comes_with_a_curl_reproduction_that_reproduces_it(tmp_path: P
 
     fault = FAULTS["server_error_on_valid_request"]
     with serve_in_thread(lambda url: fault.wrap(create_app(base_url=url))) as server:
-        code, _ = gate("--base-url", server.base_url, "--phases", "schemathesis", "--max-examples", "3", "--seed", "5",
+        # Only where the fault is and what catches it (tests.fixtures.faults): the reproduction is the point.
+        code, _ = gate("--base-url", server.base_url, "--contract", fault.contract, "--phases", "schemathesis",
+                       "--schemathesis-phases", ",".join(fault.engine_phases), "--max-examples", "3", "--seed", "5",
                        "--report-dir", str(tmp_path), "--run-id", "broken")  # fmt: skip
         assert code == 1
         data = summary(tmp_path, "broken")
@@ -188,8 +191,9 @@ def test_reports_carry_no_card_number_and_no_cvv(tmp_path: Path) -> None:
 
     fault = FAULTS["unmasked_card_number"]
     with serve_in_thread(lambda url: fault.wrap(create_app(base_url=url))) as server:
-        code, out = gate("--base-url", server.base_url, "--phases", "schemathesis,state-machine", "--max-examples",
-                         "5", "--seed", "2", "--report-dir", str(tmp_path), "--run-id", "cards")  # fmt: skip
+        code, out = gate("--base-url", server.base_url, "--contract", fault.contract, "--phases",
+                         "schemathesis,state-machine", "--max-examples", "5", "--seed", "2",
+                         "--report-dir", str(tmp_path), "--run-id", "cards")  # fmt: skip
     assert code == 1, out
     from villa_contracts.contract import load
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from mitmproxy import http, io
+from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
 
 from suites.proxy.flows import REFUSED_KEY, metadata_of, redacted, seen_exchange
@@ -63,3 +64,29 @@ def test_a_recording_cut_short_keeps_every_whole_flow_and_says_why(tmp_path: Pat
     (tmp_path / FLOWS).write_bytes(whole + whole[:40])  # a proxy killed while writing the third
     read = read_recording(tmp_path)
     assert len(read.flows) == 2 and read.problem.startswith("reading stopped after 2 flow(s)")
+
+
+def test_a_flow_of_an_older_format_is_read_whole_and_migrated(tmp_path: Path) -> None:
+    # This mitmproxy's flows are read without their connections' states; an older one needs them to migrate.
+    flows = _flows()[:2]
+    older = [{**flow.get_state(), "version": 20} for flow in flows]
+    older[0]["client_conn"]["tls_version"] = "QUIC"  # what the 20 → 21 migration rewrites
+    with (tmp_path / FLOWS).open("wb") as handle:
+        tnetstring.dump(older[0], handle)
+        io.FlowWriter(handle).add(flows[1])  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+    read = read_recording(tmp_path)
+    assert read.problem == "" and len(read.flows) == 2
+    first, second = read.flows
+    assert isinstance(first, dict) and first["client_conn"]["tls_version"] == "QUICv1"  # migrated
+    assert isinstance(second, dict) and "client_conn" not in second  # this format: left unread
+    assert [seen_exchange(state, "") for state in read.flows] == [seen_exchange(flow, "") for flow in flows]
+
+
+def test_a_damaged_recording_says_where_reading_stopped(tmp_path: Path) -> None:
+    with (tmp_path / FLOWS).open("wb") as handle:
+        io.FlowWriter(handle).add(_flows()[0])  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+    whole = (tmp_path / FLOWS).read_bytes()
+    for damaged in (whole + b"x:", whole + b"12:abc", whole + whole.replace(b":", b";", 3)):
+        (tmp_path / FLOWS).write_bytes(damaged)
+        read = read_recording(tmp_path)
+        assert len(read.flows) == 1 and read.problem.startswith("reading stopped after 1 flow(s)"), read.problem
