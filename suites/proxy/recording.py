@@ -11,6 +11,8 @@ the file is rewritten atomically every few seconds while it is under ``HAR_LIVE_
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import time
@@ -141,7 +143,7 @@ def read_recording(path: Path) -> Recording:
         raise UsageError(f"{directory / META} is not JSON: {exc}") from None
     flows: list[http.HTTPFlow | FlowState] = []
     problem = ""
-    with source.open("rb") as handle:
+    with source.open("rb") as handle, _collector_paused():
         try:
             if handle.peek(4)[:4].lstrip(b"\xef\xbb\xbf").startswith(b"{"):  # a HAR file: mitmproxy reads it
                 flows += [flow for flow in io.FlowReader(handle).stream() if isinstance(flow, http.HTTPFlow)]
@@ -150,6 +152,22 @@ def read_recording(path: Path) -> Recording:
         except exceptions.FlowReadException as exc:
             problem = f"reading stopped after {len(flows)} flow(s): {exc} (a proxy killed while writing one?)"
     return Recording(meta if isinstance(meta, dict) else {}, tuple(flows), problem)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a recording is read.
+
+    A recording is read into many small objects, none of them garbage; the collector's passes over them
+    took a fifth of the reading.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _states(handle: BinaryIO) -> Iterator[FlowState]:

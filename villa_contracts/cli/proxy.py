@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -314,6 +315,7 @@ def check(
     everything = load(contracts_dir)
     names = [c.name for c in everything.select(contracts)]
     read = read_recording(recording)
+    gc.freeze()  # the recording is kept to the end: the collector's later passes need not look at it again
     if read.problem:
         click.echo(f"note: {read.problem}", err=True)
     recorded = bool(read.meta.get("catalog"))
