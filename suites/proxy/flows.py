@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from mitmproxy import http
-
 from suites.proxy.decoding import bounded
 from suites.proxy.exchange import MAX_PARSED, Exchange, headers_of, parse_body
 from suites.proxy.redaction import (
@@ -32,6 +30,8 @@ from suites.proxy.redaction import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from mitmproxy import http  # not imported to read a recording: `proxy check` does without mitmproxy's flows
 
 REDACTED_KEY = "villa.redacted"
 """``flow.metadata`` key: the JSON pointers whose values the recording does not hold."""
@@ -177,19 +177,9 @@ def metadata_of(flow: http.HTTPFlow | FlowState) -> Mapping[str, Any]:
 def seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str = "") -> tuple[Exchange, bool]:
     """The exchange of ``flow``, and whether it lies outside ``base_path`` (then its path is the whole path).
 
-    A recorded flow's state that cannot be read so is read as mitmproxy's own flow (its checks, its errors).
+    Raises:
+        Exception: the flow cannot be read (a recorded state that is not a flow's): ``bare_exchange`` then.
     """
-    if isinstance(flow, dict):
-        try:
-            return _seen_exchange(flow, base_path)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            rebuilt = http.HTTPFlow.from_state(flow)
-            assert isinstance(rebuilt, http.HTTPFlow)
-            return _seen_exchange(rebuilt, base_path)
-    return _seen_exchange(flow, base_path)
-
-
-def _seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str) -> tuple[Exchange, bool]:
     exchange = exchange_of(flow, base_path)
     if exchange is not None:
         return exchange, False
@@ -198,8 +188,18 @@ def _seen_exchange(flow: http.HTTPFlow | FlowState, base_path: str) -> tuple[Exc
     return whole, True
 
 
-def bare_exchange(flow: http.HTTPFlow) -> Exchange:
-    """What is surely known of a flow (method, path, status, error): for one that cannot be read whole."""
+def bare_exchange(flow: http.HTTPFlow | FlowState) -> Exchange:
+    """What is surely known of a flow or a recorded state (method, path, status, error): for one not read whole."""
+    if isinstance(flow, dict):
+        request, response = flow.get("request"), flow.get("response")
+        request = request if isinstance(request, dict) else {}
+        status = response.get("status_code") if isinstance(response, dict) else None
+        method, path = request.get("method"), request.get("path")
+        return Exchange(
+            method=_text(method).upper() if isinstance(method, (bytes, str)) else "?",
+            path=(_text(path).split("?", 1)[0] or "/") if isinstance(path, (bytes, str)) else "/",
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+        )
     response = flow.response
     return Exchange(
         method=str(flow.request.method).upper(),
@@ -210,6 +210,8 @@ def bare_exchange(flow: http.HTTPFlow) -> Exchange:
 
 
 def _set_headers(message: http.Message, pairs: Sequence[tuple[str, str]]) -> None:
+    from mitmproxy import http
+
     message.headers = http.Headers([(name.encode(), value.encode("utf-8", "surrogateescape")) for name, value in pairs])
 
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from mitmproxy import exceptions, http, io, version
-from mitmproxy.io import compat, tnetstring
+from mitmproxy import exceptions, version
 
 from suites.proxy.flows import FlowState
 from villa_contracts.errors import UsageError
 
 if TYPE_CHECKING:
+    from mitmproxy import http
     from mitmproxy.connection import Server
 
 FLOWS = "flows.mitm"
@@ -64,8 +64,10 @@ class Recorder:
         _atomic(directory / META, (json.dumps({**meta, "format": 1}, indent=2, sort_keys=True) + "\n").encode())
         descriptor = os.open(directory / FLOWS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(descriptor, "ab")
-        self._writer = io.FlowWriter(self._file)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+        from mitmproxy import io  # here: `proxy check` reads a recording without mitmproxy's flows (0.2 s to import)
         from mitmproxy.addons.savehar import SaveHar  # here: mitmproxy's addons take 0.3 s to import
+
+        self._writer = io.FlowWriter(self._file)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
 
         self._har = SaveHar()
         self._servers: set[Server] = set()
@@ -146,6 +148,8 @@ def read_recording(path: Path) -> Recording:
     with source.open("rb") as handle, _collector_paused():
         try:
             if handle.peek(4)[:4].lstrip(b"\xef\xbb\xbf").startswith(b"{"):  # a HAR file: mitmproxy reads it
+                from mitmproxy import http, io
+
                 flows += [flow for flow in io.FlowReader(handle).stream() if isinstance(flow, http.HTTPFlow)]
             else:
                 flows += _states(handle)
@@ -182,17 +186,20 @@ def _states(handle: BinaryIO) -> Iterator[FlowState]:
             if item is None:
                 return
             tag, data = item
-            loaded = _flow_state(data) if tag == ord("}") else None
-            if loaded is None or loaded.get("version") != version.FLOW_FORMAT_VERSION:
-                loaded = tnetstring.parse(tag, memoryview(data))  # type: ignore[assignment]
-        except (ValueError, TypeError, IndexError) as exc:
-            raise exceptions.FlowReadException("Invalid data format.") from exc  # type: ignore[no-untyped-call]
-        try:
-            state = compat.migrate_flow(loaded)  # type: ignore[arg-type]  # a tnetstring dict of a flow
-        except (ValueError, AttributeError) as exc:
-            raise exceptions.FlowReadException(exc) from exc  # type: ignore[no-untyped-call]
+            state: Any = _flow_state(data) if tag == ord("}") else None
+            if state is None or state.get("version") != version.FLOW_FORMAT_VERSION:
+                state = _older(tag, data)
+        except (ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise exceptions.FlowReadException(f"Invalid data format: {exc}") from exc  # type: ignore[no-untyped-call]
         if isinstance(state, dict) and state.get("type") == "http":
             yield cast(FlowState, state)
+
+
+def _older(tag: int, data: bytes) -> Any:
+    """A flow of another format (or not a flow), read whole and migrated to this one, as mitmproxy's reader does."""
+    from mitmproxy.io import compat, tnetstring
+
+    return compat.migrate_flow(tnetstring.parse(tag, memoryview(data)))  # type: ignore[arg-type]
 
 
 def _item(handle: BinaryIO) -> tuple[int, bytes] | None:
@@ -269,7 +276,20 @@ def _value(data: bytes, at: int) -> tuple[Any, int]:
         if at != end:
             raise ValueError("not a tnetstring: a list overruns its length")
         return items, end + 1
-    return tnetstring.parse(tag, memoryview(data)[start:end]), end + 1
+    return _scalar(tag, data[start:end]), end + 1
+
+
+def _scalar(tag: int, text: bytes) -> int | float | bool | None:
+    """A number, a boolean or null (mitmproxy's ``tnetstring.parse`` of the other tags)."""
+    if tag == 0x23:  # # an integer
+        return int(text)
+    if tag == 0x5E:  # ^ a float
+        return float(text)
+    if tag == 0x21 and text in (b"true", b"false"):  # ! a boolean
+        return text == b"true"
+    if tag == 0x7E and not text:  # ~ null
+        return None
+    raise ValueError(f"not a tnetstring: type {chr(tag)!r} with {text[:20]!r}")
 
 
 def meta_for(*, upstream: str, contracts: tuple[str, ...], catalog: bool, mode: str) -> dict[str, Any]:

@@ -90,3 +90,22 @@ def test_a_damaged_recording_says_where_reading_stopped(tmp_path: Path) -> None:
         (tmp_path / FLOWS).write_bytes(damaged)
         read = read_recording(tmp_path)
         assert len(read.flows) == 1 and read.problem.startswith("reading stopped after 1 flow(s)"), read.problem
+
+
+def test_a_recorded_flow_that_is_not_a_flows_state_is_reported_unjudged_not_a_crash(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from villa_contracts.cli import cli
+
+    good, bad = _flows()[0], _flows()[0].get_state()
+    bad["request"]["headers"] = [[b"x-half-a-header"]]  # tampered with: a header without its value
+    with (tmp_path / FLOWS).open("wb") as handle:
+        io.FlowWriter(handle).add(good)  # type: ignore[no-untyped-call]  # untyped in mitmproxy
+        tnetstring.dump(bad, handle)
+    reports = tmp_path / "reports"
+    result = CliRunner().invoke(cli, ["proxy", "check", str(tmp_path), "--report-dir", str(reports), "--run-id", "r"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output and result.exit_code in (0, 1), result.output
+    summary = json.loads((reports / "r" / "summary.json").read_text())
+    said = [w for w in summary["warnings"] + summary["failures"] if w["check"] == "unjudged"]
+    assert said and "the check could not read it: ValueError" in said[0]["message"], said
