@@ -4,7 +4,7 @@ Each check is a class that Schemathesis instantiates once per run, with the run'
 (``checks.<name>.context`` in the engine's configuration): what one check remembers (ids seen,
 orders seen paid) lives and dies with its run, and any request it sends itself goes through the
 run's rate-limited client. Used with the ``schemathesis`` CLI (``SCHEMATHESIS_HOOKS=
-suites.property.checks``) they get no context and judge what one response shows.
+suites.property.hooks``, which registers them) they get no context and judge what one response shows.
 
 The arithmetic is ``suites.property.invariants``', shared with the state machine and the proxy:
 
@@ -24,11 +24,6 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-import schemathesis
-from hypothesis import strategies as st
-from schemathesis import Case, CheckContext, Response
-
 from suites.property.invariants import (
     Problem,
     catalog_problems,
@@ -43,6 +38,8 @@ from villa_contracts.faults import HEADER, INJECTED, injected_label
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Set
+
+    from schemathesis import Case, CheckContext, Response
 
     from suites.context import RunContext
 
@@ -121,6 +118,8 @@ def get_as(context: RunContext, path: str, params: Mapping[str, Any], authorizat
     None when the target could not be asked: the call failed, a 200's body is no JSON, or the status
     is one of ``UNASKABLE`` (a token aged, a rate limit, a gateway).
     """
+    import httpx  # here: the proxy judges with these checks and never sends a request
+
     try:
         answer = context.http.get(f"{context.base_url}{path}", params=params, headers={"Authorization": authorization})
         body = answer.json() if answer.status_code == 200 else None
@@ -184,7 +183,21 @@ class BusinessCheck:
         raise NotImplementedError
 
 
-@schemathesis.check
+BUSINESS_CHECKS: list[type[BusinessCheck]] = []
+"""Every business check of every contract, in the order they were defined (each registers with ``@business_check``)."""
+
+
+def business_check(cls: type[BusinessCheck]) -> type[BusinessCheck]:
+    """Make ``cls`` one of the gate's business checks (``BUSINESS_CHECKS``).
+
+    Schemathesis is told of it when it runs (``suites.property.hooks.register``): the proxy runs the same
+    checks on traffic without importing Schemathesis.
+    """
+    BUSINESS_CHECKS.append(cls)
+    return cls
+
+
+@business_check
 class grand_total(BusinessCheck):  # noqa: N801 - the check's name in reports
     """Totals add up exactly, to the satang."""
 
@@ -202,7 +215,7 @@ class grand_total(BusinessCheck):  # noqa: N801 - the check's name in reports
                 _raise(consistency_problems(payment, order.get("productList")))
 
 
-@schemathesis.check
+@business_check
 class owner_is_caller(BusinessCheck):  # noqa: N801
     """Orders answered to a caller are the caller's."""
 
@@ -218,7 +231,7 @@ class owner_is_caller(BusinessCheck):  # noqa: N801
                 )
 
 
-@schemathesis.check
+@business_check
 class foreign_order_hidden(BusinessCheck):  # noqa: N801
     """An order one account reads is 404 for the other account (exactly like a missing one)."""
 
@@ -253,7 +266,7 @@ class _Remembering(BusinessCheck):
         self.seen: dict[str, Any] = {}
 
 
-@schemathesis.check
+@business_check
 class unique_order_ids(_Remembering):  # noqa: N801
     """Generated order ids never repeat."""
 
@@ -298,7 +311,7 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
-@schemathesis.check
+@business_check
 class paid_stays_paid(_Remembering):  # noqa: N801
     """Once seen paid, an order is answered paid and unchanged."""
 
@@ -325,7 +338,22 @@ class paid_stays_paid(_Remembering):  # noqa: N801
                 self.seen[order_id] = view
 
 
-@schemathesis.check
+@business_check
+class declined_never_paid(BusinessCheck):  # noqa: N801
+    """Only an Authorized charge settles an order."""
+
+    OPERATIONS = frozenset(VERIFY_OPS)
+
+    def judge(self, op: str, body: Any, response: Response) -> None:
+        """Every answer of verify."""
+        if op in VERIFY_OPS and isinstance(body, dict):
+            if body.get("transaction_state") != "Authorized" and body.get("paid"):
+                raise AssertionError(
+                    f"charge {body.get('chargeId')} is {body.get('transaction_state')} but verify says paid"
+                )
+
+
+@business_check
 class order_stored(BusinessCheck):  # noqa: N801
     """What create and update answer is what the backend stored: the order read back is the same."""
 
@@ -350,22 +378,7 @@ class order_stored(BusinessCheck):  # noqa: N801
             raise AssertionError(f"expected: order {body['orderId']} read back as {op} answered it\ngot: {shown}")
 
 
-@schemathesis.check
-class declined_never_paid(BusinessCheck):  # noqa: N801
-    """Only an Authorized charge settles an order."""
-
-    OPERATIONS = frozenset(VERIFY_OPS)
-
-    def judge(self, op: str, body: Any, response: Response) -> None:
-        """Every answer of verify."""
-        if op in VERIFY_OPS and isinstance(body, dict):
-            if body.get("transaction_state") != "Authorized" and body.get("paid"):
-                raise AssertionError(
-                    f"charge {body.get('chargeId')} is {body.get('transaction_state')} but verify says paid"
-                )
-
-
-@schemathesis.check
+@business_check
 class catalog_prices(BusinessCheck):  # noqa: N801
     """Prices are the catalog's (only on targets that use the contract's business data).
 
@@ -411,7 +424,6 @@ CARD_DATA_CODE = "card_data"
 """The ``code`` of the contracts' ``CardDataRefused`` answer (400): a request that holds card data."""
 
 
-@schemathesis.check
 class refused_as_declared:  # noqa: N801 - the check's name in reports
     """A schema-valid request answered 400 is refused for a reason the contract declares.
 
@@ -441,58 +453,20 @@ class refused_as_declared:  # noqa: N801 - the check's name in reports
         return None
 
 
-@schemathesis.hook
-def before_call(ctx: Any, case: Case[Any], kwargs: dict[str, Any]) -> None:
-    """Fill the caller's ``sub`` into the placeholders of the gentele → createOrder link."""
-    if operation_id(case) != "createOrder" or not isinstance(case.body, dict):
-        return
-    sub = caller_sub_of_headers(case.headers or {}) or caller_sub_of_headers(kwargs.get("headers") or {})
-    for key in ("ownerId", "basketId"):
-        if case.body.get(key) == "" and sub is not None:
-            case.body[key] = sub
-
-
 def caller_sub_of_headers(headers: Any) -> str | None:
     """The ``sub`` of the ID token in a header mapping (payload decoded, not verified)."""
     return token_sub(str(headers.get("Authorization") or headers.get("authorization") or ""))
 
 
-BUSINESS_CHECKS: list[type[BusinessCheck]] = [
-    grand_total,
-    owner_is_caller,
-    foreign_order_hidden,
-    unique_order_ids,
-    paid_stays_paid,
-    declined_never_paid,
-    order_stored,
-    catalog_prices,
-]
-"""Every business check of every contract (an API's own module appends its checks here on import)."""
-
-
 def load_business_checks() -> list[type[BusinessCheck]]:
-    """Every business check of every API: each API's suite part registers its own on import (``suites.apis``)."""
-    from suites.apis import suites
+    """Every business check of every API: each API's ``checks`` part registers its own on import.
 
-    suites()
+    An API with no ``checks`` part registers them from its ``suite`` part, imported then (with its machine
+    and flow: the proxy, which runs the checks on traffic, needs neither).
+    """
+    from villa_contracts.apis import packages
+
+    for api in packages():
+        if api.part("checks") is None:
+            api.part("suite")
     return BUSINESS_CHECKS
-
-
-def business_check(cls: type[BusinessCheck]) -> type[BusinessCheck]:
-    """Register a business check with Schemathesis and with the gate (``BUSINESS_CHECKS``)."""
-    schemathesis.check(cls)
-    BUSINESS_CHECKS.append(cls)
-    return cls
-
-
-def _branches() -> list[str]:
-    from villa_contracts.contract import load
-
-    return sorted(str(branch) for branch in load().data("catalog")["branches"])
-
-
-# Generated branch ids are mostly the catalog's (a real backend has them too), sometimes any 4 digits:
-# with random ones only, no generated order id ever exists, and no stateful chain gets past its first step.
-schemathesis.openapi.format(
-    "branch-id", st.one_of(st.sampled_from(_branches()), st.from_regex(r"\A[0-9]{4}\Z", fullmatch=True))
-)

@@ -24,6 +24,7 @@ from schemathesis.engine import Status, events, from_schema
 
 from suites.auth import SHELL_HEADERS, headers_for
 from suites.property import checks as business
+from suites.property import hooks
 from suites.property.livedata import live_examples, with_examples
 from villa_contracts.events import CheckFinished, Event, Progress, Skipped
 from villa_contracts.failures import Failure, Severity
@@ -76,6 +77,7 @@ def engine_config(
         "refused_as_declared": {"context": context, "contract": contract.name},
     }
     business.load_business_checks()
+    hooks.register()
     for check in business.BUSINESS_CHECKS:
         checks[check.__name__] = {"context": context, "contract": contract.name}
     raw: dict[str, Any] = {

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from schemathesis import Response
-
 from suites.property.checks import BusinessCheck, _raise, business_check, get_as, orders_listed
 from suites.property.invariants import Problem
 from suites.property.paging import (
@@ -54,6 +52,8 @@ from villa_contracts.domain.shop import CANCELLED, HOLD, PAID, PROCESSING, REDIR
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from schemathesis import Response
 
     from suites.context import RunContext
     from villa_contracts.contract import Contracts

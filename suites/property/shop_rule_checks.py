@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from schemathesis import Response
-
 from suites.property.checks import business_check, request_json
 from suites.property.shop_checks import ShopCheck, _header, hidden_status
 from villa_contracts.domain import shop as rules
@@ -30,6 +28,7 @@ from villa_contracts.domain.shop import PAID, PROCESSING
 
 if TYPE_CHECKING:
     import httpx
+    from schemathesis import Response
 
 ADDRESS = {"line1": "2 Probe Lane", "city": "Bangkok", "postcode": "10110", "phone": "0812345678"}
 

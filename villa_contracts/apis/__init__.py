@@ -40,7 +40,7 @@ API_PATH_VAR = "VILLA_API_PATH"
 """The environment variable listing directories of more API folders."""
 EXTERNAL = "villa_apis"
 """The package name API folders of ``VILLA_API_PATH`` are imported under."""
-PARTS = ("domain", "model", "mock", "suite", "oracle")
+PARTS = ("domain", "model", "mock", "checks", "suite", "oracle")
 
 
 @dataclass(frozen=True, slots=True)

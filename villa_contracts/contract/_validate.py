@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import jsonschema
 import jsonschema_rs
 
 from villa_contracts.contract._bundle import resolve
@@ -124,6 +123,8 @@ class _PythonSchema:
     __slots__ = ("_validator",)
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        import jsonschema  # here: only text with a lone surrogate needs it, and it takes 40 ms to import
+
         self._validator = jsonschema.Draft202012Validator(schema)
 
     def violations(self, instance: Any) -> list[Violation]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from suites.apis import Suite
 from suites.auth import gateway_key_headers, token_key_headers
 from suites.flows.shop import shop_flow
-from suites.property import shop_checks, shop_rule_checks  # noqa: F401 - register the shop's business checks
 from suites.property.livedata import setup_shop
 from suites.property.shop_machine import run_shop_machine
+from villa_contracts.apis.shop import checks  # noqa: F401 - the shop's business checks register
 
 SUITE = Suite(
     setup=setup_shop,

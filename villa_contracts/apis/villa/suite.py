@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from suites.apis import Suite
 from suites.flows.checkout import villa_flow
-from suites.property import checks  # noqa: F401 - registers the Villa API's business checks
 from suites.property.livedata import setup_villa
 from suites.property.stateful import run_machine
+from villa_contracts.apis.villa import checks  # noqa: F401 - the Villa API's business checks register
 
 SUITE = Suite(
     setup=setup_villa,
