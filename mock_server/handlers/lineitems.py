@@ -120,26 +120,19 @@ def create_order(call: Call) -> tuple[int, Any]:
     return 201, answer
 
 
-def _own_order(state: MockState, order_id: int, caller: str) -> dict[str, Any]:
-    """The caller's order; someone else's is refused exactly like a missing one."""
-    order = state.store.get(ORDERS, str(order_id))
-    rules.require_visible(order_id, order["owner"] if order else None, caller)
-    assert order is not None
-    return order
-
-
 def pay_order(call: Call) -> tuple[int, Any]:
     """``POST /api/orders/{id}/payments``: ask the sandbox what the reference id paid, then apply it."""
     state = call.state
     data = state.lineitems
     reference_id = str(call.body["reference_id"])
+    order_id = int(call.params["id"])
     with state.store.transaction():
-        before = _own_order(state, int(call.params["id"]), call.sub)
-        paid = rules.paypal_amount(data, reference_id)
+        before = state.store.get(ORDERS, str(order_id))
         used = state.store.get(USED, reference_id)
-        order = rules.decide_pay(
-            before, reference_id, paid, used_by=int(used["order"]) if used else None, touched=_touch(state)
-        )
+        used_by = int(used["order"]) if used else None
+        touched = _touch(state)
+        order = rules.decide_payment(data, order_id, before, call.sub, reference_id, used_by=used_by, touched=touched)
+        assert before is not None
         state.store.put(USED, reference_id, {"order": order["id"]})
         state.store.put(ORDERS, str(order["id"]), order)
         file_in_lists(state, before, order)

@@ -86,10 +86,9 @@ class LineItemsModel:
         """
         order = self.orders.get(order_id)
         try:
-            rules.require_visible(order_id, None if order is None else str(order["owner"]), str(user))
-            assert order is not None
-            paid = rules.paypal_amount(self.data, reference)
-            new = rules.decide_pay(order, reference, paid, used_by=self.used.get(reference), touched=0)
+            new = rules.decide_payment(
+                self.data, order_id, order, str(user), reference, used_by=self.used.get(reference), touched=0
+            )
         except RuleViolation as refusal:
             return Expect.of(refusal)
         return Expect(201, "expected_status", "a payment PayPal knows, new, of an order to pay", quote=new)

@@ -330,6 +330,41 @@ def decide_pay(
             "touched": touched}  # fmt: skip
 
 
+def decide_payment(
+    data: LineItemsData,
+    order_id: int,
+    order: Mapping[str, Any] | None,
+    caller: str,
+    reference_id: str,
+    *,
+    used_by: int | None,
+    touched: int,
+) -> dict[str, Any]:
+    """``payLineItemOrder``, its rules in their order: ``require_visible``, ``paypal_amount``, ``decide_pay``.
+
+    The one place their precedence is decided: the mock's handler and the state machine's model ask this;
+    the proxy's oracle, knowing only what answers showed, asks the first and the last of them alone.
+
+    Args:
+        data: the line-item data (the PayPal sandbox's payments).
+        order_id: the order the request names.
+        order: its record (None: there is none).
+        caller: the caller's ``sub``.
+        reference_id: the PayPal reference id.
+        used_by: the order this reference id already paid (None: never used).
+        touched: the update sequence number of this change.
+
+    Returns:
+        The order once paid.
+
+    Raises:
+        RuleViolation: the first rule the request breaks.
+    """
+    require_visible(order_id, str(order["owner"]) if order is not None else None, caller)
+    assert order is not None
+    return decide_pay(order, reference_id, paypal_amount(data, reference_id), used_by=used_by, touched=touched)
+
+
 def move_delivery(order: Mapping[str, Any], state: str, *, touched: int) -> dict[str, Any]:
     """A merchant's move of a completed order to ``partial_delivered`` or ``delivered``.
 
