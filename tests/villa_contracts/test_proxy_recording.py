@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from pathlib import Path
@@ -106,6 +107,7 @@ def test_a_recorded_flow_that_is_not_a_flows_state_is_reported_unjudged_not_a_cr
     result = CliRunner().invoke(cli, ["proxy", "check", str(tmp_path), "--report-dir", str(reports), "--run-id", "r"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output and result.exit_code in (0, 1), result.output
+    assert gc.get_freeze_count() == 0  # what the check froze for its reading is collectable again after it
     summary = json.loads((reports / "r" / "summary.json").read_text())
     said = [w for w in summary["warnings"] + summary["failures"] if w["check"] == "unjudged"]
     assert said and "the check could not read it: ValueError" in said[0]["message"], said

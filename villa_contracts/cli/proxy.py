@@ -18,7 +18,9 @@ from villa_contracts.cli import options
 
 if TYPE_CHECKING:
     from suites.proxy.findings import Finding, Verdict
+    from suites.proxy.recording import Recording
     from suites.proxy.server import RunningProxy
+    from villa_contracts.contract import Contracts
     from villa_contracts.reports import RunRecord
 
 EPILOG = """\b
@@ -306,16 +308,26 @@ def check(
     Yesterday's traffic against a changed contract (--contracts-dir) shows what the change would
     break. The verdicts on an unchanged contract are those of the live run.
     """
-    from suites.proxy.offline import recheck
     from suites.proxy.recording import read_recording
     from villa_contracts.contract import load
-    from villa_contracts.domain.catalog import BusinessData
-    from villa_contracts.reports import ReportWriter, run_directory_name
 
     everything = load(contracts_dir)
     names = [c.name for c in everything.select(contracts)]
     read = read_recording(recording)
     gc.freeze()  # the recording is kept to the end: the collector's later passes need not look at it again
+    try:
+        _check(read, everything, names, report_dir=report_dir, run_id=run_id, catalog=catalog)
+    finally:
+        gc.unfreeze()  # called in a process that goes on (a test's), what was frozen is collectable again
+
+
+def _check(
+    read: Recording, everything: Contracts, names: list[str], *, report_dir: Path, run_id: str | None, catalog: str
+) -> None:
+    from suites.proxy.offline import recheck
+    from villa_contracts.domain.catalog import BusinessData
+    from villa_contracts.reports import ReportWriter, run_directory_name
+
     if read.problem:
         click.echo(f"note: {read.problem}", err=True)
     recorded = bool(read.meta.get("catalog"))
