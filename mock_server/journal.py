@@ -84,9 +84,12 @@ class Journal:
     def add(self, entry: Entry) -> None:
         """Append an entry, numbering it; drop the oldest past the bounds."""
         entry.path = redact(entry.path[:500])
-        entry.request_violations = entry.request_violations[:MAX_DETAILS]
-        entry.response_violations = entry.response_violations[:MAX_DETAILS]
-        entry.note = redact(entry.note[:500]) if entry.note else entry.note
+        if len(entry.request_violations) > MAX_DETAILS:
+            entry.request_violations = entry.request_violations[:MAX_DETAILS]
+        if len(entry.response_violations) > MAX_DETAILS:
+            entry.response_violations = entry.response_violations[:MAX_DETAILS]
+        if entry.note:
+            entry.note = redact(entry.note[:500])
         size = _size(entry)
         with self._lock:
             self._seq += 1

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from villa_contracts.redact import holds_card_number, redact, redact_reproduction
+from villa_contracts import redact as redact_module
+from villa_contracts.domain.cards import mask as mask_card
+from villa_contracts.redact import (
+    _hide_keyed,
+    _mask_cards,
+    holds_card_number,
+    plainly_clean,
+    redact,
+    redact_reproduction,
+)
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl"
@@ -85,3 +96,40 @@ def test_a_test_card_that_fails_luhn_is_masked_all_the_same() -> None:
 def test_a_quote_inside_a_bare_secret_leaves_no_tail(text: str, redacted: str) -> None:
     assert redact(text) == redacted
     assert "QZX7tail" not in redact(text)
+
+
+_TEXT = st.lists(
+    st.sampled_from([*"0123456789４١٣ -./_%:=\"'{}eyJTokn abcxyz\u200b\uff0d", "Token ", "eyJ", "4111", "2B"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_text_the_quick_look_passes_is_text_the_full_reading_leaves_alone(text: str) -> None:
+    # The quick look (plainly_clean) may only skip what the full reading would not change.
+    if plainly_clean(text):
+        assert _mask_cards(_hide_keyed(text), mask_card) == text
+
+
+def test_the_quick_look_reads_whatever_may_hold_a_secret_in_full() -> None:
+    assert plainly_clean("/api/order/get") and plainly_clean("/api/shop/orders/ORD-12345/pay")
+    for text in (
+        "/api/x/4111 1111 1111 1111",
+        "/x/４１１１１１１１１１１１１１１１",
+        "a=b",
+        "Authorization: x",
+        "eyJhbGciOi",
+    ):
+        assert not plainly_clean(text), text
+    assert redact("/api/cards/4111.1111.1111.1111/x") == "/api/cards/411111xxxxxx1111/x"
+
+
+def test_a_test_card_shorter_than_any_issued_one_is_still_read_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact_module, "known_test_cards", lambda: frozenset({"123456789012"}))
+    redact_module._fewest_digits.cache_clear()
+    try:
+        assert not plainly_clean("/x/1234 5678 9012")
+        assert "9012" not in redact("/x/1234 5678 9012")[:-4]
+    finally:
+        redact_module._fewest_digits.cache_clear()

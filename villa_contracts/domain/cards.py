@@ -253,6 +253,11 @@ def holds_card_number(text: str, known: Collection[str] = ()) -> bool:
     return next(find_card_numbers(text, known), None) is not None
 
 
+def fewest_digits(known: Collection[str] = ()) -> int:
+    """The fewest decimal digits of a text holding a card number (one of ``known`` may be shorter than any issued)."""
+    return min([MIN_DIGITS, *(len(number) for number in known)])
+
+
 # --- showing card numbers -----------------------------------------------------------------------
 
 CVV_VARIABLE = "VILLA_CARD_CVV"
@@ -401,6 +406,7 @@ __all__ = [
     "Scheme",
     "ascii_digits",
     "card_variable",
+    "fewest_digits",
     "find_card_numbers",
     "holds_card_number",
     "is_card_name",
