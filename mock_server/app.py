@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from mock_server.auth import AuthService
 from mock_server.cors import DEFAULT_ORIGINS, Cors, allowed_headers, exposed_headers
@@ -172,10 +173,28 @@ def create_app(
         cors=_cors(origins, routes, served),
     )  # fmt: skip
     answers = {HTTPException: _http_error, StoreUnavailable: _store_unavailable}
-    app = Starlette(routes=routes, exception_handlers=answers, middleware=[guard])
+    app = _Mock(routes=routes, exception_handlers=answers, guard=guard)
     app.router = router
     app.state.mock = state
     return app
+
+
+class _Mock(Starlette):
+    """Starlette with the guard in front of its own middleware rather than inside it.
+
+    An operation's endpoint answers every request itself (``mock_server.dispatch``), and the guard
+    reaches it straight (``ExactPathRouter.direct``): no Starlette layer stands between them. Every
+    other request goes on through Starlette's error and exception middleware to its router, as before.
+    """
+
+    def __init__(self, *, guard: Middleware, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._guard = guard
+
+    def build_middleware_stack(self) -> ASGIApp:
+        cls, args, kwargs = self._guard
+        guard: ASGIApp = cls(super().build_middleware_stack(), *args, **kwargs)
+        return guard
 
 
 def _routes(

@@ -37,7 +37,7 @@ from mock_server.errors import (
 )
 from mock_server.expiry import sweep
 from mock_server.fastjson import TooDeep, dumps, loads_strict
-from mock_server.guard import FAULT, REQUEST_PARTS
+from mock_server.guard import DATE, FAULT, REQUEST_PARTS
 from mock_server.journal import Entry
 from mock_server.storage import StoreUnavailable
 from villa_contracts.domain.cards import NO_CARD_DATA
@@ -117,16 +117,18 @@ CREDENTIAL_HEADERS: dict[str, str] = {
 """The header each security scheme reads its credentials from (lower case; ``authorization`` when unnamed)."""
 
 
-def refuse_repeated_credentials(scope: Scope, names: frozenset[str]) -> None:
+def refuse_repeated_credentials(scope: Scope, names: frozenset[str], headers: Mapping[str, str] | None = None) -> None:
     """Refuse a request that sends a credential header of ``names`` more than once.
 
     Two ``Authorization`` headers name two callers: whichever one a server, proxy or gateway takes,
-    another may take the other. The request is refused rather than answered for either.
+    another may take the other. The request is refused rather than answered for either. With
+    ``headers`` (the guard's map of the request's headers by lower-case name), a request that has
+    as many headers as names repeats none, and is let through without reading them again.
 
     Raises:
         Unauthorized: a header of ``names`` appears more than once; the message names it, never its values.
     """
-    if not names:
+    if not names or (headers is not None and len(headers) == len(scope["headers"])):
         return
     seen: dict[str, int] = {}
     for raw, _ in scope["headers"]:
@@ -230,14 +232,18 @@ class OperationEndpoint:
         self.authenticators = [AUTHENTICATORS[scheme] for scheme in operation.schemes]
         self.credentials = frozenset(CREDENTIAL_HEADERS.get(scheme, "authorization") for scheme in operation.schemes)
         self.sweeps = state.contracts[operation.contract].role == "api"
+        self.reads_params = bool(self.validator.parameters)  # most operations take none (nor get a query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request."""
         answer = self.answer(scope, *scope[REQUEST_PARTS])
+        date = scope.get(DATE)  # the guard's Date, when it left the answer to be dated here
         if isinstance(answer, Response):
+            if date is not None:
+                answer.raw_headers.append((b"date", date))
             await answer(scope, receive, send)
         else:
-            await send_json(send, *answer)
+            await send_json(send, *answer, date=date)
 
     def answer(self, scope: Scope, headers: Mapping[str, str], raw: bytes) -> tuple[int, bytes] | Response:
         """The status and JSON body of the answer (or a handler's own ``Response``), journaled."""
@@ -249,10 +255,14 @@ class OperationEndpoint:
         if fault is not None:
             entry.fault, entry.note = fault.label, f"injected fault {fault.label}"
         try:
-            refuse_repeated_credentials(scope, self.credentials)
+            refuse_repeated_credentials(scope, self.credentials, headers)
             principal = _authenticate(state, headers, self.authenticators)
             entry.caller = principal.sub if principal else None
-            params, violations = validator.params(scope.get("path_params") or {}, _query(scope))
+            params, violations = (
+                validator.params(scope.get("path_params") or {}, _query(scope))
+                if self.reads_params or scope.get("query_string")  # an unknown query parameter is refused
+                else ({}, [])
+            )
             body, media = parse_body(raw, headers, operation, self.accepted)
             if self.accepted:
                 violations += validator.request(body, media)
@@ -301,9 +311,11 @@ class OperationEndpoint:
                 state.journal.add(entry)
 
 
-async def send_json(send: Send, status: int, body: bytes) -> None:
-    """Send a JSON answer (the headers Starlette's ``JSONResponse`` sends)."""
+async def send_json(send: Send, status: int, body: bytes, *, date: bytes | None = None) -> None:
+    """Send a JSON answer (the headers Starlette's ``JSONResponse`` sends, and ``date`` as its ``Date``)."""
     headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
+    if date is not None:
+        headers.append((b"date", date))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

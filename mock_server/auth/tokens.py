@@ -124,8 +124,7 @@ class TokenService:
             TokenRejected: the token is malformed, forged, expired or not an ID token of this pool.
 
         """
-        with self._lock:
-            hit = self._cache.get(token)
+        hit = self._cache.get(token)  # one dict lookup is atomic: the lock guards the writes (and their eviction)
         if hit is not None:
             principal, exp = hit
             self._check_time(exp, principal.claims.get("nbf"), "ID token")

@@ -101,3 +101,22 @@ def test_expired_token_after_clock_advance(api, alice, clock) -> None:
     response = api.post("/api/order2/gentele", json={"branchId": "1000"}, headers=alice.headers)
     assert response.status_code == 401
     assert "expired" in response.json()["error"]
+
+
+def test_a_credential_header_repeated_in_another_case_is_refused_though_the_request_has_one_name_less() -> None:
+    from mock_server.dispatch import refuse_repeated_credentials
+    from mock_server.errors import Unauthorized
+    from mock_server.guard import header_map
+
+    scope = {"headers": [(b"Authorization", b"Bearer a"), (b"authorization", b"Bearer b"), (b"accept", b"*/*")]}
+    with pytest.raises(Unauthorized, match="2 Authorization headers"):
+        refuse_repeated_credentials(scope, frozenset({"authorization"}), header_map(scope))
+    once = {"headers": [(b"authorization", b"Bearer a"), (b"accept", b"*/*")]}
+    refuse_repeated_credentials(once, frozenset({"authorization"}), header_map(once))  # nothing repeats
+
+
+def test_a_query_parameter_an_operation_does_not_take_is_refused(api, alice) -> None:
+    order = new_order(api, alice)
+    answer = api.post("/api/order/get?debug=1", json={"orderId": order["orderId"]}, headers=alice.headers)
+    assert answer.status_code == 400 and "unknown query parameter 'debug'" in answer.json()["error"]
+    assert api.post("/api/order/get", json={"orderId": order["orderId"]}, headers=alice.headers).status_code == 200

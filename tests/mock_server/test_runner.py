@@ -276,8 +276,16 @@ def test_every_answer_is_dated_once_on_the_mocks_clock_which_the_admin_api_moves
         moved = httpx.post(f"{mock.base_url}/__admin/clock", json={"advanceSeconds": 18001})
         after = httpx.get(f"{mock.base_url}/api/health")
         refused = httpx.post(f"{mock.base_url}/api/order/create", json={})
-    assert moved.status_code == 200 and refused.status_code == 401
-    assert [len(a.headers.get_list("date")) for a in (before, after, refused)] == [1, 1, 1]  # not uvicorn's too
+        # A route with a parameter (Starlette's router), Cognito's, and an answer a fault wraps are dated once too.
+        page = httpx.get(f"{mock.base_url}/mock/3ds/no-such-charge")
+        cognito = httpx.post(f"{mock.base_url}/", content=b"{}", headers={"X-Amz-Target": "Nope"})
+        fault = {"rules": [{"operation": "health", "effect": {"latencyMs": 1}}]}
+        assert httpx.put(f"{mock.base_url}/__admin/faults", json=fault).status_code == 200, "faults"
+        slowed = httpx.get(f"{mock.base_url}/api/health")
+    assert moved.status_code == 200 and refused.status_code == 401 and page.status_code in (400, 404)
+    assert cognito.status_code == 400 and slowed.headers["x-villa-injected-fault"] == "0:latencyMs=1"
+    answers = (before, after, refused, page, cognito, slowed)
+    assert [len(a.headers.get_list("date")) for a in answers] == [1] * 6  # not uvicorn's too
     start, end = (parsedate_to_datetime(a.headers["date"]).timestamp() for a in (before, after))
     assert 18001 <= end - start < 18001 + 60
     assert parsedate_to_datetime(refused.headers["date"]).timestamp() >= end
