@@ -16,19 +16,13 @@ from mock_server.auth import Principal
 from mock_server.dispatch import Call
 from mock_server.errors import NotFound
 from mock_server.handlers import orders, payments
+from villa_contracts.apis.villa import PACT_SHIPPING as SHIPPING
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
 
 BRANCH = "1000"
 PRODUCT = 25281
-SHIPPING = {
-    "shippingType": "DELIVERY",
-    "shippingAddress": "168 Sukhumvit 33 Road",
-    "shippingPostcode": "10110",
-    "shippingPhone": "0812345678",
-    "scheduleList": [{"scheduleId": 1, "mode": "REGULAR"}],
-}
 
 Values = dict[str, Any]
 Setup = Callable[["_World", dict[str, Any]], Values]

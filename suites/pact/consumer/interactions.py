@@ -15,6 +15,7 @@ import httpx
 from pact import generate, match
 from pact.match.matcher import AbstractMatcher, GenericMatcher
 
+from villa_contracts.apis.villa import PACT_SHIPPING as SHIPPING
 from villa_contracts.client import Settings, Tokens, VillaClient
 
 SUB = "7d1c6f0e-3b8a-4c52-9e1f-2a6b8d4c0e11"
@@ -26,13 +27,6 @@ TIMESTAMP = 1795454527.85
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 UNPAID_ORDER = "user U has an unpaid order O for one 25281 on branch 1000"
-SHIPPING = {
-    "shippingType": "DELIVERY",
-    "shippingAddress": "168 Sukhumvit 33 Road",
-    "shippingPostcode": "10110",
-    "shippingPhone": "0812345678",
-    "scheduleList": [{"scheduleId": 1, "mode": "REGULAR"}],
-}
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -134,12 +134,17 @@ def test_add_an_item_to_the_cart(shop_pact: Pact) -> None:
         assert shop.add_item(25281, 1)["items_total"] == "79.00"
 
 
+def checkout(shop_pact: Pact, description: str, given: str, payment_method: int, shipping_method: int) -> Any:
+    """A checkout of the cart to the provider state's address (``${addressId}``), in the state ``given``."""
+    address = from_state("${addressId}", ADDRESS_ID, "integer")
+    body = {"address": address, "payment_method": payment_method, "shipping_method": shipping_method}
+    interaction = request(shop_pact, description, "POST", "/api/shop/checkout/cart")
+    return interaction.with_body(body, "application/json").given(given)
+
+
 def test_redirect_checkout(shop_pact: Pact) -> None:
-    body = {"address": from_state("${addressId}", ADDRESS_ID, "integer"), "payment_method": 1, "shipping_method": 2}
     (
-        request(shop_pact, "a redirect checkout of the cart", "POST", "/api/shop/checkout/cart")
-        .with_body(body, "application/json")
-        .given(READY)
+        checkout(shop_pact, "a redirect checkout of the cart", READY, 1, 2)
         .will_respond_with(200)
         .with_body(
             {
@@ -156,11 +161,10 @@ def test_redirect_checkout(shop_pact: Pact) -> None:
 
 
 def test_direct_checkout(shop_pact: Pact) -> None:
-    body = {"address": from_state("${addressId}", ADDRESS_ID, "integer"), "payment_method": 3, "shipping_method": 6}
     (
-        request(shop_pact, "a cash-on-delivery checkout of the cart", "POST", "/api/shop/checkout/cart")
-        .with_body(body, "application/json")
-        .given("customer C is ready to check out one 188468")
+        checkout(
+            shop_pact, "a cash-on-delivery checkout of the cart", "customer C is ready to check out one 188468", 3, 6
+        )
         .will_respond_with(200)
         .with_body({"order_key": match.regex(ORDER_KEY, regex=KEY_PATTERN)}, "application/json")
     )
@@ -169,11 +173,9 @@ def test_direct_checkout(shop_pact: Pact) -> None:
 
 
 def test_checkout_of_an_empty_cart(shop_pact: Pact) -> None:
-    body = {"address": from_state("${addressId}", ADDRESS_ID, "integer"), "payment_method": 1, "shipping_method": 2}
+    empty = "customer C has an empty cart, a completed profile and an address"
     (
-        request(shop_pact, "a checkout of an empty cart", "POST", "/api/shop/checkout/cart")
-        .with_body(body, "application/json")
-        .given("customer C has an empty cart, a completed profile and an address")
+        checkout(shop_pact, "a checkout of an empty cart", empty, 1, 2)
         .will_respond_with(400)
         .with_body(error_body(), "application/json")
     )
@@ -218,13 +220,14 @@ def test_read_an_order(shop_pact: Pact) -> None:
         assert shop.order(ORDER_KEY)["total"] == "174.00"
 
 
+def answered_error(interaction: Any, status: int, given: str) -> None:
+    """``interaction``, in the provider state ``given``, answered ``status`` with the contract's error body."""
+    interaction.given(given).will_respond_with(status).with_body(error_body(), "application/json")
+
+
 def test_someone_elses_order_is_not_found(shop_pact: Pact) -> None:
-    (
-        request(shop_pact, "a request for another customer's order O", "GET", order_path())
-        .given("order O belongs to another customer")
-        .will_respond_with(404)
-        .with_body(error_body(), "application/json")
-    )  # fmt: skip
+    foreign = request(shop_pact, "a request for another customer's order O", "GET", order_path())
+    answered_error(foreign, 404, "order O belongs to another customer")
     with storefront(shop_pact) as shop, pytest.raises(ApiError) as refused:
         shop.order(ORDER_KEY)
     assert refused.value.status_code == 404
@@ -261,12 +264,11 @@ def test_the_attempts_of_an_order(shop_pact: Pact) -> None:
 
 
 def test_a_paid_order_has_nothing_to_pay(shop_pact: Pact) -> None:
-    (
-        request(shop_pact, "a request to pay paid order O", "GET", order_path("/pay"))
-        .given("customer C has a paid order O")
-        .will_respond_with(409)
-        .with_body(error_body(), "application/json")
-    )  # fmt: skip
+    answered_error(
+        request(shop_pact, "a request to pay paid order O", "GET", order_path("/pay")),
+        409,
+        "customer C has a paid order O",
+    )
     with storefront(shop_pact) as shop, pytest.raises(ApiError) as refused:
         shop.order_to_pay(ORDER_KEY)
     assert refused.value.status_code == 409

@@ -298,52 +298,43 @@ def test_verify_payment(pact: Pact) -> None:
 # --- errors the SDK handles ---------------------------------------------------------------------
 
 
+ISSUED = "user U has an issued order id O on branch 1000"
+
+
+def refused(interaction: Any, status: int, given: str | None = None) -> None:
+    """``interaction`` answered ``status`` with the contract's error body (``given``: the provider state it needs)."""
+    if given is not None:
+        interaction = interaction.given(given)
+    interaction.will_respond_with(status).with_body(error_body(), "application/json")
+
+
 def test_no_token_is_401(pact: Pact) -> None:
-    (
-        post(pact, "a request to get an order without a token", "/api/order/get", {"orderId": ORDER_ID}, auth=False)
-        .will_respond_with(401)
-        .with_body(error_body(), "application/json")
-    )
+    body = {"orderId": ORDER_ID}
+    refused(post(pact, "a request to get an order without a token", "/api/order/get", body, auth=False), 401)
     with serving(pact, logged_in=False) as villa:
         expect_error(401, lambda: villa.orders.get(ORDER_ID))
 
 
 def test_expired_token_is_401(pact: Pact) -> None:
-    (
-        post(pact, "a request to get order O with an expired token", "/api/order/get", {"orderId": ORDER_ID})
-        .given("user U's ID token has expired")
-        .will_respond_with(401)
-        .with_body(error_body(), "application/json")
-    )
+    expired = post(pact, "a request to get order O with an expired token", "/api/order/get", {"orderId": ORDER_ID})
+    refused(expired, 401, "user U's ID token has expired")
     with serving(pact) as villa:
         expect_error(401, lambda: villa.orders.get(ORDER_ID))
 
 
 def test_foreign_owner_is_403(pact: Pact) -> None:
-    (
-        post(
-            pact,
-            "a request to create order O for another user",
-            "/api/order/create",
-            {
-                **order_payload_matchers(),
-                "ownerId": FOREIGN_SUB,
-            },
-        )  # fmt: skip
-        .given("user U has an issued order id O on branch 1000")
-        .will_respond_with(403)
-        .with_body(error_body(), "application/json")
-    )
+    body = {**order_payload_matchers(), "ownerId": FOREIGN_SUB}
+    refused(post(pact, "a request to create order O for another user", "/api/order/create", body), 403, ISSUED)
     with serving(pact) as villa:
         expect_error(403, lambda: villa.orders.create({**order_payload(), "ownerId": FOREIGN_SUB}))
 
 
 def test_unknown_order_is_404(pact: Pact) -> None:
-    (
-        post(pact, "a request to get an order that does not exist", "/api/order/get", {"orderId": "999999999999"})
-        .given("user U is logged in")
-        .will_respond_with(404)
-        .with_body(error_body(), "application/json")
+    unknown = {"orderId": "999999999999"}
+    refused(
+        post(pact, "a request to get an order that does not exist", "/api/order/get", unknown),
+        404,
+        "user U is logged in",
     )
     with serving(pact) as villa:
         expect_error(404, lambda: villa.orders.get("999999999999"))
@@ -351,30 +342,14 @@ def test_unknown_order_is_404(pact: Pact) -> None:
 
 def test_invalid_body_is_400(pact: Pact) -> None:
     zero = [{"cprcode": 25281, "quantity": 0}]
-    (
-        post(
-            pact,
-            "a request to create order O with a zero quantity",
-            "/api/order/create",
-            {
-                **order_payload_matchers(),
-                "productList": zero,
-            },
-        )  # fmt: skip
-        .given("user U has an issued order id O on branch 1000")
-        .will_respond_with(400)
-        .with_body(error_body(), "application/json")
-    )
+    body = {**order_payload_matchers(), "productList": zero}
+    refused(post(pact, "a request to create order O with a zero quantity", "/api/order/create", body), 400, ISSUED)
     with serving(pact) as villa:
         expect_error(400, lambda: villa.orders.create({**order_payload(), "productList": zero}))
 
 
 def test_update_of_paid_order_is_409(pact: Pact) -> None:
-    (
-        post(pact, "a request to update order O after it was paid", "/api/order/update", order_payload_matchers())
-        .given("order O is paid")
-        .will_respond_with(409)
-        .with_body(error_body(), "application/json")
-    )
+    paid = post(pact, "a request to update order O after it was paid", "/api/order/update", order_payload_matchers())
+    refused(paid, 409, "order O is paid")
     with serving(pact) as villa:
         expect_error(409, lambda: villa.orders.update(order_payload()))
