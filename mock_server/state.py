@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from mock_server.ids import RANDOM, IdSource
 from villa_contracts.domain.catalog import BusinessData
@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from mock_server.storage import Storage
     from villa_contracts.contract import Contracts, ContractValidator
     from villa_contracts.domain.clock import AdjustableClock
+
+
+
+class _FromContract(Protocol):
+    @classmethod
+    def from_contract(cls, contracts: Any) -> Any: ...
+
+
+_Data = TypeVar("_Data", bound=_FromContract)
 
 
 @dataclass(slots=True)
@@ -50,32 +59,29 @@ class MockState:
     """Where the ids it makes up come from (a seed's, or random)."""
     faults: Faults = field(default_factory=Faults.empty)
     """The faults injected on demand (``serve --faults``, ``/__admin/faults``); each process its own."""
-    _shop: ShopData | None = None
-    _lineitems: LineItemsData | None = None
     sweep_memo: dict[object, float] = field(default_factory=dict)
     """``mock_server.expiry``'s per-process memo: when each sweeper is next worth running."""
+    _api_data: dict[type, object] = field(default_factory=dict)
+
+    def api_data(self, kind: type[_Data]) -> _Data:
+        """An API's own data, ``kind.from_contract(contracts)``, read on first use.
+
+        Raises:
+            ContractError: the contracts have no (or a malformed) data file of that kind.
+        """
+        if kind not in self._api_data:
+            self._api_data[kind] = kind.from_contract(self.contracts)
+        return cast(_Data, self._api_data[kind])
 
     @property
     def shop(self) -> ShopData:
-        """The store's data (``contracts/data/shop.yaml``), read on first use.
-
-        Raises:
-            ContractError: the contracts have no (or a malformed) shop data file.
-        """
-        if self._shop is None:
-            self._shop = ShopData.from_contract(self.contracts)
-        return self._shop
+        """The store's data (``contracts/data/shop.yaml``), read on first use."""
+        return self.api_data(ShopData)
 
     @property
     def lineitems(self) -> LineItemsData:
-        """The line-item order API's data (``contracts/data/lineitems.yaml``), read on first use.
-
-        Raises:
-            ContractError: the contracts have no (or a malformed) lineitems data file.
-        """
-        if self._lineitems is None:
-            self._lineitems = LineItemsData.from_contract(self.contracts)
-        return self._lineitems
+        """The line-item order API's data (``contracts/data/lineitems.yaml``), read on first use."""
+        return self.api_data(LineItemsData)
 
     def begin_request(self) -> None:
         """Catch up with what other processes sharing the store changed beside records (the clock)."""

@@ -19,10 +19,10 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
@@ -200,15 +200,27 @@ class Contract:
         Raises:
             ContractError: no such operation (the message suggests close names).
         """
-        try:
-            return self.operations[operation_id]
-        except KeyError:
-            close = difflib.get_close_matches(operation_id, list(self.operations), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ContractError(f"no operation {operation_id!r} in contract {self.name!r}{hint}") from None
+        return _named(self.operations, operation_id, "operation", f" in contract {self.name!r}")
 
     def __repr__(self) -> str:
         return f"<Contract {self.name!r}: {len(self.operations)} operations>"
+
+
+_Named = TypeVar("_Named")
+
+
+def _named(table: Mapping[str, _Named], name: str, kind: str, where: str) -> _Named:
+    """``table[name]``, the ``kind`` (operation, contract) called ``name``.
+
+    Raises:
+        ContractError: no such ``kind``: "no <kind> '<name>'<where>", with the closest names suggested.
+    """
+    try:
+        return table[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(table), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ContractError(f"no {kind} {name!r}{where}{hint}") from None
 
 
 class Contracts:
@@ -291,12 +303,7 @@ class Contracts:
         Raises:
             ContractError: no such contract (the message lists the known ones).
         """
-        try:
-            return self.contracts[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, list(self.contracts), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ContractError(f"no contract {name!r}{hint}; known: {', '.join(self.contracts)}") from None
+        return _named(self.contracts, name, "contract", f" (known: {', '.join(self.contracts)})")
 
     def __iter__(self) -> Iterator[Contract]:
         return iter(self.contracts.values())

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from villa_contracts.domain.money import Satang, to_satang
-from villa_contracts.errors import ContractError
+from villa_contracts.errors import ContractError, VillaContractsError
+
+_Read = TypeVar("_Read")
+
+
+def read_data(contracts: Any, name: str, read: Callable[[Any], _Read]) -> _Read:
+    """``read(contracts.data(name))``: one data file of the contracts (``contracts/data/<name>.yaml``) as values.
+
+    Raises:
+        ContractError: the file is malformed (a key missing, a value of the wrong type); the message names it.
+    """
+    try:
+        return read(contracts.data(name))
+    except (KeyError, TypeError, ValueError, AttributeError, re.error, VillaContractsError) as exc:
+        raise ContractError(f"contracts/data/{name}.yaml is malformed: {exc!r}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from villa_contracts.errors import ContractError
+from villa_contracts.domain.catalog import read_data
 
 CREATED, PAYMENT, COMPLETED = "created", "payment", "completed"
 PARTIAL_DELIVERED, DELIVERED = "partial_delivered", "delivered"
@@ -89,40 +89,34 @@ class LineItemsData:
 
     @classmethod
     def from_contract(cls, contracts: Any) -> LineItemsData:
-        """Read ``lineitems`` from the contracts' shared data.
+        """Read ``lineitems`` from the contracts' shared data (``ContractError``: the file is malformed)."""
+        return read_data(contracts, "lineitems", cls._read)
 
-        Raises:
-            ContractError: the file is malformed.
-        """
-        try:
-            raw = contracts.data("lineitems")
-            merchants = {
-                str(name): Merchant(
-                    str(name), int(m["shipping_fee_cents"]), {k: str(v) for k, v in m["avatar"].items()}
-                )
-                for name, m in raw["merchants"].items()
-            }
-            variants = {
-                int(vid): Variant(
-                    int(vid), str(v["product"]), str(v["options_text"]), int(v["price_cents"]), str(v["merchant"]),
-                    int(v["stock"]), int(v["image"]),
-                )
-                for vid, v in raw["variants"].items()
-            }  # fmt: skip
-            unknown = sorted({v.merchant for v in variants.values()} - set(merchants))
-            if unknown:
-                raise ValueError(f"variants name unknown merchants {unknown}")
-            return cls(
-                currency=str(raw["currency"]),
-                page_size=int(raw["page_size"]),
-                expiry_seconds=float(raw["expiry_seconds"]),
-                merchants=merchants,
-                variants=variants,
-                references={str(ref): int(cents) for ref, cents in raw["paypal"]["references"].items()},
-                pattern=re.compile(str(raw["paypal"]["pattern"])),
+    @classmethod
+    def _read(cls, raw: Any) -> LineItemsData:
+        merchants = {
+            str(name): Merchant(str(name), int(m["shipping_fee_cents"]), {k: str(v) for k, v in m["avatar"].items()})
+            for name, m in raw["merchants"].items()
+        }
+        variants = {
+            int(vid): Variant(
+                int(vid), str(v["product"]), str(v["options_text"]), int(v["price_cents"]), str(v["merchant"]),
+                int(v["stock"]), int(v["image"]),
             )
-        except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
-            raise ContractError(f"contracts/data/lineitems.yaml is malformed: {exc!r}") from exc
+            for vid, v in raw["variants"].items()
+        }  # fmt: skip
+        unknown = sorted({v.merchant for v in variants.values()} - set(merchants))
+        if unknown:
+            raise ValueError(f"variants name unknown merchants {unknown}")
+        return cls(
+            currency=str(raw["currency"]),
+            page_size=int(raw["page_size"]),
+            expiry_seconds=float(raw["expiry_seconds"]),
+            merchants=merchants,
+            variants=variants,
+            references={str(ref): int(cents) for ref, cents in raw["paypal"]["references"].items()},
+            pattern=re.compile(str(raw["paypal"]["pattern"])),
+        )
 
 
 # --- money --------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from villa_contracts.domain.catalog import read_data
 from villa_contracts.domain.money import Satang, to_satang
-from villa_contracts.errors import ContractError, VillaContractsError
 
 REDIRECT, DIRECT = "redirect", "direct"
 
@@ -98,49 +98,45 @@ class ShopData:
 
     @classmethod
     def from_contract(cls, contracts: Any) -> ShopData:
-        """Read ``shop`` from the contracts' shared data.
+        """Read ``shop`` from the contracts' shared data (``ContractError``: the file is malformed)."""
+        return read_data(contracts, "shop", cls._read)
 
-        Raises:
-            ContractError: the file is malformed.
-        """
-        try:
-            raw = contracts.data("shop")
-            return cls(
-                branch=str(raw["branch"]),
-                currency=str(raw["currency"]),
-                content={int(code): str(kind) for code, kind in raw["content"].items()},
-                profiles={str(name): {k: str(v) for k, v in p.items()} for name, p in raw["profiles"].items()},
-                addresses=tuple(
-                    Address(
-                        int(a["id"]),
-                        str(a["owner"]),
-                        str(a["line1"]),
-                        str(a["city"]),
-                        str(a["postcode"]),
-                        str(a["phone"]),
-                        str(a.get("line2", "")),
-                    )
-                    for a in raw["addresses"]
-                ),  # fmt: skip
-                payment_methods={
-                    int(m["id"]): PaymentMethod(
-                        int(m["id"]),
-                        str(m["name"]),
-                        str(m["kind"]),
-                        bool(m["active"]),
-                        frozenset(m["supports"]),
-                        bool(m.get("down", False)),
-                    )
-                    for m in raw["payment_methods"]
-                },  # fmt: skip
-                shipping_methods={
-                    int(m["id"]): ShippingMethod(
-                        int(m["id"]), str(m["name"]), to_satang(m["fee"]), bool(m["active"]), frozenset(m["supports"])
-                    )
-                    for m in raw["shipping_methods"]
-                },  # fmt: skip
-                gateway_key=str(raw["gateway_key"]),
-                token_keys=KeyPolicy(float(raw["token_keys"]["lifetime_seconds"]), int(raw["token_keys"]["max_keys"])),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, VillaContractsError) as exc:
-            raise ContractError(f"contracts/data/shop.yaml is malformed: {exc!r}") from exc
+    @classmethod
+    def _read(cls, raw: Any) -> ShopData:
+        return cls(
+            branch=str(raw["branch"]),
+            currency=str(raw["currency"]),
+            content={int(code): str(kind) for code, kind in raw["content"].items()},
+            profiles={str(name): {k: str(v) for k, v in p.items()} for name, p in raw["profiles"].items()},
+            addresses=tuple(
+                Address(
+                    int(a["id"]),
+                    str(a["owner"]),
+                    str(a["line1"]),
+                    str(a["city"]),
+                    str(a["postcode"]),
+                    str(a["phone"]),
+                    str(a.get("line2", "")),
+                )
+                for a in raw["addresses"]
+            ),  # fmt: skip
+            payment_methods={
+                int(m["id"]): PaymentMethod(
+                    int(m["id"]),
+                    str(m["name"]),
+                    str(m["kind"]),
+                    bool(m["active"]),
+                    frozenset(m["supports"]),
+                    bool(m.get("down", False)),
+                )
+                for m in raw["payment_methods"]
+            },  # fmt: skip
+            shipping_methods={
+                int(m["id"]): ShippingMethod(
+                    int(m["id"]), str(m["name"]), to_satang(m["fee"]), bool(m["active"]), frozenset(m["supports"])
+                )
+                for m in raw["shipping_methods"]
+            },  # fmt: skip
+            gateway_key=str(raw["gateway_key"]),
+            token_keys=KeyPolicy(float(raw["token_keys"]["lifetime_seconds"]), int(raw["token_keys"]["max_keys"])),
+        )

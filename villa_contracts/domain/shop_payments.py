@@ -107,26 +107,20 @@ def decide_callback(
         return CallbackDecision(attempt_status, False, False, _mismatch(total_amount, currency, external_id,
                                                                        expected_amount, expected_currency))  # fmt: skip
     if attempt_status != PENDING:
-        refusal = RuleViolation(
-            "conflict",
-            f"attempt {external_id} is {attempt_status} already; a {status} report cannot change it",
-            "/status",
-            rule="attempt_final",
+        final = f"attempt {external_id} is {attempt_status} already; a {status} report cannot change it"
+        return CallbackDecision(
+            attempt_status, False, False, RuleViolation("conflict", final, "/status", rule="attempt_final")
         )
-        return CallbackDecision(attempt_status, False, False, refusal)
     if status != PAID:
         return CallbackDecision(status, False, True)
     if refunds_at_expiry(order_status, paid_by):  # whatever it took, amount or currency: all of it goes back
         return CallbackDecision(REFUNDED, False, True, refunds=True)
     if paid_by is not None or order_status != HOLD:
         why = f"paid by attempt {paid_by}" if paid_by else order_status.lower()
-        refusal = RuleViolation(
-            "conflict",
-            f"the order is {why}: attempt {external_id} is not processed (one payment per order)",
-            "/external_id",
-            rule="one_payment_per_order",
+        once = f"the order is {why}: attempt {external_id} is not processed (one payment per order)"
+        return CallbackDecision(
+            REJECTED, False, True, RuleViolation("conflict", once, "/external_id", rule="one_payment_per_order")
         )
-        return CallbackDecision(REJECTED, False, True, refusal)
     if mismatch:
         refusal = _mismatch(total_amount, currency, external_id, expected_amount, expected_currency)
         return CallbackDecision(REJECTED, False, True, refusal)
