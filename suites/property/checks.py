@@ -130,6 +130,11 @@ def get_as(context: RunContext, path: str, params: Mapping[str, Any], authorizat
     return answer.status_code, body
 
 
+def unexpected(expected: str, got: object) -> AssertionError:
+    """A check's failure in the reports' words: what a correct backend answers, and what this one did."""
+    return AssertionError(f"expected: {expected}\ngot: {got}")
+
+
 def _raise(problems: list[Problem]) -> None:
     if problems:
         raise AssertionError("\n\n".join(f"expected: {p.expected}\ngot: {p.got}" for p in problems))

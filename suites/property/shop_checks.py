@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from suites.property.checks import BusinessCheck, _raise, business_check, get_as, orders_listed
+from suites.property.checks import BusinessCheck, _raise, business_check, get_as, orders_listed, unexpected
 from suites.property.invariants import Problem
 from suites.property.paging import (
     Judgement,
@@ -198,7 +198,7 @@ class shop_status(ShopCheck):  # noqa: N801
             key, status = str(order.get("order_key")), order.get("status")
             before = self.seen.get(key)
             if before in (PROCESSING, CANCELLED) and status != before:
-                raise AssertionError(f"expected: order {key} stays {before}\ngot: {status}")
+                raise unexpected(f"order {key} stays {before}", status)
             if before == HOLD or before is None:
                 self.seen[key] = status
 
@@ -217,9 +217,8 @@ class shop_owner(ShopCheck):  # noqa: N801
         identity = self.identity(_header(response, "Authorization"))
         for order in orders:
             if identity is not None and order.get("customer") != identity:
-                raise AssertionError(
-                    f"expected: order {order.get('order_key')} of the caller {identity}\ngot: customer "
-                    f"{order.get('customer')!r}"
+                raise unexpected(
+                    f"order {order.get('order_key')} of the caller {identity}", f"customer {order.get('customer')!r}"
                 )
 
 
@@ -241,7 +240,7 @@ class shop_foreign_order_hidden(ShopCheck):  # noqa: N801
         probe = context.http.get(f"{context.base_url}/api/shop/orders/{key}", headers={"Authorization": other})
         hidden = hidden_status(key)
         if probe.status_code != hidden:
-            raise AssertionError(f"expected: order {key} is {hidden} to another customer\ngot: {probe.status_code}")
+            raise unexpected(f"order {key} is {hidden} to another customer", probe.status_code)
 
 
 @business_check
@@ -259,7 +258,7 @@ class shop_snapshot(ShopCheck):  # noqa: N801
                 continue
             before = self.seen.setdefault(key, snapshot)
             if before != snapshot:
-                raise AssertionError(f"expected: the snapshot of order {key} unchanged: {before!r}\ngot: {snapshot!r}")
+                raise unexpected(f"the snapshot of order {key} unchanged: {before!r}", repr(snapshot))
 
 
 @business_check
@@ -277,11 +276,9 @@ class shop_cart_kept(ShopCheck):  # noqa: N801
             return
         count = cart.get("item_count")
         if "next_step" in body and not count:
-            raise AssertionError("expected: the cart kept after a redirect checkout (not paid yet)\ngot: an empty cart")
+            raise unexpected("the cart kept after a redirect checkout (not paid yet)", "an empty cart")
         if "order_key" in body and count:
-            raise AssertionError(
-                f"expected: the cart deleted after a direct checkout (paid at once)\ngot: {count} item(s) left"
-            )
+            raise unexpected("the cart deleted after a direct checkout (paid at once)", f"{count} item(s) left")
 
 
 @business_check
@@ -295,10 +292,8 @@ class shop_one_payment(ShopCheck):  # noqa: N801
         if op == "paymentCallback" and isinstance(body, dict) and body.get("processed"):
             key = str(body.get("order_key"))
             if key in self.seen:
-                raise AssertionError(
-                    f"expected: order {key} processed to paid once\ngot: processed again by {body.get('external_id')}"
-                    f" (first by {self.seen[key]})"
-                )
+                again = f"processed again by {body.get('external_id')} (first by {self.seen[key]})"
+                raise unexpected(f"order {key} processed to paid once", again)
             self.seen[key] = body.get("external_id")
         for order in orders_in(op, body):
             if order.get("status") != PROCESSING or (order.get("payment_method") or {}).get("kind") != REDIRECT:
@@ -311,9 +306,8 @@ class shop_one_payment(ShopCheck):  # noqa: N801
             paid = [a.get("external_id") for a in attempts.get("results") or [] if a.get("status") == PAID]
             named = (order.get("snapshot") or {}).get("payment_external_id")
             if paid != [named]:
-                raise AssertionError(
-                    f"expected: order {order.get('order_key')} paid by exactly one attempt, {named}\n"
-                    f"got: PAID attempts {paid}"
+                raise unexpected(
+                    f"order {order.get('order_key')} paid by exactly one attempt, {named}", f"PAID attempts {paid}"
                 )
 
 

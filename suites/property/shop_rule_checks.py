@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from suites.property.checks import business_check, request_json
+from suites.property.checks import business_check, request_json, unexpected
 from suites.property.shop_checks import ShopCheck, _header, hidden_status
 from villa_contracts.domain import shop as rules
 from villa_contracts.domain.errors import refusal_of
@@ -64,11 +64,9 @@ class shop_callback_outcome(ShopProbe):  # noqa: N801 - the check's name in repo
             return
         processed = body.get("processed") is True or body.get("order_status") == PROCESSING and body.get("processed")
         if report.get("status") != PAID and (body.get("processed") or body.get("status") == PAID):
-            raise AssertionError(
-                f"expected: a {report.get('status')} report processes nothing\n"
-                f"got: {body.get('external_id')} answered status {body.get('status')}, order {body.get('order_key')} "
-                f"{body.get('order_status')}, processed {body.get('processed')}"
-            )
+            state = f"order {body.get('order_key')} {body.get('order_status')}, processed {body.get('processed')}"
+            answered = f"{body.get('external_id')} answered status {body.get('status')}, {state}"
+            raise unexpected(f"a {report.get('status')} report processes nothing", answered)
         if not processed:
             return
         key, order = self.owned(str(body.get("order_key")))
@@ -76,16 +74,12 @@ class shop_callback_outcome(ShopProbe):  # noqa: N801 - the check's name in repo
             return
         total, currency = to_satang(order.get("total")), order.get("currency", "THB")
         if report.get("total_amount") != total or report.get("currency") != currency:
-            raise AssertionError(
-                f"expected: order {body.get('order_key')} paid only by a report of {total} {currency}\n"
-                f"got: processed by a report of {report.get('total_amount')} {report.get('currency')}"
-            )
+            sent = f"processed by a report of {report.get('total_amount')} {report.get('currency')}"
+            raise unexpected(f"order {body.get('order_key')} paid only by a report of {total} {currency}", sent)
         cart = self.get("/api/shop/cart", key) if key else None
         if isinstance(cart, dict) and cart.get("item_count"):
-            raise AssertionError(
-                f"expected: the cart of the customer of order {body.get('order_key')} gone once it is paid\n"
-                f"got: {cart.get('item_count')} item(s) still in it"
-            )
+            left = f"{cart.get('item_count')} item(s) still in it"
+            raise unexpected(f"the cart of the customer of order {body.get('order_key')} gone once it is paid", left)
 
     def owned(self, order_key: str) -> tuple[str | None, dict[str, Any] | None]:
         """``(token key, order)`` of whichever run account owns the order (``(None, None)``: neither)."""
@@ -114,9 +108,8 @@ class shop_empty_cart_refused(ShopProbe):  # noqa: N801
         empty = refusal_of(rules.check_cart_not_empty, [])
         assert empty is not None
         if answer is not None and answer.status_code != empty.status:
-            raise AssertionError(
-                f"expected: {empty.status} to a checkout of an empty cart (the seed's first rule)\n"
-                f"got: {answer.status_code}"
+            raise unexpected(
+                f"{empty.status} to a checkout of an empty cart (the seed's first rule)", answer.status_code
             )
 
 
@@ -140,10 +133,8 @@ class shop_address_of_caller(ShopProbe):  # noqa: N801
         foreign = made.json().get("id")
         answer = self.send("POST", "/api/shop/checkout/cart", mine, {**request, "address": foreign})
         if answer is not None and 200 <= answer.status_code < 300:
-            raise AssertionError(
-                f"expected: a checkout with address {foreign} of another customer refused (address_of_caller)\n"
-                f"got: {answer.status_code}"
-            )
+            refused = f"a checkout with address {foreign} of another customer refused (address_of_caller)"
+            raise unexpected(refused, answer.status_code)
 
 
 @business_check
@@ -163,9 +154,7 @@ class shop_guest_sees_own(ShopProbe):  # noqa: N801
         listed = self.get("/api/shop/orders", f"Token {token}")
         if isinstance(listed, dict) and (listed.get("count") or listed.get("results")):
             customers = sorted({str(o.get("customer")) for o in listed.get("results") or [] if isinstance(o, dict)})
-            raise AssertionError(
-                f"expected: a new guest's order list is empty\ngot: count {listed.get('count')}, orders of {customers}"
-            )
+            raise unexpected("a new guest's order list is empty", f"count {listed.get('count')}, orders of {customers}")
 
 
 @business_check
@@ -182,7 +171,5 @@ class shop_foreign_order_unpaid(ShopProbe):  # noqa: N801
         answer = self.send("POST", f"/api/shop/orders/{body.get('order_key')}/attempts", other) if other else None
         hidden = hidden_status(body.get("order_key"))
         if answer is not None and answer.status_code != hidden:
-            raise AssertionError(
-                f"expected: {hidden} to another customer's payment attempt on order {body.get('order_key')}\n"
-                f"got: {answer.status_code}"
-            )
+            hides = f"{hidden} to another customer's payment attempt on order {body.get('order_key')}"
+            raise unexpected(hides, answer.status_code)
