@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from villa_contracts.domain.clock import AdjustableClock
 
 
-
 class _FromContract(Protocol):
     @classmethod
     def from_contract(cls, contracts: Any) -> Any: ...
