@@ -132,7 +132,7 @@ def pay_order(call: Call) -> tuple[int, Any]:
         used_by = int(used["order"]) if used else None
         touched = _touch(state)
         order = rules.decide_payment(data, order_id, before, call.sub, reference_id, used_by=used_by, touched=touched)
-        assert before is not None
+        assert before is not None and order is not None  # the whole record and the sandbox's data: a paid order
         state.store.put(USED, reference_id, {"order": order["id"]})
         state.store.put(ORDERS, str(order["id"]), order)
         file_in_lists(state, before, order)

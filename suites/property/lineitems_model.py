@@ -91,6 +91,7 @@ class LineItemsModel:
             )
         except RuleViolation as refusal:
             return Expect.of(refusal)
+        assert new is not None  # the run's records and the sandbox's data: a paid order
         return Expect(201, "expected_status", "a payment PayPal knows, new, of an order to pay", quote=new)
 
     def expect_deliver(self, order_id: int, state: str) -> Expect:

@@ -5,8 +5,11 @@ owns each order answered; before learning from an exchange, it asks ``villa_cont
 what a correct backend must answer, given what it knows:
 
 - ``reference_once``: a reference id seen paying (201) pays again, on the same or another order
-  (``rules.pay`` refuses it 409: each payment is reported once);
-- ``ownership``: an order answered to one caller is paid by another (``rules.require_visible``: 404).
+  (409: each payment is reported once);
+- ``ownership``: an order answered to one caller is paid by another (404),
+
+both as ``rules.decide_payment`` decides them, the handler's and the model's decision, asked with what the
+proxy knows (a ``Glimpsed`` order: its owner; no PayPal sandbox: a real backend's is not the mock's).
 
 It judges only what it knows. It does not judge the 5-hour expiry: expiry counts on the backend's
 clock, which no answer carries (an order has no timestamps), so an order missing from a list may
@@ -15,7 +18,6 @@ have expired and one still listed may not have (the gate's state machine moves t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from suites.proxy.traffic_checks import CheckSetup, Decided, Seen, TrafficCheck, refused_finding, traffic_check
@@ -60,33 +62,25 @@ class LineItemsOracle(TrafficCheck):
         return decided
 
     def _predicted(self, order_id: int, body: dict[str, Any], seen: Seen) -> Decided:
+        """The domain's decision on a payment (``rules.decide_payment``), with what the proxy knows of it."""
         assert seen.caller is not None
-        caller = seen.caller
         reference = body.get("reference_id")
         owner = self.owners.get(order_id)
-        checks: list[tuple[str, Callable[[], object]]] = []
-        if owner is not None:
-            checks.append(("ownership", lambda: rules.require_visible(order_id, owner, caller)))
-        if isinstance(reference, str):
-            used_by = self.used.get(reference)
-            if used_by is None:
-                checks.append(("reference_once", lambda: None))  # not seen paying: any answer may be right
-            else:
-                # ``decide_pay`` refuses a used reference id before it reads the order: the id is all it needs.
-                order = {"id": order_id, "state": rules.PAYMENT}
-                checks.append(
-                    ("reference_once", lambda: rules.decide_pay(order, reference, 0, used_by=used_by, touched=0))
-                )
-        decided: Decided = {}
-        for name, rule in checks:
-            try:
-                rule()
-            except RuleViolation as refusal:
-                named = refusal.rule or name
-                decided[named] = [refused_finding(refusal, seen, named)] if seen.exchange.succeeded else []
-                return decided  # the first refusal is the answer; the rest cannot be told apart
-            decided[name] = []
-        return decided
+        used_by = self.used.get(reference) if isinstance(reference, str) else None
+        try:
+            # No sandbox data: a real backend's PayPal is not the mock's; an order only glimpsed (its owner, if seen).
+            rules.decide_payment(
+                None, order_id, rules.Glimpsed(owner), seen.caller, str(reference), used_by=used_by, touched=0
+            )
+        except RuleViolation as refusal:
+            named = refusal.rule or "ownership"
+            return {named: [refused_finding(refusal, seen, named)] if seen.exchange.succeeded else []}
+        # Nothing it knows refuses the payment: what it could judge held (a reference id not seen paying may
+        # have paid where the proxy did not see it: any answer may be right).
+        judged = (["ownership"] if owner is not None else []) + (
+            ["reference_once"] if isinstance(reference, str) else []
+        )
+        return {name: [] for name in judged}
 
     def _learn(self, op: str, seen: Seen) -> None:
         answer = seen.response.value

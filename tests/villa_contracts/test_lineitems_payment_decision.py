@@ -1,8 +1,9 @@
 """Paying a line-item order is decided once (``villa_contracts.domain.lineitems.decide_payment``).
 
-The precedence of its refusals is the domain's: this pins it, then shows that the mock's handler and the
-state machine's model answer whatever the decision says (a stand-in that refuses everything is answered by
-both), so neither orders the rules itself.
+The precedence of its refusals is the domain's: this pins it, with the whole record and with what the proxy
+sees of an order, then shows that the mock's handler, the state machine's model and the proxy's oracle answer
+whatever the decision says (a stand-in that refuses everything is answered by all three), so none orders the
+rules itself.
 """
 
 from __future__ import annotations
@@ -60,3 +61,28 @@ def test_the_models_expectation_is_the_domains_decision(monkeypatch: pytest.Monk
     monkeypatch.setattr(rules, "decide_payment", refuse_everything)
     expect = model.expect_pay(0, 7, "PAYID-100-a")
     assert (expect.status, expect.check) == (409, "stand_in")
+
+
+def test_what_the_proxy_knows_is_decided_in_the_same_order() -> None:
+    glimpsed = rules.Glimpsed("alice")
+    # Someone else's order first, then a reference id seen paying; PayPal's answer (the sandbox's) is not asked.
+    assert refusal(rules.decide_payment, None, 7, glimpsed, "bob", "PAYID-1-a", used_by=3, touched=0) == "404 ownership"
+    assert refusal(rules.decide_payment, None, 7, glimpsed, "alice", "not-a-paypal-id", used_by=3, touched=0) == (
+        "409 reference_once"
+    )
+    unknown_owner = rules.Glimpsed()  # no answer named its owner: visibility is not judged
+    assert refusal(rules.decide_payment, None, 7, unknown_owner, "bob", "PAYID-1-a", used_by=3, touched=0) == (
+        "409 reference_once"
+    )
+    assert rules.decide_payment(None, 7, glimpsed, "alice", "not-a-paypal-id", used_by=None, touched=0) is None
+
+
+def test_the_proxys_oracle_judges_by_the_domains_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.villa_contracts import test_proxy_lineitems_oracle as proxy
+
+    monkeypatch.setattr(proxy, "JUDGED", proxy.JUDGED | {"stand_in"})
+    api = proxy.LineItems()
+    api.send("createLineItemOrder", {}, proxy.order(1), 201)
+    monkeypatch.setattr(rules, "decide_payment", refuse_everything)
+    paid = api.send("payLineItemOrder", {"reference_id": "PAYID-5000-a"}, proxy.order(1, "completed"), 201, id=1)
+    assert proxy.failed(paid) == {"stand_in"}

@@ -294,6 +294,17 @@ def paypal_amount(data: LineItemsData, reference_id: str) -> Cents:
     return int(match.group("cents"))
 
 
+def check_reference_once(reference_id: str, used_by: int | None) -> None:
+    """Refuse a reference id that paid already, ``used_by`` its order (``conflict``, rule ``reference_once``)."""
+    if used_by is not None:
+        raise RuleViolation(
+            "conflict",
+            f"PayPal reference id {reference_id!r} has paid already (order {used_by}): each payment is reported once",
+            "/reference_id",
+            rule="reference_once",
+        )
+
+
 def decide_pay(
     order: Mapping[str, Any], reference_id: str, paid: Cents, *, used_by: int | None, touched: int
 ) -> dict[str, Any]:
@@ -310,13 +321,7 @@ def decide_pay(
         RuleViolation: the reference id paid already (``conflict``, rule ``reference_once``), the
             order is completed, canceled or has nothing to pay (``conflict``, rule ``payable``).
     """
-    if used_by is not None:
-        raise RuleViolation(
-            "conflict",
-            f"PayPal reference id {reference_id!r} has paid already (order {used_by}): each payment is reported once",
-            "/reference_id",
-            rule="reference_once",
-        )
+    check_reference_once(reference_id, used_by)
     if order["state"] != PAYMENT:
         what = {
             CREATED: "has no line items: nothing to pay",
@@ -330,39 +335,54 @@ def decide_pay(
             "touched": touched}  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Glimpsed:
+    """An order as one who watches the traffic knows it: its owner, when an answer named one (None: not even that)."""
+
+    owner: str | None = None
+
+
 def decide_payment(
-    data: LineItemsData,
+    data: LineItemsData | None,
     order_id: int,
-    order: Mapping[str, Any] | None,
+    order: Mapping[str, Any] | Glimpsed | None,
     caller: str,
     reference_id: str,
     *,
     used_by: int | None,
     touched: int,
-) -> dict[str, Any]:
-    """``payLineItemOrder``, its rules in their order: ``require_visible``, ``paypal_amount``, ``decide_pay``.
+) -> dict[str, Any] | None:
+    """``payLineItemOrder``: ``require_visible``, ``paypal_amount``, ``decide_pay`` (the reference id, then the state).
 
-    The one place their precedence is decided: the mock's handler and the state machine's model ask this;
-    the proxy's oracle, knowing only what answers showed, asks the first and the last of them alone.
+    The one place their precedence is decided. The mock's handler and the state machine's model ask it with the
+    order's record and the sandbox's data; the proxy's oracle with what answers showed: a ``Glimpsed`` order, no
+    data (a real backend's PayPal is not the sandbox) and the order a reference id was seen paying. A rule whose
+    facts are not known is passed over, the others are asked in the same order.
 
     Args:
-        data: the line-item data (the PayPal sandbox's payments).
+        data: the line-item data (the PayPal sandbox's payments); None: PayPal's answer is not known.
         order_id: the order the request names.
-        order: its record (None: there is none).
+        order: its record; None: there is none; ``Glimpsed``: only what answers showed of it.
         caller: the caller's ``sub``.
         reference_id: the PayPal reference id.
-        used_by: the order this reference id already paid (None: never used).
+        used_by: the order this reference id already paid (None: never used, or never seen to be).
         touched: the update sequence number of this change.
 
     Returns:
-        The order once paid.
+        The order once paid; None when its record or PayPal's answer is not known (nothing known refused it).
 
     Raises:
         RuleViolation: the first rule the request breaks.
     """
-    require_visible(order_id, str(order["owner"]) if order is not None else None, caller)
-    assert order is not None
-    return decide_pay(order, reference_id, paypal_amount(data, reference_id), used_by=used_by, touched=touched)
+    if not isinstance(order, Glimpsed):
+        require_visible(order_id, str(order["owner"]) if order is not None else None, caller)
+    elif order.owner is not None:
+        require_visible(order_id, order.owner, caller)
+    paid = paypal_amount(data, reference_id) if data is not None else None
+    if isinstance(order, Glimpsed) or order is None or paid is None:
+        check_reference_once(reference_id, used_by)
+        return None
+    return decide_pay(order, reference_id, paid, used_by=used_by, touched=touched)
 
 
 def move_delivery(order: Mapping[str, Any], state: str, *, touched: int) -> dict[str, Any]:
@@ -434,6 +454,7 @@ __all__ = [
     "STATES",
     "TYPES",
     "Cents",
+    "Glimpsed",
     "LineItemsData",
     "Merchant",
     "PricedOrder",
@@ -441,8 +462,10 @@ __all__ = [
     "Variant",
     "all_paid",
     "amount",
+    "check_reference_once",
     "decide_expiry",
     "decide_pay",
+    "decide_payment",
     "display",
     "expires_at",
     "free_stock",
