@@ -172,7 +172,9 @@ def parse_body(raw: bytes, headers: Mapping[str, str], operation: Operation, acc
     """Parse a request body (already read within the size limit); answer which media type it was."""
     if not accepted:
         return None, ""
-    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = headers.get("content-type", "")
+    if media != "application/json":  # most requests say just that
+        media = media.split(";", 1)[0].strip().lower()
     if not raw:
         raise BadRequest(f"{operation.operation_id} needs a JSON body", [{"pointer": "", "message": "body is empty"}])
     if media == "application/x-www-form-urlencoded" and media in accepted:
@@ -308,7 +310,7 @@ class OperationEndpoint:
         finally:
             if self.journal:
                 entry.duration_ms = (time.perf_counter() - started) * 1000
-                state.journal.add(entry)
+                state.journal.add(entry, contract_path=entry.path == operation.path)
 
 
 async def send_json(send: Send, status: int, body: bytes, *, date: bytes | None = None) -> None:

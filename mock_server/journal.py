@@ -81,9 +81,13 @@ class Journal:
         self._lock = threading.Lock()
         self.mock_bugs = 0
 
-    def add(self, entry: Entry) -> None:
-        """Append an entry, numbering it; drop the oldest past the bounds."""
-        entry.path = redact(entry.path[:500])
+    def add(self, entry: Entry, *, contract_path: bool = False) -> None:
+        """Append an entry, numbering it; drop the oldest past the bounds.
+
+        ``contract_path``: the entry's path is a contract's own (a fixed path, no parameter): nothing to redact.
+        """
+        if not contract_path:
+            entry.path = redact(entry.path[:500])
         if len(entry.request_violations) > MAX_DETAILS:
             entry.request_violations = entry.request_violations[:MAX_DETAILS]
         if len(entry.response_violations) > MAX_DETAILS:
