@@ -38,9 +38,13 @@ def sweep(state: MockState) -> None:
     """
     now = state.clock.now()
     memo = state.sweep_memo
+    if memo.get("", now) <= now < memo.get("next", now):
+        memo[""] = now
+        return  # nothing due yet, and the clock did not go back: the common call
     if now < memo.get("", now):
         memo.clear()  # the clock went back
     memo[""] = now  # when the sweepers last looked; each sweeper's own entry is keyed by the function
     for fn in SWEEPERS:
         if now >= memo.get(fn, now):
             memo[fn] = fn(state)
+    memo["next"] = min((memo.get(fn, now) for fn in SWEEPERS), default=now)  # the earliest time one is due
