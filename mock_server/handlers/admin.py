@@ -96,7 +96,7 @@ def set_faults(call: Call) -> tuple[int, Any]:
     try:
         call.state.faults = Faults.load(call.body, call.state.contracts)
     except FaultsError as exc:
-        return 400, BadRequest(f"fault rules: {exc}", [{"pointer": exc.pointer, "message": exc.message}]).body()
+        raise BadRequest(f"fault rules: {exc}", [{"pointer": exc.pointer, "message": exc.message}]) from None
     return 200, call.state.faults.document
 
 
@@ -123,7 +123,7 @@ def set_scenario(call: Call) -> tuple[int, Any]:
     try:
         loaded = load(call.state, call.body)
     except ScenarioError as exc:
-        return 400, BadRequest(f"scenario: {exc}", [exc.detail()]).body()
+        raise BadRequest(f"scenario: {exc}", [exc.detail()]) from None
     return 200, loaded.as_json()
 
 
