@@ -96,7 +96,8 @@ def set_faults(call: Call) -> tuple[int, Any]:
     try:
         call.state.faults = Faults.load(call.body, call.state.contracts)
     except FaultsError as exc:
-        raise BadRequest(f"fault rules: {exc}", [{"pointer": exc.pointer, "message": exc.message}]) from None
+        refused = BadRequest(f"fault rules: {exc}", [{"pointer": exc.pointer, "message": exc.message}])
+        return refused.status_code, refused.body()
     return 200, call.state.faults.document
 
 
@@ -123,7 +124,8 @@ def set_scenario(call: Call) -> tuple[int, Any]:
     try:
         loaded = load(call.state, call.body)
     except ScenarioError as exc:
-        raise BadRequest(f"scenario: {exc}", [exc.detail()]) from None
+        refused = BadRequest(f"scenario: {exc}", [exc.detail()])
+        return refused.status_code, refused.body()
     return 200, loaded.as_json()
 
 
