@@ -193,8 +193,8 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        plain, send = send, self._dated(send)
-        dated = send
+        plain = send
+        send = dated = self._dated(plain)
         headers = header_map(scope)
         if self.cors is not None and "origin" in headers:  # a browser's: the only cost for other requests
             marked = await self.cors.admit(scope, headers, send)
@@ -324,16 +324,12 @@ class Guard:
                     return 408, "request_timeout", f"{late}; send it at once"
                 if part["type"] == "http.disconnect":
                     return 499, "", "client disconnected before its body arrived (the client's doing)"
-                if not body and not part.get("more_body", False):  # the whole body at once: most requests
-                    whole: bytes = part.get("body", b"")
-                    if len(whole) > self.max_body:
-                        return 413, "payload_too_large", f"body is over the {self.max_body}-byte limit"
-                    return whole
-                body += part.get("body", b"")
-                if len(body) > self.max_body:
+                chunk: bytes = part.get("body", b"")
+                if len(body) + len(chunk) > self.max_body:
                     return 413, "payload_too_large", f"body is over the {self.max_body}-byte limit"
                 if not part.get("more_body", False):
-                    return bytes(body)
+                    return bytes(body + chunk) if body else chunk  # most bodies come whole: no copy
+                body += chunk
                 self.deadlines.wait(task)
         finally:
             self.deadlines.done(task)
